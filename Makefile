@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` (the whole stack, embedded) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-requirements
+
+.PHONY: setup run test test-fast test-e2e lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/python -m stack
+
+test: setup
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -m "not e2e"
+
+test-e2e: setup
+	$(BIN)/python -m pytest -m e2e tests/e2e
+
+lint: setup
+	$(BIN)/python -m ruff check .
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var runs .pytest_cache .ruff_cache

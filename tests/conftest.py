@@ -1,0 +1,52 @@
+"""Test-wide fixtures.
+
+`../shared/` (weights and real images) exists on the developers' and CI machines but not on users' machines.
+Tests that need it ask for the `shared_dir` fixture: they skip with a reason when it is absent, and fail instead
+when `SIAMESE_ASSIST_REQUIRE_SHARED=1` (set by `.ci/run`), so CI always runs them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _shared_root() -> Path:
+    explicit = os.environ.get("SIAMESE_ASSIST_SHARED")
+    return Path(explicit) if explicit else REPO_ROOT.parent / "shared"
+
+
+def require_shared(relative: str) -> Path:
+    """Return `../shared/<relative>`, or skip (fail in CI) with a clear reason when it is missing."""
+    path = _shared_root() / relative
+    if path.exists():
+        return path
+    reason = (
+        f"{path} is absent: this test needs the team's shared data. "
+        "Set SIAMESE_ASSIST_SHARED to its location to run it."
+    )
+    if os.environ.get("SIAMESE_ASSIST_REQUIRE_SHARED") == "1":
+        pytest.fail(reason + " (SIAMESE_ASSIST_REQUIRE_SHARED=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return require_shared("")
+
+
+@pytest.fixture(scope="session")
+def coco128_dir() -> Path:
+    return require_shared("data/coco128-seg")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
