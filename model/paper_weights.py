@@ -454,6 +454,8 @@ def inspect_checkpoint(
 
 
 def _build_named_layers(preset: str) -> Mapping[str, keras.layers.Layer]:
-    from model.builder import build_model  # lazy: building the network is the caller's cost, not the import's
+    # Imported here: building the network is the cost of inspecting, not of importing this module.
+    from model.builder import build_model
+    from model.presets import get_preset
 
-    return build_model(preset).named_weight_layers()
+    return build_model(get_preset(preset)).named_weight_layers()

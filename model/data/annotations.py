@@ -46,7 +46,7 @@ def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) 
     if not flat:
         return np.zeros((height, width), dtype=bool)
     rles = mask_utils.frPyObjects(flat, height, width)
-    return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    return mask_utils.decode([mask_utils.merge(rles)])[:, :, 0].astype(bool)
 
 
 def box_from_mask(mask: np.ndarray) -> np.ndarray:
@@ -95,7 +95,7 @@ class InstanceAnnotation:
         if self.rle is not None:
             from pycocotools import mask as mask_utils
 
-            decoded = mask_utils.decode(self.rle).astype(bool)
+            decoded = mask_utils.decode([self.rle])[:, :, 0].astype(bool)
             if decoded.shape != (height, width):
                 raise ValueError(
                     f"RLE mask of size {decoded.shape} does not match the image size {(height, width)}; "

@@ -74,7 +74,7 @@ def _draw_example(ref_axes, query_axes, example: dict, by_id: dict) -> None:
     predictions = example["predictions"][:MAX_DRAWN_PREDICTIONS]
     for prediction in predictions:
         rle = dict(prediction["mask"], counts=prediction["mask"]["counts"].encode("ascii"))
-        mask = mask_utils.decode(rle).astype(bool)
+        mask = mask_utils.decode([rle])[:, :, 0].astype(bool)
         query[mask] = (1 - MASK_ALPHA) * query[mask] + MASK_ALPHA * _PREDICTION_COLOUR
     query_axes.imshow(query)
     for gx1, gy1, gx2, gy2 in example["gt_boxes"]:

@@ -1,0 +1,124 @@
+"""The configuration of one Siamese Mask R-CNN: a frozen dataclass of plain values.
+
+Only `model/builder.py` turns a config into layers; layers themselves take explicit hyperparameters. Field names
+carry their stage as a prefix (`rpn_`, `detection_`, `mask_`) and `_train`/`_test` where the two differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+BACKBONES = ("resnet50", "resnet101", "mobilenet_v2", "tiny")
+REFERENCE_PREPROCESSING = ("raw", "mean_subtracted")
+PYRAMID_LEVELS = ("P2", "P3", "P4", "P5", "P6")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every hyperparameter of the network and of its inference.
+
+    Sizes are pixels of the square, zero-padded network input. Boxes inside the network are normalised
+    `(y1, x1, y2, x2)` with matterport's `(px - [0, 0, 1, 1]) / (size - 1)` convention.
+    """
+
+    name: str
+    # Backbone
+    backbone: str = "resnet50"
+    backbone_alpha: float = 1.0  # MobileNetV2 width multiplier
+    backbone_weights: str | None = None  # "imagenet" or None (random)
+    # Input sizes (paper "square" mode: short side up to *_min_dim, long side at most *_size, zero-padded)
+    image_size: int = 1024
+    image_min_dim: int = 800
+    reference_size: int = 192
+    reference_min_dim: int = 150
+    mean_pixel: tuple[float, float, float] = (123.7, 116.8, 103.9)
+    # The released checkpoints were evaluated with references that were NOT mean-subtracted (spec 6.1).
+    reference_preprocessing: str = "raw"
+    # skimage 0.13 resized without anti-aliasing; True uses area interpolation when shrinking.
+    resize_antialias: bool = False
+    # Feature pyramid and matching
+    fpn_channels: int = 256
+    matching_channels: int = 384
+    backbone_strides: tuple[int, ...] = (4, 8, 16, 32, 64)
+    # RPN
+    rpn_channels: int = 512
+    rpn_anchor_scales: tuple[int, ...] = (32, 64, 128, 256, 512)
+    rpn_anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
+    rpn_bbox_std: tuple[float, float, float, float] = (0.1, 0.1, 0.2, 0.2)
+    rpn_pre_nms_limit: int = 6000
+    rpn_nms_threshold: float = 0.7
+    rpn_post_nms_train: int = 2000
+    rpn_post_nms_test: int = 1000
+    rpn_train_anchors: int = 256
+    # ROI heads
+    pool_size: int = 7
+    mask_pool_size: int = 14
+    mask_shape: int = 28
+    classifier_fc: int = 1024
+    mask_channels: int = 256
+    mask_convs: int = 4
+    bbox_std: tuple[float, float, float, float] = (0.1, 0.1, 0.2, 0.2)
+    train_rois: int = 200
+    roi_positive_ratio: float = 0.33
+    max_gt_instances: int = 100
+    mini_mask_size: int = 56
+    # Detection
+    detection_max_instances: int = 100
+    detection_min_confidence: float = 0.7
+    detection_nms_threshold: float = 0.5
+    # Training defaults (the paper's)
+    learning_rate: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    gradient_clip_norm: float = 5.0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "rpn_class": 2.0,
+            "rpn_bbox": 0.1,
+            "mrcnn_class": 2.0,
+            "mrcnn_bbox": 0.5,
+            "mrcnn_mask": 1.0,
+        }
+    )
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.reference_preprocessing not in REFERENCE_PREPROCESSING:
+            raise ValueError(
+                f"reference_preprocessing must be one of {REFERENCE_PREPROCESSING}, "
+                f"got {self.reference_preprocessing!r}"
+            )
+        if self.image_size % 64:
+            raise ValueError(f"image_size must be a multiple of 64 (the P6 stride), got {self.image_size}")
+        if self.reference_size % 32:
+            raise ValueError(f"reference_size must be a multiple of 32, got {self.reference_size}")
+        if len(self.rpn_anchor_scales) != len(self.backbone_strides):
+            raise ValueError("rpn_anchor_scales needs one scale per pyramid level (P2..P6)")
+        if not 1 <= self.mask_convs <= 4:
+            raise ValueError(f"mask_convs must be 1..4, got {self.mask_convs}")
+
+    @property
+    def anchors_per_location(self) -> int:
+        return len(self.rpn_anchor_ratios)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; unknown keys are refused so that a typo in a model card is not ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}; known keys: {sorted(known)}")
+        converted = {}
+        for key, value in values.items():
+            converted[key] = tuple(value) if isinstance(value, list) else value
+        return cls(**converted)

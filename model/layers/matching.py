@@ -1,0 +1,46 @@
+"""The siamese matching step: compare every query pyramid level with the reference's pooled feature vector.
+
+For level l: T_l = global average of the reference's P_l; D_l = |P_l(query) - T_l|; output = 1x1 conv of
+concat[P_l(query), D_l] (linear, `fpn_distance_P{l}`). K references are averaged before this layer (the average of
+pooled vectors equals the pooled average of the maps, which is what the paper computes).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from model.config import PYRAMID_LEVELS
+
+
+def pool_reference(pyramid: list) -> object:
+    """Global-average-pool each reference level: list of [B, h, w, F] -> [B, L, F]."""
+    return ops.stack([ops.mean(level, axis=(1, 2)) for level in pyramid], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="siamese_assist")
+class SiameseMatching(layers.Layer):
+    """Args:
+        channels: output depth of every level (3F/2 = 384 in the paper).
+    Call:
+        pyramid: list of L tensors [B, h_l, w_l, F] (query P2..P6); reference: [B, L, F] pooled reference.
+    Returns:
+        list of L tensors [B, h_l, w_l, channels].
+    """
+
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.channels = channels
+        # === Layers ===
+        self.level_convs = [layers.Conv2D(channels, 1, name=f"fpn_distance_{lvl}") for lvl in PYRAMID_LEVELS]
+
+    def call(self, pyramid, reference):
+        outputs = []
+        for i, (level, conv) in enumerate(zip(pyramid, self.level_convs, strict=True)):
+            vector = reference[:, i][:, None, None, :]
+            outputs.append(conv(ops.concatenate([level, ops.abs(level - vector)], axis=-1)))
+        return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}

@@ -1,0 +1,206 @@
+"""The meta-architecture: wires backbone, FPN, matching, RPN, ROIAlign and heads together.
+
+It holds no preprocessing (see `model/preprocess.py`) and no numpy post-processing (see `model/postprocess.py`).
+Inference runs in three stages so the worker can cache the expensive one:
+
+    encode_image(images)          -> pyramid        (backbone + FPN on the query; cacheable per image)
+    encode_references(references) -> reference      (backbone + FPN + average pooling; [B, L, F])
+    detect(pyramid, reference, window, ...)         (matching, RPN, proposals, heads, masks)
+
+Training uses `compute_losses(batch)`, which returns the five named losses.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from model import losses as L
+from model.anchors import pyramid_anchors
+from model.config import ModelConfig
+from model.layers.detection import detect
+from model.layers.heads import MaskHead, MatchClassifierHead
+from model.layers.matching import SiameseMatching, pool_reference
+from model.layers.proposals import propose
+from model.layers.roi_align import pyramid_roi_align
+from model.layers.rpn import run_rpn
+from model.targets import roi_targets
+
+ROI_LEVELS = 4  # P2..P5 feed ROIAlign; P6 only feeds the RPN
+
+
+class SiameseMaskRCNN(keras.Model):
+    """Siamese Mask R-CNN.
+
+    Args:
+        config: the hyperparameters of proposals, detection and training (`ModelConfig`).
+        backbone: model [B, S, S, 3] molded image -> [C2..C5]; shared by query and references.
+        fpn: model [C2..C5] -> [P2..P6]; shared too.
+        matching: `SiameseMatching`; rpn: the shared RPN model; classifier: `MatchClassifierHead`;
+        mask_head: `MaskHead`.
+    """
+
+    def __init__(self, config: ModelConfig, backbone, fpn, matching, rpn, classifier, mask_head, **kwargs):
+        super().__init__(name=kwargs.pop("name", "siamese_mask_rcnn"), **kwargs)
+        self.config = config
+        self.backbone = backbone
+        self.fpn = fpn
+        self.matching: SiameseMatching = matching
+        self.rpn = rpn
+        self.classifier: MatchClassifierHead = classifier
+        self.mask_head: MaskHead = mask_head
+        anchors = pyramid_anchors(
+            config.image_size, config.rpn_anchor_scales, config.rpn_anchor_ratios, config.backbone_strides
+        )
+        self.anchors_np = anchors
+        self._anchors = tf.constant(anchors)
+
+    # --- inference stages ---------------------------------------------------------------------------------
+
+    def encode_image(self, images):
+        """[B, S, S, 3] molded -> list of 5 pyramid levels [B, h, w, F]."""
+        return self.fpn(self.backbone(images, training=False), training=False)
+
+    def encode_references(self, references):
+        """[B, K, R, R, 3] molded references -> [B, L, F], the K-shot average of the pooled pyramids."""
+        shape = tf.shape(references)
+        flat = tf.reshape(references, tf.concat([[-1], shape[2:]], axis=0))
+        pooled = pool_reference(self.encode_image(flat))  # [B*K, L, F]
+        pooled = tf.reshape(pooled, tf.stack([shape[0], shape[1], pooled.shape[1], pooled.shape[2]]))
+        return tf.reduce_mean(pooled, axis=1)
+
+    def detect(self, pyramid, reference, window, score_threshold, nms_threshold):
+        """Detections and masks.
+
+        Args:
+            pyramid: output of `encode_image`; reference: output of `encode_references`.
+            window: [B, 4] normalised image region inside the padded input.
+            score_threshold, nms_threshold: scalar float tensors.
+        Returns:
+            detections [B, D, 6] `(y1, x1, y2, x2, class_id, score)` normalised (zero rows = none);
+            masks [B, D, 28, 28] float probabilities, in box coordinates.
+        """
+        cfg = self.config
+        matched = self.matching(pyramid, reference)
+        logits, deltas = run_rpn(self.rpn, matched)
+        proposals, valid = propose(
+            tf.nn.softmax(logits)[..., 1],
+            deltas,
+            self._anchors,
+            pre_nms_limit=cfg.rpn_pre_nms_limit,
+            post_nms_count=cfg.rpn_post_nms_test,
+            nms_threshold=cfg.rpn_nms_threshold,
+            bbox_std=cfg.rpn_bbox_std,
+        )
+        rois = pyramid_roi_align(matched[:ROI_LEVELS], proposals, cfg.pool_size, cfg.image_size)
+        class_logits, box_deltas = self.classifier(rois)
+        detections = detect(
+            proposals,
+            valid,
+            tf.nn.softmax(class_logits)[..., 1],
+            box_deltas,
+            window,
+            score_threshold,
+            nms_threshold,
+            max_instances=cfg.detection_max_instances,
+            bbox_std=cfg.bbox_std,
+        )
+        mask_rois = pyramid_roi_align(matched[:ROI_LEVELS], detections[..., :4], cfg.mask_pool_size, cfg.image_size)
+        masks = tf.sigmoid(self.mask_head(mask_rois))
+        return detections, masks
+
+    def call(self, inputs):
+        """Keras entry point: {"image", "reference", "window"} -> (detections, masks), default thresholds."""
+        pyramid = self.encode_image(inputs["image"])
+        reference = self.encode_references(inputs["reference"])
+        return self.detect(
+            pyramid,
+            reference,
+            inputs["window"],
+            tf.constant(self.config.detection_min_confidence),
+            tf.constant(self.config.detection_nms_threshold),
+        )
+
+    # --- training ------------------------------------------------------------------------------------------
+
+    def compute_losses(self, batch: dict) -> dict:
+        """The five weighted-later losses of one batch.
+
+        Args:
+            batch: "image" [B, S, S, 3] molded; "reference" [B, K, R, R, 3] molded; "rpn_match" [B, A] int32;
+                "rpn_deltas" [B, A, 4]; "gt_boxes" [B, G, 4] normalised (zero rows = padding);
+                "gt_masks" [B, G, m, m] mini-masks.
+        Returns:
+            {"rpn_class", "rpn_bbox", "mrcnn_class", "mrcnn_bbox", "mrcnn_mask"}: scalar tensors.
+        """
+        cfg = self.config
+        pyramid = self.encode_image(batch["image"])
+        reference = self.encode_references(batch["reference"])
+        matched = self.matching(pyramid, reference)
+        logits, deltas = run_rpn(self.rpn, matched)
+        proposals, valid = propose(
+            tf.stop_gradient(tf.nn.softmax(logits)[..., 1]),
+            tf.stop_gradient(deltas),
+            self._anchors,
+            pre_nms_limit=cfg.rpn_pre_nms_limit,
+            post_nms_count=cfg.rpn_post_nms_train,
+            nms_threshold=cfg.rpn_nms_threshold,
+            bbox_std=cfg.rpn_bbox_std,
+        )
+
+        def sample(args):
+            return roi_targets(
+                *args,
+                num_rois=cfg.train_rois,
+                positive_ratio=cfg.roi_positive_ratio,
+                bbox_std=cfg.bbox_std,
+                mask_size=cfg.mask_shape,
+            )
+
+        rois, labels, target_deltas, target_masks, weights = tf.map_fn(
+            sample,
+            (proposals, valid, batch["gt_boxes"], batch["gt_masks"]),
+            fn_output_signature=(
+                tf.TensorSpec([cfg.train_rois, 4], tf.float32),
+                tf.TensorSpec([cfg.train_rois], tf.int32),
+                tf.TensorSpec([cfg.train_rois, 4], tf.float32),
+                tf.TensorSpec([cfg.train_rois, cfg.mask_shape, cfg.mask_shape], tf.float32),
+                tf.TensorSpec([cfg.train_rois], tf.float32),
+            ),
+        )
+        class_logits, box_deltas = self.classifier(pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.pool_size, cfg.image_size))
+        mask_logits = self.mask_head(pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.mask_pool_size, cfg.image_size))
+        return {
+            "rpn_class": L.rpn_class_loss(batch["rpn_match"], logits),
+            "rpn_bbox": L.rpn_bbox_loss(batch["rpn_match"], batch["rpn_deltas"], deltas),
+            "mrcnn_class": L.mrcnn_class_loss(labels, class_logits, weights),
+            "mrcnn_bbox": L.mrcnn_bbox_loss(labels, target_deltas, box_deltas),
+            "mrcnn_mask": L.mrcnn_mask_loss(labels, target_masks, mask_logits),
+        }
+
+    def regularization_loss(self) -> tf.Tensor:
+        """matterport's L2 term over the trainable kernels (not BN gamma/beta, not biases)."""
+        kernels = [w for w in self.trainable_weights if w.path.endswith("kernel")]
+        return L.l2_regularization([w.value for w in kernels], self.config.weight_decay)
+
+    # --- weights by name -----------------------------------------------------------------------------------
+
+    def named_weight_layers(self) -> dict[str, keras.layers.Layer]:
+        """Every weight-holding layer by its (paper / matterport) name, e.g. "res2a_branch2a", "fpn_distance_P2"."""
+        found: dict[str, keras.layers.Layer] = {}
+        for layer in self._flatten_layers(include_self=False, recursive=True):
+            if layer.weights and not isinstance(layer, keras.Model) and not layer._layers:
+                if layer.name in found and found[layer.name] is not layer:
+                    raise RuntimeError(f"two layers are named {layer.name!r}; names must be unique")
+                found[layer.name] = layer
+        return found
+
+    def dummy_inputs(self, batch: int = 1, references: int = 1) -> dict:
+        """Zero inputs of the right shapes, used to build the weights."""
+        cfg = self.config
+        return {
+            "image": np.zeros((batch, cfg.image_size, cfg.image_size, 3), np.float32),
+            "reference": np.zeros((batch, references, cfg.reference_size, cfg.reference_size, 3), np.float32),
+            "window": np.tile(np.array([[0, 0, 1, 1]], np.float32), (batch, 1)),
+        }

@@ -1,0 +1,182 @@
+"""Numpy in, numpy out: what the worker uses. Encode an image once, then find instances for any reference.
+
+    predictor = Predictor.from_checkpoint("checkpoints/mobile-coco128.weights.h5")
+    query = predictor.encode_image(image)                 # uint8 (H, W, 3); cache this per image
+    ref = predictor.encode_references(image, [[x1, y1, x2, y2]])
+    for inst in predictor.find(query, ref):               # best first
+        inst.box, inst.score, inst.mask                   # xyxy float pixels, float, (H, W) bool
+
+Boxes are `(x1, y1, x2, y2)` pixels of the original image (x2, y2 exclusive). Every stage runs as a
+`tf.function` with a fixed input shape (the padded square), so no image size ever retraces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from model.checkpoint import ModelCard, load_checkpoint
+from model.images import to_rgb
+from model.postprocess import boxes_to_original, paste_mask
+from model.preprocess import ResizeInfo, mold, reference_crop, resize_square
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One found instance. box: (4,) float32 `(x1, y1, x2, y2)` pixels; score in [0, 1]; mask: (H, W) bool."""
+
+    box: np.ndarray
+    score: float
+    mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """Backbone + FPN features of one query image (5 levels), and how it was resized."""
+
+    pyramid: tuple
+    info: ResizeInfo
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return self.info.original_shape
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(int(np.prod(level.shape)) * level.dtype.size for level in self.pyramid))
+
+
+@dataclass(frozen=True)
+class ReferenceEmbedding:
+    """The pooled reference pyramid: vector (L, F) float32, averaged over `count` reference boxes."""
+
+    vector: np.ndarray
+    count: int
+
+    @staticmethod
+    def mean(embeddings: list[ReferenceEmbedding]) -> ReferenceEmbedding:
+        """Combine references from several images (weighted by their box counts): K-shot across images."""
+        if not embeddings:
+            raise ValueError("need at least one reference embedding")
+        total = sum(e.count for e in embeddings)
+        vector = sum(e.vector * e.count for e in embeddings) / total
+        return ReferenceEmbedding(np.asarray(vector, np.float32), total)
+
+
+class Predictor:
+    """Inference wrapper around a built `SiameseMaskRCNN` (weights already loaded).
+
+    Args:
+        model: the network; version: the model version reported to Label Studio.
+    """
+
+    def __init__(self, model, *, version: str = "untrained", card: ModelCard | None = None):
+        self.model = model
+        self.config = model.config
+        self.version = version
+        self.card = card
+        cfg = self.config
+        image_spec = tf.TensorSpec([1, cfg.image_size, cfg.image_size, 3], tf.float32)
+        ref_spec = tf.TensorSpec([1, None, cfg.reference_size, cfg.reference_size, 3], tf.float32)
+        self._encode_image = tf.function(model.encode_image, input_signature=[image_spec], reduce_retracing=True)
+        self._encode_references = tf.function(model.encode_references, input_signature=[ref_spec])
+        self._detect = tf.function(model.detect, reduce_retracing=True)
+
+    # --- construction --------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_checkpoint(cls, weights_path: str | Path) -> Predictor:
+        model, card = load_checkpoint(weights_path)
+        return cls(model, version=card.version, card=card)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> Predictor:
+        """An untrained network of a preset (ImageNet backbone where the preset has one)."""
+        from model.builder import build_model
+        from model.presets import get_preset
+
+        config = get_preset(name, **overrides)
+        return cls(build_model(config), version=f"{config.name}-untrained")
+
+    # --- inference -----------------------------------------------------------------------------------------
+
+    def encode_image(self, image: np.ndarray) -> EncodedImage:
+        """Backbone + FPN of a query image (any size; grayscale / RGBA / 16-bit accepted)."""
+        cfg = self.config
+        rgb = to_rgb(image)
+        square, info = resize_square(rgb, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
+        pyramid = self._encode_image(tf.constant(mold(square, cfg.mean_pixel)[None]))
+        return EncodedImage(tuple(pyramid), info)
+
+    def reference_inputs(self, image: np.ndarray, boxes) -> np.ndarray:
+        """Letterboxed, preprocessed reference crops: float32 (K, R, R, 3). Raises ValueError for bad boxes."""
+        cfg = self.config
+        rgb = to_rgb(image)
+        boxes = np.asarray(boxes, np.float64)
+        if boxes.ndim == 1:
+            boxes = boxes[None]
+        if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) == 0:
+            raise ValueError(f"reference boxes must be (K, 4) x1, y1, x2, y2 pixels with K >= 1, got shape {boxes.shape}")
+        crops = np.stack(
+            [
+                reference_crop(rgb, box, cfg.reference_size, cfg.reference_min_dim, antialias=cfg.resize_antialias)
+                for box in boxes
+            ]
+        )
+        if cfg.reference_preprocessing == "mean_subtracted":
+            crops = mold(crops, cfg.mean_pixel)
+        return crops.astype(np.float32)
+
+    def encode_references(self, image: np.ndarray, boxes) -> ReferenceEmbedding:
+        """Reference embedding of K boxes `(x1, y1, x2, y2)` pixels in `image` (averaged: K-shot)."""
+        crops = self.reference_inputs(image, boxes)
+        vector = self._encode_references(tf.constant(crops[None]))
+        return ReferenceEmbedding(np.asarray(vector[0]), len(crops))
+
+    def find(
+        self,
+        query: EncodedImage,
+        reference: ReferenceEmbedding,
+        *,
+        score_threshold: float | None = None,
+        nms_threshold: float | None = None,
+        max_instances: int | None = None,
+    ) -> list[Instance]:
+        """All instances in `query` that match `reference`, best first.
+
+        Args:
+            score_threshold: minimum match probability (default: the preset's, 0.7 in the paper).
+            nms_threshold: IoU above which overlapping detections are merged (default 0.5).
+            max_instances: at most this many (default and upper bound: the preset's `detection_max_instances`).
+        """
+        cfg = self.config
+        score = cfg.detection_min_confidence if score_threshold is None else float(score_threshold)
+        nms = cfg.detection_nms_threshold if nms_threshold is None else float(nms_threshold)
+        if not (0.0 <= score <= 1.0 and 0.0 < nms <= 1.0):
+            raise ValueError(f"score_threshold must be in [0, 1] and nms_threshold in (0, 1], got {score}, {nms}")
+        limit = cfg.detection_max_instances if max_instances is None else min(int(max_instances), cfg.detection_max_instances)
+        detections, masks = self._detect(
+            list(query.pyramid),
+            tf.constant(reference.vector[None], tf.float32),
+            tf.constant(query.info.normalized_window()[None]),
+            tf.constant(score, tf.float32),
+            tf.constant(nms, tf.float32),
+        )
+        detections = detections[0].numpy()
+        masks = masks[0].numpy()
+        keep = detections[:, 5] > 0
+        detections, masks = detections[keep][:limit], masks[keep][:limit]
+        boxes = boxes_to_original(detections[:, :4], query.info)
+        instances = []
+        for box, det, mask in zip(boxes, detections, masks, strict=True):
+            if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+                continue  # collapsed to nothing by clipping to the image
+            instances.append(Instance(box, float(det[5]), paste_mask(mask, box, query.image_shape)))
+        return instances
+
+    def predict(self, image: np.ndarray, boxes, **thresholds) -> list[Instance]:
+        """One call for one image: references are boxes in the same image."""
+        return self.find(self.encode_image(image), self.encode_references(image, boxes), **thresholds)
