@@ -1,0 +1,164 @@
+"""The Flask application: the routes Label Studio calls, plus /jobs/<id> and /metrics.
+
+| route | answers |
+|---|---|
+| `GET /health` | `{"status": "UP", "model_class", "redis": bool}`, always 200 and fast (Label Studio waits 1 s) |
+| `POST /setup` | `{"model_version"}`; stores the project's hostname, token and extra params |
+| `POST /predict` | `{"results": [...]}` one entry per task (`backend.predict`) |
+| `POST /webhook` | 200 at once; records annotation events (`backend.webhook`) |
+| `GET /versions` | `{"versions": [...], "model_version"}` |
+| `GET /jobs/<id>` | status, progress, timings and error of any job |
+| `GET /metrics` | queue depths, workers, recent job latencies, model version |
+
+Errors are JSON `{"error": message}` with the status of the `AssistError` raised (400 bad input, 503 queue
+unavailable or worker lost, 504 job timeout). Label Studio shows interactive errors to the annotator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import redis
+from flask import Flask, jsonify, request
+from rq import Worker
+
+from backend.auth import install_basic_auth
+from backend.dispatch import JobClient, redis_errors_as_unavailable
+from backend.exemplars import ExemplarBank
+from backend.label_config import parse_label_config
+from backend.predict import Predictions
+from backend.projects import ProjectSetup, parse_project_id
+from backend.webhook import handle_event
+from common.exceptions import AssistError, BadRequestError
+from common.queues import QueueName, latency_key
+from common.settings import Settings
+from common.versions import active_version, known_versions
+
+__all__ = ["MODEL_CLASS", "create_app"]
+
+MODEL_CLASS = "SiameseMaskRCNN"
+_HEALTH_PING_TIMEOUT_S = 0.3
+_LATENCY_SAMPLES = 200
+"""Recent job durations per queue kept for /metrics (workers trim the list)."""
+
+log = logging.getLogger(__name__)
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequestError("The request body must be a JSON object (Content-Type: application/json).")
+    return body
+
+
+def create_app(settings: Settings, connection: redis.Redis) -> Flask:
+    """Build the app.
+
+    Args:
+        settings: the process settings (read once by the caller).
+        connection: redis-py client for the queues (lazy: a down Redis fails requests, not startup).
+    """
+    app = Flask("siamese-assist")
+    app.json.sort_keys = False
+    jobs = JobClient(connection, settings.redis_url)
+    bank = ExemplarBank(settings.model_dir)
+    predictions = Predictions(settings, jobs, bank)
+    install_basic_auth(app, settings.basic_auth_user, settings.basic_auth_pass)
+    health_probe = _quick_client(connection)
+
+    @app.errorhandler(AssistError)
+    def _assist_error(error: AssistError):
+        log.warning("%s %s -> %s: %s", request.method, request.path, error.http_status, error)
+        return jsonify(error=str(error)), error.http_status
+
+    @app.get("/")
+    @app.get("/health")
+    def health():
+        try:
+            redis_up = bool(health_probe.ping())
+        except redis.exceptions.RedisError:
+            redis_up = False
+        return jsonify(status="UP", model_class=MODEL_CLASS, redis=redis_up)
+
+    @app.post("/setup")
+    def setup():
+        body = _json_body()
+        project_id = parse_project_id(body.get("project"))
+        warnings = []
+        try:
+            parse_label_config(body.get("schema") or "")
+        except BadRequestError as error:
+            warnings.append(str(error))
+        with redis_errors_as_unavailable(settings.redis_url):
+            ProjectSetup.from_request(body).save(connection, project_id)
+            version = active_version(connection, project_id)
+        return jsonify(model_version=version, **({"warnings": warnings} if warnings else {}))
+
+    @app.post("/predict")
+    def predict():
+        started = time.perf_counter()
+        answer = predictions.handle(_json_body())
+        log.info("/predict answered %d task(s) in %.2f s", len(answer["results"]), time.perf_counter() - started)
+        return jsonify(answer)
+
+    @app.post("/webhook")
+    def webhook():
+        return jsonify(handle_event(_json_body(), bank)), 200
+
+    @app.get("/versions")
+    def versions():
+        with redis_errors_as_unavailable(settings.redis_url):
+            return jsonify(versions=known_versions(connection), model_version=active_version(connection))
+
+    @app.get("/jobs/<job_id>")
+    def job_status(job_id: str):
+        job = jobs.fetch(job_id)
+        if job is None:
+            return jsonify(error=f"No job {job_id!r} (unknown, or its result expired after RESULT_TTL)."), 404
+        with redis_errors_as_unavailable(settings.redis_url):
+            status = job.get_status(refresh=True)
+            result = job.latest_result()
+        return jsonify(
+            id=job.id, status=str(status.value if status else None), queue=job.origin,
+            description=job.description, progress=job.meta.get("progress"),
+            enqueued_at=_iso(job.enqueued_at), started_at=_iso(job.started_at), ended_at=_iso(job.ended_at),
+            worker=job.worker_name,
+            error=(result.exc_string or "").strip().splitlines()[-1:] if result and result.exc_string else None,
+        )
+
+    @app.get("/metrics")
+    def metrics():
+        with redis_errors_as_unavailable(settings.redis_url):
+            latencies = {}
+            for name in QueueName:
+                samples = [float(v) for v in connection.lrange(latency_key(name), 0, _LATENCY_SAMPLES - 1)]
+                latencies[name.value] = _summary(samples)
+            return jsonify(
+                model_version=active_version(connection), queues=jobs.queue_depths(),
+                workers=Worker.count(connection=connection), job_latency_s=latencies,
+            )
+
+    return app
+
+
+def _quick_client(connection: redis.Redis) -> redis.Redis:
+    """A client to the same Redis with short timeouts, so /health answers within Label Studio's 1 s."""
+    pool = connection.connection_pool
+    kwargs = dict(pool.connection_kwargs, socket_timeout=_HEALTH_PING_TIMEOUT_S,
+                  socket_connect_timeout=_HEALTH_PING_TIMEOUT_S)
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _summary(samples: list[float]) -> dict:
+    if not samples:
+        return {"count": 0}
+    values = np.asarray(samples)
+    return {"count": int(values.size), "mean": round(float(values.mean()), 4),
+            "p50": round(float(np.percentile(values, 50)), 4), "p95": round(float(np.percentile(values, 95)), 4),
+            "max": round(float(values.max()), 4)}

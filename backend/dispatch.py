@@ -1,0 +1,136 @@
+"""The backend's side of the queue: enqueue jobs, wait for them with a deadline, tell failures apart.
+
+A wait ends in one of four ways, each with its own exception and message: the result (a JSON dict), the job
+raised in the worker (`JobFailedError`), the worker died while running it (`WorkerLostError`: workers keep a
+short-lived "alive" key in Redis, so a killed worker is noticed within `ALIVE_TTL_S`, not after RQ's
+minutes-long heartbeat), or the deadline passed (`JobTimeoutError`, the job is cancelled if it had not started).
+Any Redis failure becomes `QueueUnavailableError` (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import redis
+from rq import Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.results import Result
+
+from common.exceptions import JobFailedError, JobTimeoutError, QueueUnavailableError, WorkerLostError
+from common.queues import SERIALIZER, QueueName, make_queue, worker_alive_key
+
+__all__ = ["ALIVE_TTL_S", "JobClient", "redis_errors_as_unavailable"]
+
+ALIVE_TTL_S = 3.0
+"""Lifetime of a worker's alive key; workers refresh it every second while they run."""
+
+_WAIT_SLICE_S = 1
+"""Longest single blocking read of a job result (seconds, RQ takes an int); between reads the worker is checked."""
+
+_POLL_S = 0.02
+"""Pause between checks once less than a slice remains."""
+
+
+@contextlib.contextmanager
+def redis_errors_as_unavailable(url: str | None) -> Iterator[None]:
+    """Turn redis-py connection errors into `QueueUnavailableError` with a message that says what to do."""
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+        where = url or "(no REDIS_URL)"
+        raise QueueUnavailableError(
+            f"The job queue (Redis at {where}) is unavailable: {error}. Start Redis (or `python -m stack`, which "
+            "embeds one) and check REDIS_URL; Label Studio can retry this request then."
+        ) from None
+
+
+class JobClient:
+    """Enqueue and await jobs on the priority queues.
+
+    Args:
+        connection: a redis-py client.
+        redis_url: shown in error messages.
+    """
+
+    def __init__(self, connection: redis.Redis, redis_url: str | None = None):
+        self.connection = connection
+        self.redis_url = redis_url
+
+    def enqueue(self, queue: QueueName, func: str, payload: dict, *, job_timeout: int, result_ttl: int,
+                description: str = "", meta: dict | None = None) -> Job:
+        """Enqueue `func(payload)` (a dotted path into worker/, never imported here) on `queue`."""
+        with redis_errors_as_unavailable(self.redis_url):
+            return make_queue(queue, self.connection).enqueue_call(
+                func, args=(payload,), timeout=job_timeout, result_ttl=result_ttl, failure_ttl=result_ttl,
+                description=description or func, meta=meta or {},
+            )
+
+    def fetch(self, job_id: str) -> Job | None:
+        with redis_errors_as_unavailable(self.redis_url):
+            try:
+                return Job.fetch(job_id, connection=self.connection, serializer=SERIALIZER)
+            except NoSuchJobError:
+                return None
+
+    def wait(self, job: Job, timeout: float, cancel_on_timeout: bool = True) -> dict:
+        """Block until `job` ends or `timeout` seconds pass; return its JSON result.
+
+        On timeout a job that has not started is cancelled unless `cancel_on_timeout` is False (batch jobs
+        stay queued: the worker posts their result later).
+
+        Raises:
+            JobFailedError, WorkerLostError, JobTimeoutError, QueueUnavailableError.
+        """
+        deadline = time.monotonic() + timeout
+        with redis_errors_as_unavailable(self.redis_url):
+            while True:
+                remaining = deadline - time.monotonic()
+                block = _WAIT_SLICE_S if remaining >= _WAIT_SLICE_S else 0
+                result = job.latest_result(timeout=block)
+                if result is not None:
+                    return self._unwrap(job, result)
+                self._check_worker(job)
+                if time.monotonic() >= deadline:
+                    raise self._expired(job, timeout, cancel_on_timeout)
+                if not block:
+                    time.sleep(_POLL_S)
+
+    def _unwrap(self, job: Job, result: Result) -> dict:
+        if result.type == Result.Type.SUCCESSFUL:
+            value = result.return_value
+            if not isinstance(value, dict):
+                raise JobFailedError(f"Job {job.id} returned {type(value).__name__}, not a JSON object.")
+            return value
+        detail = (result.exc_string or "").strip().splitlines()
+        message = detail[-1] if detail else f"the job ended as {result.type.name.lower()}"
+        raise JobFailedError(f"The worker could not run job {job.id}: {message}")
+
+    def _check_worker(self, job: Job) -> None:
+        status = job.get_status(refresh=True)
+        if status != JobStatus.STARTED:
+            return
+        job.refresh()
+        name = job.worker_name
+        if name and not self.connection.exists(worker_alive_key(name)):
+            raise WorkerLostError(
+                f"Worker {name} stopped while running job {job.id} (killed or out of memory); the request was not "
+                "answered. Retry: another worker (or the restarted one) will take the next request."
+            )
+
+    def _expired(self, job: Job, timeout: float, cancel: bool) -> JobTimeoutError:
+        status = job.get_status(refresh=True)
+        if cancel and status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+            job.cancel()
+        workers = Worker.count(connection=self.connection)
+        if workers == 0:
+            hint = "No worker is running: start one with `python -m worker` (or `python -m stack`)."
+        else:
+            hint = f"{workers} worker(s) are busy or slow; try again, add workers, or raise the timeout."
+        return JobTimeoutError(f"Job {job.id} did not finish within {timeout:g} s (it was {status}). {hint}")
+
+    def queue_depths(self) -> dict[str, int]:
+        with redis_errors_as_unavailable(self.redis_url):
+            return {name.value: make_queue(name, self.connection).count for name in QueueName}

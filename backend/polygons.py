@@ -1,0 +1,51 @@
+"""Masks -> simplified polygons for Label Studio's PolygonLabels.
+
+A Label Studio polygon is one closed ring with no holes. Each connected part of a mask becomes one polygon
+(its outer boundary, simplified with Douglas-Peucker); holes are filled, because a ring cannot express them and
+the brush region of the same instance keeps the exact mask. Parts smaller than `min_area` pixels are dropped.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["mask_to_polygons"]
+
+MIN_POLYGON_AREA = 16.0
+"""Parts of a mask smaller than this (pixels) are specks, not objects."""
+
+
+def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.5, min_area: float = MIN_POLYGON_AREA
+                     ) -> list[np.ndarray]:
+    """Outer boundaries of the connected parts of a mask.
+
+    Args:
+        mask: `(H, W)` bool.
+        tolerance: maximum distance in pixels between the simplified ring and the true boundary.
+        min_area: parts with a smaller polygon area are dropped.
+
+    Returns:
+        A list of `(N, 2)` float arrays of `x, y` pixel vertices (N >= 3), largest part first. Vertices lie on
+        pixel corners, so a full-image mask gives the image rectangle `0..W, 0..H`.
+    """
+    if mask.ndim != 2:
+        raise ValueError(f"mask_to_polygons expects a (H, W) mask, got shape {mask.shape}.")
+    # Upsample by 2 so that contour points of the doubled grid map back to pixel corners, not centres.
+    padded = np.pad(mask.astype(np.uint8), 1)
+    doubled = np.kron(padded, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = []
+    for contour in contours:
+        # In the doubled grid a pixel's left/top edge has an even index and its right/bottom edge an odd one;
+        # ceil(i / 2) - 1 maps both to the pixel corner in original coordinates (the 1 undoes the padding).
+        points = np.ceil(contour.reshape(-1, 2) / 2.0) - 1.0
+        simplified = cv2.approxPolyDP(points.astype(np.float32), float(tolerance), closed=True).reshape(-1, 2)
+        if len(simplified) < 3:
+            continue
+        area = 0.5 * abs(float(np.dot(simplified[:, 0], np.roll(simplified[:, 1], 1))
+                               - np.dot(simplified[:, 1], np.roll(simplified[:, 0], 1))))
+        if area >= min_area:
+            polygons.append((area, simplified.astype(np.float64)))
+    polygons.sort(key=lambda item: -item[0])
+    return [points for _, points in polygons]

@@ -1,0 +1,198 @@
+"""/predict: interactive "draw one, get all" and batch pre-annotation, in Label Studio's terms.
+
+Interactive (`params.context` present): one task; the reference comes from the context (`backend.context`),
+an `interactive` job finds the instances, the answer is `{"results": [{"result", "score", "model_version"}]}`.
+
+Batch (no context): one `batch` job per task that has exemplars for some label of its project. The request
+collects results for `BATCH_BUDGET` seconds (Label Studio gives up at 100 s). For every job still running at the
+deadline, the backend hands delivery to the worker, atomically: both sides try `SET delivery:<job> NX`; the
+worker writes "backend" when it finishes first, the backend writes "post" when it gives up first, and whoever
+loses reads the winner's value. A task whose prediction is not in the answer gets an empty list (no prediction
+now; the worker posts it to `/api/predictions` later).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from backend.context import select_reference
+from backend.dispatch import JobClient, redis_errors_as_unavailable
+from backend.exemplars import ExemplarBank
+from backend.label_config import ProjectConfig, parse_label_config
+from backend.projects import ProjectSetup, parse_project_id, resolve_thresholds
+from backend.regions import drop_overlapping, instances_to_regions, prediction_entry
+from common.exceptions import AssistError, BadRequestError, JobTimeoutError
+from common.jobs import (
+    BatchRequest,
+    BatchResult,
+    Exemplar,
+    ImageSource,
+    InteractiveRequest,
+    LabelExemplars,
+    PredictionResult,
+)
+from common.queues import QueueName, delivery_key
+from common.settings import Settings
+from common.versions import active_version
+
+__all__ = ["INTERACTIVE_JOB", "BATCH_JOB", "Predictions"]
+
+INTERACTIVE_JOB = "worker.jobs.interactive_job"
+BATCH_JOB = "worker.jobs.batch_job"
+
+DELIVERY_BACKEND = "backend"
+DELIVERY_POST = "post"
+_LATE_RESULT_WAIT_S = 5.0
+"""After losing the delivery race the worker is already returning; wait at most this long for its result."""
+
+log = logging.getLogger(__name__)
+
+
+def _task_image_url(task: dict, config: ProjectConfig) -> str:
+    data = task.get("data") if isinstance(task, dict) else None
+    url = (data or {}).get(config.image_key)
+    if not isinstance(url, str) or not url:
+        raise BadRequestError(
+            f"Task {task.get('id') if isinstance(task, dict) else task!r} has no image URL in "
+            f"data.{config.image_key} (the label config reads value=\"${config.image_key}\")."
+        )
+    return url
+
+
+def _task_id(task: dict) -> int:
+    task_id = task.get("id")
+    if not isinstance(task_id, int) or isinstance(task_id, bool):
+        raise BadRequestError(f"Every task needs an integer 'id'; got {task_id!r}.")
+    return task_id
+
+
+class Predictions:
+    """Serve /predict bodies.
+
+    Args:
+        settings: the process settings.
+        jobs: the queue client.
+        bank: the exemplar store.
+    """
+
+    def __init__(self, settings: Settings, jobs: JobClient, bank: ExemplarBank):
+        self.settings = settings
+        self.jobs = jobs
+        self.bank = bank
+
+    def handle(self, body: dict) -> dict:
+        """Answer a /predict body (interactive when `params.context` is set, batch otherwise)."""
+        tasks = body.get("tasks")
+        if not isinstance(tasks, list) or not tasks or not all(isinstance(t, dict) for t in tasks):
+            raise BadRequestError("The body needs a non-empty 'tasks' list of task objects.")
+        config = parse_label_config(body.get("label_config") or "")
+        project_id = parse_project_id(body.get("project"))
+        with redis_errors_as_unavailable(self.jobs.redis_url):
+            setup = ProjectSetup.load(self.jobs.connection, project_id)
+        params = body.get("params") or {}
+        context = params.get("context") if isinstance(params, dict) else None
+        if context:
+            if len(tasks) != 1:
+                raise BadRequestError(f"An interactive request must carry exactly one task, got {len(tasks)}.")
+            return {"results": [self.interactive(project_id, tasks[0], context, config, setup)]}
+        return {"results": self.batch(project_id, tasks, config, setup)}
+
+    def _image(self, url: str, task_id: int | None, setup: ProjectSetup) -> ImageSource:
+        ls_url, token = setup.label_studio(self.settings)
+        return ImageSource(url=url, ls_url=ls_url, ls_token=token, task_id=task_id)
+
+    def interactive(self, project_id: int, task: dict, context: dict, config: ProjectConfig,
+                    setup: ProjectSetup) -> dict:
+        reference = select_reference(context)
+        outputs = config.outputs_for_label(reference.label)
+        if not outputs:
+            raise BadRequestError(f"No RectangleLabels/BrushLabels/PolygonLabels control has label "
+                                  f"{reference.label!r}; add it to the label config.")
+        request = InteractiveRequest(
+            project_id=project_id,
+            image=self._image(_task_image_url(task, config), task.get("id"), setup),
+            reference_boxes=reference.boxes,
+            thresholds=resolve_thresholds(self.settings, setup.extra_params),
+            expected_size=reference.original_size,
+        )
+        job = self.jobs.enqueue(
+            QueueName.INTERACTIVE, INTERACTIVE_JOB, request.to_dict(),
+            job_timeout=self.settings.job_timeout, result_ttl=self.settings.result_ttl,
+            description=f"interactive project={project_id} task={task.get('id')}",
+        )
+        result = PredictionResult.from_dict(self.jobs.wait(job, self.settings.interactive_timeout))
+        scale_x = result.image_size[1] / reference.original_size[1]
+        scale_y = result.image_size[0] / reference.original_size[0]
+        existing = [(b[0] * scale_x, b[1] * scale_y, b[2] * scale_x, b[3] * scale_y) for b in reference.existing]
+        instances = drop_overlapping(list(result.instances), existing)
+        regions = instances_to_regions(instances, outputs, reference.label, result.image_size,
+                                       reference.original_size, self.settings.polygon_tolerance)
+        log.info("interactive project=%s task=%s job=%s: %d instances (%d after dropping existing), cache hit=%s",
+                 project_id, task.get("id"), job.id, len(result.instances), len(instances),
+                 result.feature_cache_hit)
+        return prediction_entry(regions, [i.score for i in instances], result.model_version)
+
+    def batch(self, project_id: int, tasks: list[dict], config: ProjectConfig, setup: ProjectSetup) -> list:
+        deadline = time.monotonic() + self.settings.batch_budget
+        exemplars = self.bank.exemplars_for(project_id)
+        labels = [label for label in exemplars if config.outputs_for_label(label)]
+        results: list = [[] for _ in tasks]
+        if not labels:
+            log.info("batch project=%s: no exemplars yet; submit annotations first", project_id)
+            return results
+        thresholds = resolve_thresholds(self.settings, setup.extra_params)
+        pending = []
+        for index, task in enumerate(tasks):
+            task_id = _task_id(task)
+            request = BatchRequest(
+                project_id=project_id, task_id=task_id,
+                image=self._image(_task_image_url(task, config), task_id, setup),
+                labels=tuple(
+                    LabelExemplars(label=label, outputs=config.outputs_for_label(label), exemplars=tuple(
+                        Exemplar(image=self._image(item["image_url"], item["task_id"], setup),
+                                 boxes=tuple(tuple(b) for b in item["boxes"]))
+                        for item in exemplars[label]))
+                    for label in labels),
+                thresholds=thresholds,
+                polygon_tolerance=self.settings.polygon_tolerance,
+            )
+            job = self.jobs.enqueue(
+                QueueName.BATCH, BATCH_JOB, request.to_dict(), job_timeout=self.settings.job_timeout,
+                result_ttl=self.settings.result_ttl, description=f"batch project={project_id} task={task_id}",
+            )
+            pending.append((index, job))
+        with redis_errors_as_unavailable(self.jobs.redis_url):
+            version = active_version(self.jobs.connection, project_id)
+        for index, job in pending:
+            entry = self._collect(job, deadline, config, version)
+            if entry is not None:
+                results[index] = entry
+        return results
+
+    def _collect(self, job, deadline: float, config: ProjectConfig, version: str) -> dict | None:
+        """The prediction of one batch job, or None when the worker will post it later."""
+        try:
+            value = self.jobs.wait(job, max(0.0, deadline - time.monotonic()), cancel_on_timeout=False)
+        except JobTimeoutError:
+            connection = self.jobs.connection
+            claimed = connection.set(delivery_key(job.id), DELIVERY_POST, nx=True, ex=self.settings.result_ttl)
+            if claimed:
+                log.info("batch job %s still running at the deadline: the worker will post it", job.id)
+                return None
+            try:
+                value = self.jobs.wait(job, _LATE_RESULT_WAIT_S, cancel_on_timeout=False)
+            except AssistError as error:
+                log.warning("batch job %s finished but its result is unavailable: %s", job.id, error)
+                return None
+        except AssistError as error:
+            log.warning("batch job %s failed: %s", job.id, error)
+            return None
+        result = BatchResult.from_dict(value)
+        regions, scores = [], []
+        height, width = result.image_size
+        for label, instances in result.instances.items():
+            regions += instances_to_regions(list(instances), config.outputs_for_label(label), label,
+                                            result.image_size, (height, width), self.settings.polygon_tolerance)
+            scores += [i.score for i in instances]
+        return prediction_entry(regions, scores, result.model_version or version)

@@ -1,0 +1,40 @@
+"""gunicorn entry point: `gunicorn "backend.wsgi:create_app_from_env()"`.
+
+The factory reads the settings once, configures logging and connects (lazily) to Redis. Nothing happens at
+import, so tests import `backend.app` freely.
+"""
+
+from __future__ import annotations
+
+import logging.config
+
+from flask import Flask
+
+from backend.app import create_app
+from common.exceptions import SettingsError
+from common.queues import connect
+from common.settings import Settings
+
+__all__ = ["configure_logging", "create_app_from_env"]
+
+
+def configure_logging(level: str) -> None:
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+    })
+
+
+def create_app_from_env() -> Flask:
+    """The app for the current environment (see `common.settings.Settings` for every variable)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    if not settings.redis_url:
+        raise SettingsError(
+            "REDIS_URL is not set. Run the whole stack with `python -m stack` (it starts an embedded Redis and "
+            "sets REDIS_URL), or point REDIS_URL at a Redis server, e.g. redis://localhost:6379/0."
+        )
+    return create_app(settings, connect(settings.redis_url))

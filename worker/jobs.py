@@ -1,0 +1,150 @@
+"""Job functions, enqueued by the backend by dotted path. JSON-safe dict in, JSON-safe dict out.
+
+- `interactive_job(InteractiveRequest dict) -> PredictionResult dict`
+- `batch_job(BatchRequest dict) -> BatchResult dict` (posts to Label Studio itself when the backend gave up)
+
+Both report their stage in `job.meta["progress"]` (`{"stage": str, "fraction": float}`), visible at
+`/jobs/<id>`, and their timings and feature-cache use in `job.meta`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from rq import get_current_job
+
+from common.exceptions import BadRequestError
+from common.jobs import (
+    BatchRequest,
+    BatchResult,
+    InstanceRecord,
+    InteractiveRequest,
+    PredictionResult,
+    Thresholds,
+)
+from common.masks import encode_mask
+from common.queues import delivery_key
+from worker import runtime
+
+__all__ = ["batch_job", "interactive_job"]
+
+DELIVERY_BACKEND = "backend"
+DELIVERY_POST = "post"
+
+log = logging.getLogger(__name__)
+
+
+def _progress(stage: str, fraction: float, **extra) -> None:
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta["progress"] = {"stage": stage, "fraction": round(fraction, 3)}
+    job.meta.update(extra)
+    job.save_meta()
+
+
+def _records(instances, thresholds: Thresholds) -> list[InstanceRecord]:
+    return [
+        InstanceRecord(box=tuple(float(v) for v in np.asarray(item.box).reshape(4)), score=float(item.score),
+                       mask=encode_mask(np.asarray(item.mask, dtype=bool)))
+        for item in instances[: thresholds.max_instances]
+    ]
+
+
+def _scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int]) -> np.ndarray:
+    """Boxes measured on Label Studio's image size, moved to the decoded image's size when they differ."""
+    array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if expected is None or tuple(expected) == tuple(actual):
+        return array
+    sy, sx = actual[0] / expected[0], actual[1] / expected[1]
+    return array * np.asarray([sx, sy, sx, sy], dtype=np.float32)
+
+
+def _find(rt, query, reference, thresholds: Thresholds):
+    return rt.predictor.find(query, reference, score_threshold=thresholds.score_threshold,
+                             nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances)
+
+
+def interactive_job(payload: dict) -> dict:
+    """Find every instance like the reference boxes in one image."""
+    request = InteractiveRequest.from_dict(payload)
+    rt = runtime.current()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    _progress("fetching image", 0.0)
+    digest, image = rt.load_image(request.image)
+    timings["fetch_decode_s"] = time.perf_counter() - started
+    size = (int(image.shape[0]), int(image.shape[1]))
+    boxes = _scale_boxes(request.reference_boxes, request.expected_size, size)
+
+    _progress("encoding image", 0.3)
+    mark = time.perf_counter()
+    query, hit = rt.encode(digest, image)
+    timings["encode_image_s"] = time.perf_counter() - mark
+
+    _progress("matching", 0.6)
+    mark = time.perf_counter()
+    try:
+        reference = rt.predictor.encode_references(image, boxes)
+    except ValueError as error:
+        raise BadRequestError(f"The reference box cannot be used: {error}") from None
+    instances = _find(rt, query, reference, request.thresholds)
+    timings["reference_and_heads_s"] = time.perf_counter() - mark
+    timings["total_s"] = time.perf_counter() - started
+    timings = {k: round(v, 4) for k, v in timings.items()}
+    _progress("done", 1.0, feature_cache_hit=hit, timings=timings)
+    return PredictionResult(model_version=rt.version, image_size=size,
+                            instances=tuple(_records(instances, request.thresholds)),
+                            feature_cache_hit=hit, timings=timings).to_dict()
+
+
+def batch_job(payload: dict) -> dict:
+    """Pre-annotate one task with the project's exemplars, one reference per label."""
+    request = BatchRequest.from_dict(payload)
+    rt = runtime.current()
+    _progress("fetching image", 0.0)
+    digest, image = rt.load_image(request.image)
+    size = (int(image.shape[0]), int(image.shape[1]))
+    query, hit = rt.encode(digest, image)
+    per_label: dict[str, tuple[InstanceRecord, ...]] = {}
+    for index, label in enumerate(request.labels):
+        _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
+        references = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
+        reference = references[0] if len(references) == 1 else type(references[0]).mean(references)
+        per_label[label.label] = tuple(_records(_find(rt, query, reference, request.thresholds),
+                                                request.thresholds))
+    result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label)
+    job = get_current_job()
+    if job is not None and not _backend_collects(job):
+        _post(rt, request, result)
+        result = BatchResult(task_id=result.task_id, model_version=result.model_version, image_size=size,
+                             instances=per_label, posted=True)
+    _progress("done", 1.0, feature_cache_hit=hit, posted=result.posted)
+    return result.to_dict()
+
+
+def _backend_collects(job) -> bool:
+    """Claim delivery for the waiting backend; False when the backend already gave up (then we post)."""
+    key = delivery_key(job.id)
+    if job.connection.set(key, DELIVERY_BACKEND, nx=True, ex=24 * 3600):
+        return True
+    return (job.connection.get(key) or b"").decode() != DELIVERY_POST
+
+
+def _post(rt, request: BatchRequest, result: BatchResult) -> None:
+    from backend.regions import instances_to_regions, prediction_entry  # pure module: no Flask, no TF
+
+    client = rt.client_for(request.image)
+    if client is None:
+        raise BadRequestError("Cannot post the prediction: Label Studio's URL is unknown; set LABEL_STUDIO_URL.")
+    regions, scores = [], []
+    outputs = {item.label: item.outputs for item in request.labels}
+    for label, instances in result.instances.items():
+        regions += instances_to_regions(list(instances), outputs[label], label, result.image_size,
+                                        polygon_tolerance=request.polygon_tolerance)
+        scores += [i.score for i in instances]
+    entry = prediction_entry(regions, scores, result.model_version)
+    prediction_id = client.post_prediction(request.task_id, entry["result"], entry["score"], result.model_version)
+    log.info("posted prediction %s for task %s (%d regions)", prediction_id, request.task_id, len(regions))

@@ -1,0 +1,145 @@
+"""Per-process state of a worker: the loaded Predictor, the feature cache, Label Studio clients.
+
+`python -m worker` builds one `Runtime` before it starts serving and `install()`s it; job functions get it with
+`current()`. If a job runs in a process that did not install one (e.g. a plain `rq worker`), `current()` builds
+it from the environment on first use, still once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.exceptions import ImageFetchError
+from common.jobs import ImageSource
+from common.settings import Settings
+from worker.feature_cache import FeatureCache, content_digest
+from worker.fetch import fetch_image_bytes
+from worker.ls_client import LabelStudioClient
+
+__all__ = ["DEFAULT_CHECKPOINT", "Runtime", "current", "install", "load_predictor"]
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobile-coco128" / "model.weights.h5"
+"""The checkpoint shipped in the repository (used when CHECKPOINT is unset and the file exists)."""
+
+_REFERENCE_CACHE_SIZE = 64
+"""Reference embeddings of batch exemplars kept per process (keyed by image URL and boxes)."""
+
+log = logging.getLogger(__name__)
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def load_predictor(settings: Settings) -> Any:
+    """Load the model once: CHECKPOINT, else the shipped checkpoint, else the MODEL_PRESET preset."""
+    from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
+
+    started = time.perf_counter()
+    if settings.checkpoint:
+        path = Path(settings.checkpoint)
+        if not path.exists():
+            raise FileNotFoundError(f"CHECKPOINT={settings.checkpoint} does not exist; fix the path or unset it.")
+        predictor = Predictor.from_checkpoint(str(path))
+    elif DEFAULT_CHECKPOINT.exists():
+        predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT))
+    else:
+        log.warning("No checkpoint (CHECKPOINT unset, %s absent): using preset %r with untrained heads",
+                    DEFAULT_CHECKPOINT, settings.model_preset)
+        predictor = Predictor.from_preset(settings.model_preset)
+    log.info("model %s loaded in %.1f s", predictor.version, time.perf_counter() - started)
+    return predictor
+
+
+class Runtime:
+    """Everything a job needs, built once per worker process.
+
+    Args:
+        settings: the process settings.
+        predictor: a `model.predictor.Predictor`.
+    """
+
+    def __init__(self, settings: Settings, predictor: Any):
+        self.settings = settings
+        self.predictor = predictor
+        self.features = FeatureCache(settings.feature_cache_mb * 1024 * 1024)
+        self._references: OrderedDict[tuple, Any] = OrderedDict()
+        self._clients: dict[tuple[str, str | None], LabelStudioClient] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        return str(self.predictor.version)
+
+    def client_for(self, source: ImageSource) -> LabelStudioClient | None:
+        """The Label Studio client for a source (one per URL and token), or None when LS is unknown."""
+        base = self.settings.label_studio_url or source.ls_url
+        if not base:
+            return None
+        token = self.settings.label_studio_api_key or source.ls_token
+        with self._lock:
+            key = (base, token)
+            if key not in self._clients:
+                self._clients[key] = LabelStudioClient(base, token)
+            return self._clients[key]
+
+    def load_image(self, source: ImageSource) -> tuple[str, np.ndarray]:
+        """Fetch and decode an image: `(content digest, uint8 RGB (H, W, 3))`, EXIF orientation applied."""
+        from model.images import ImageDecodeError, decode_image
+
+        data = fetch_image_bytes(source, self.settings, self.client_for(source))
+        try:
+            image = decode_image(data, max_pixels=self.settings.max_image_pixels)
+        except ImageDecodeError as error:
+            raise ImageFetchError(f"The image at {source.url[:100]!r} cannot be decoded: {error}.") from None
+        return content_digest(data), image
+
+    def encode(self, digest: str, image: np.ndarray) -> tuple[Any, bool]:
+        """Backbone features of an image, from the cache when possible: `(EncodedImage, cache hit)`."""
+        cached = self.features.get(digest)
+        if cached is not None:
+            return cached, True
+        encoded = self.predictor.encode_image(image)
+        self.features.put(digest, encoded)
+        return encoded, False
+
+    def reference(self, source: ImageSource, boxes: tuple[tuple[float, ...], ...]) -> Any:
+        """Reference embedding of `boxes` in the image at `source`.
+
+        Cached per (URL, boxes): an exemplar's image is fetched once per process, not once per batch task.
+        """
+        key = (source.url, tuple(tuple(round(v, 2) for v in b) for b in boxes))
+        with self._lock:
+            if key in self._references:
+                self._references.move_to_end(key)
+                return self._references[key]
+        _, image = self.load_image(source)
+        embedding = self.predictor.encode_references(image, np.asarray(boxes, dtype=np.float32))
+        with self._lock:
+            self._references[key] = embedding
+            while len(self._references) > _REFERENCE_CACHE_SIZE:
+                self._references.popitem(last=False)
+        return embedding
+
+
+def install(runtime: Runtime) -> None:
+    """Make `runtime` the one `current()` returns in this process."""
+    global _runtime
+    with _runtime_lock:
+        _runtime = runtime
+
+
+def current() -> Runtime:
+    """The process runtime, built from the environment on first use if none was installed."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            settings = Settings.from_env()
+            _runtime = Runtime(settings, load_predictor(settings))
+        return _runtime
