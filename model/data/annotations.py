@@ -20,7 +20,14 @@ import numpy as np
 
 from model.data.image_io import read_image_rgb
 
-__all__ = ["AnnotatedImage", "Dataset", "InstanceAnnotation", "box_from_mask", "rasterize_polygons"]
+__all__ = [
+    "AnnotatedImage",
+    "Dataset",
+    "InstanceAnnotation",
+    "box_from_mask",
+    "decode_rle_mask",
+    "rasterize_polygons",
+]
 
 MIN_POLYGON_VERTICES = 3
 """A polygon needs at least three vertices to enclose an area."""
@@ -46,7 +53,18 @@ def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) 
     if not flat:
         return np.zeros((height, width), dtype=bool)
     rles = mask_utils.frPyObjects(flat, height, width)
-    return mask_utils.decode([mask_utils.merge(rles)])[:, :, 0].astype(bool)
+    return decode_rle_mask(mask_utils.merge(rles))
+
+
+def decode_rle_mask(rle: dict) -> np.ndarray:
+    """Compressed COCO RLE -> `(H, W)` bool (pycocotools' numpy-2 copy warning silenced: it is harmless)."""
+    import warnings
+
+    from pycocotools import mask as mask_utils
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*copy keyword.*")
+        return mask_utils.decode([rle])[:, :, 0].astype(bool)
 
 
 def box_from_mask(mask: np.ndarray) -> np.ndarray:
@@ -93,9 +111,7 @@ class InstanceAnnotation:
     def mask(self, height: int, width: int) -> np.ndarray:
         """Rasterise at full resolution: `(height, width)` bool. Box-only annotations give the filled box."""
         if self.rle is not None:
-            from pycocotools import mask as mask_utils
-
-            decoded = mask_utils.decode([self.rle])[:, :, 0].astype(bool)
+            decoded = decode_rle_mask(self.rle)
             if decoded.shape != (height, width):
                 raise ValueError(
                     f"RLE mask of size {decoded.shape} does not match the image size {(height, width)}; "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.annotations import Dataset
+from model.data.annotations import Dataset, decode_rle_mask
 
 __all__ = ["write_report_figures"]
 
@@ -62,8 +62,6 @@ def write_report_figures(
 
 def _draw_example(ref_axes, query_axes, example: dict, by_id: dict) -> None:
     from matplotlib.patches import Rectangle
-    from pycocotools import mask as mask_utils
-
     reference = by_id[example["reference_image_id"]].load_image()
     x1, y1, x2, y2 = (int(round(v)) for v in example["reference_box"])
     ref_axes.imshow(reference[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)])
@@ -74,7 +72,7 @@ def _draw_example(ref_axes, query_axes, example: dict, by_id: dict) -> None:
     predictions = example["predictions"][:MAX_DRAWN_PREDICTIONS]
     for prediction in predictions:
         rle = dict(prediction["mask"], counts=prediction["mask"]["counts"].encode("ascii"))
-        mask = mask_utils.decode([rle])[:, :, 0].astype(bool)
+        mask = decode_rle_mask(rle)
         query[mask] = (1 - MASK_ALPHA) * query[mask] + MASK_ALPHA * _PREDICTION_COLOUR
     query_axes.imshow(query)
     for gx1, gy1, gx2, gy2 in example["gt_boxes"]:
