@@ -23,6 +23,7 @@ from model.paper_weights import (
     check_paper_weights,
     detect_paper_preset,
     inspect_checkpoint,
+    load_paper_weights,
     map_paper_weights,
     read_keras2_weights,
 )
@@ -272,3 +273,60 @@ def test_inspect_reports_a_truncated_checkpoint(tmp_path, small_weights, small_l
     result = inspect_checkpoint(write_paper_h5(tmp_path / "cut.h5", weights), SMALL, layers=small_layers)
     assert result["matched"] == NUM_PAPER_ARRAYS - 2
     assert result["missing"] == ["fpn_distance_P6/bias (384,)", "fpn_distance_P6/kernel (1, 1, 512, 384)"]
+
+
+# --- Into the real network (slow: builds ResNet-50 models) ---------------------------------------------------
+
+
+def _forward(model, inputs):
+    detections, masks = model(inputs)
+    return np.concatenate([np.ravel(detections), np.ravel(masks)])
+
+
+@pytest.mark.slow
+def test_paper_small_checkpoint_loads_into_the_model_and_drives_its_output(
+    tmp_path, small_weights, small_nested_file
+):
+    builder = pytest.importorskip("model.builder")
+    presets = pytest.importorskip("model.presets")
+    model = builder.build_model(presets.get_preset(SMALL))
+    report = load_paper_weights(model, small_nested_file)
+    assert (report.matched, report.ok) == (NUM_PAPER_ARRAYS, True)
+    layers = model.named_weight_layers()
+    np.testing.assert_array_equal(layers["res4f_branch2b"].kernel, small_weights["res4f_branch2b", "kernel"])
+    np.testing.assert_array_equal(
+        layers["bn5a_branch1"].moving_mean, small_weights["bn5a_branch1", "moving_mean"]
+    )
+
+    rng = np.random.default_rng(7)
+    inputs = model.dummy_inputs()
+    inputs["image"] = (40 * rng.standard_normal(inputs["image"].shape)).astype(np.float32)
+    inputs["reference"] = (40 * rng.standard_normal(inputs["reference"].shape)).astype(np.float32)
+    original = _forward(model, inputs)
+    assert np.isfinite(original).all()
+
+    changed = dict(small_weights)  # one array of the backbone, in the flat layout this time
+    changed["res3b_branch2b", "kernel"] = 2 * changed["res3b_branch2b", "kernel"]
+    load_paper_weights(model, write_paper_h5(tmp_path / "changed.h5", changed, layout="flat"))
+    assert not np.allclose(_forward(model, inputs), original)
+
+    load_paper_weights(
+        model, small_nested_file
+    )  # every variable is overwritten: the output comes back exactly
+    np.testing.assert_array_equal(_forward(model, inputs), original)
+
+
+@pytest.mark.slow
+def test_inspect_detects_a_large_checkpoint_and_maps_it_onto_paper_large(tmp_path):
+    pytest.importorskip("model.builder")
+    path = write_paper_h5(
+        tmp_path / "large_siamese_mrcnn_coco_full_0320.h5", random_weights(paper_arrays(LARGE))
+    )
+    result = inspect_checkpoint(path)
+    assert result == {
+        "preset": LARGE,
+        "matched": NUM_PAPER_ARRAYS,
+        "missing": [],
+        "unexpected": [],
+        "mismatched": [],
+    }
