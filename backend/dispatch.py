@@ -2,7 +2,7 @@
 
 A wait ends in one of four ways, each with its own exception and message: the result (a JSON dict), the job
 raised in the worker (`JobFailedError`), the worker died while running it (`WorkerLostError`: workers keep a
-short-lived "alive" key in Redis, so a killed worker is noticed within `ALIVE_TTL_S`, not after RQ's
+short-lived "alive" key in Redis, so a killed worker is noticed within `common.queues.ALIVE_TTL_S`, not after RQ's
 minutes-long heartbeat), or the deadline passed (`JobTimeoutError`, the job is cancelled if it had not started).
 Any Redis failure becomes `QueueUnavailableError` (HTTP 503).
 """
@@ -22,10 +22,7 @@ from rq.results import Result
 from common.exceptions import JobFailedError, JobTimeoutError, QueueUnavailableError, WorkerLostError
 from common.queues import SERIALIZER, QueueName, make_queue, worker_alive_key
 
-__all__ = ["ALIVE_TTL_S", "JobClient", "redis_errors_as_unavailable"]
-
-ALIVE_TTL_S = 3.0
-"""Lifetime of a worker's alive key; workers refresh it every second while they run."""
+__all__ = ["JobClient", "redis_errors_as_unavailable"]
 
 _WAIT_SLICE_S = 1
 """Longest single blocking read of a job result (seconds, RQ takes an int); between reads the worker is checked."""

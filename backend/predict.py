@@ -95,7 +95,9 @@ class Predictions:
         if context:
             if len(tasks) != 1:
                 raise BadRequestError(f"An interactive request must carry exactly one task, got {len(tasks)}.")
-            return {"results": [self.interactive(project_id, tasks[0], context, config, setup)]}
+            entry, job = self.interactive(project_id, tasks[0], context, config, setup)
+            # Label Studio ignores extra top-level keys; `jobs` lets operators and tests find the job.
+            return {"results": [entry], "model_version": entry["model_version"], "jobs": [job]}
         return {"results": self.batch(project_id, tasks, config, setup)}
 
     def _image(self, url: str, task_id: int | None, setup: ProjectSetup) -> ImageSource:
@@ -103,7 +105,8 @@ class Predictions:
         return ImageSource(url=url, ls_url=ls_url, ls_token=token, task_id=task_id)
 
     def interactive(self, project_id: int, task: dict, context: dict, config: ProjectConfig,
-                    setup: ProjectSetup) -> dict:
+                    setup: ProjectSetup) -> tuple[dict, dict]:
+        """`(prediction entry, job info {"id", "feature_cache_hit", "timings"})` for one smart region."""
         reference = select_reference(context)
         outputs = config.outputs_for_label(reference.label)
         if not outputs:
@@ -131,7 +134,8 @@ class Predictions:
         log.info("interactive project=%s task=%s job=%s: %d instances (%d after dropping existing), cache hit=%s",
                  project_id, task.get("id"), job.id, len(result.instances), len(instances),
                  result.feature_cache_hit)
-        return prediction_entry(regions, [i.score for i in instances], result.model_version)
+        info = {"id": job.id, "feature_cache_hit": result.feature_cache_hit, "timings": result.timings}
+        return prediction_entry(regions, [i.score for i in instances], result.model_version), info
 
     def batch(self, project_id: int, tasks: list[dict], config: ProjectConfig, setup: ProjectSetup) -> list:
         deadline = time.monotonic() + self.settings.batch_budget

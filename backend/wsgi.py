@@ -6,26 +6,15 @@ import, so tests import `backend.app` freely.
 
 from __future__ import annotations
 
-import logging.config
-
 from flask import Flask
 
 from backend.app import create_app
 from common.exceptions import SettingsError
+from common.logs import configure_logging
 from common.queues import connect
 from common.settings import Settings
 
-__all__ = ["configure_logging", "create_app_from_env"]
-
-
-def configure_logging(level: str) -> None:
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-        "root": {"level": level, "handlers": ["stderr"]},
-    })
+__all__ = ["create_app_from_env"]
 
 
 def create_app_from_env() -> Flask:

@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 from common.exceptions import QueueUnavailableError
 
 __all__ = [
+    "ALIVE_TTL_S",
     "KEY_PREFIX",
     "PRIORITY",
     "SERIALIZER",
@@ -35,6 +36,9 @@ SERIALIZER = JSONSerializer
 
 KEY_PREFIX = "siamese-assist"
 """Prefix of every key this project writes besides RQ's own."""
+
+ALIVE_TTL_S = 3.0
+"""Lifetime of a worker's alive key; workers refresh it every second while they run."""
 
 _SOCKET_TIMEOUT_S = 5.0
 """A Redis command that takes longer than this means Redis is unreachable, not slow."""

@@ -25,7 +25,7 @@ from worker.ls_client import LabelStudioClient
 
 __all__ = ["DEFAULT_CHECKPOINT", "Runtime", "current", "install", "load_predictor"]
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobile-coco128" / "model.weights.h5"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobile-coco128.weights.h5"
 """The checkpoint shipped in the repository (used when CHECKPOINT is unset and the file exists)."""
 
 _REFERENCE_CACHE_SIZE = 64
