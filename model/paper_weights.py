@@ -152,7 +152,7 @@ def _weights_root(f: h5py.File, path: Path) -> h5py.Group:
     if "layers" in f or "vars" in f:
         raise ValueError(
             f"{path} is a Keras 3 weights file, not a Keras 2 one: load it with our own checkpoint loader "
-            "(model.load_weights on a `.weights.h5`), not with the paper loader."
+            "(`model.checkpoint.load_checkpoint`), not with the paper loader."
         )
     raise ValueError(
         f"{path} has no root attribute {ROOT_LAYER_NAMES_ATTR!r} and no {FULL_MODEL_GROUP!r} group, "
@@ -291,7 +291,9 @@ def load_paper_weights(model: keras.Model, path: str | Path, *, strict: bool = T
         raise ValueError(f"{path}: {error}") from None
 
 
-def _plan(table, layers) -> tuple[MappingReport, list[tuple[keras.Variable, np.ndarray]]]:
+def _plan(
+    table: Mapping[tuple[str, str], np.ndarray], layers: Mapping[str, keras.layers.Layer]
+) -> tuple[MappingReport, list[tuple[keras.Variable, np.ndarray]]]:
     missing, mismatched, assignments = [], [], []
     used: set[tuple[str, str]] = set()
     for layer_name, layer in layers.items():
@@ -420,6 +422,11 @@ def _fix_hint(report: MappingReport, table, layers) -> str:
         size = preset.removeprefix("paper-") if preset else "differently sized"
         fix = f"use --preset {preset}" if preset else "pass the preset it was trained with"
         return f"this looks like a {size} checkpoint (classifier width {file_logits.shape[0]}): {fix}."
+    if ("conv1", "kernel") in table and "conv1" not in layers:
+        return (
+            "the model's backbone is not the paper's ResNet-50: use --preset paper-large or --preset paper-small "
+            "(or omit --preset to detect it)."
+        )
     if file_logits is None and any(layer.startswith("res") for layer, _ in table):
         return "this looks like a backbone-only checkpoint (e.g. imagenet_1k.h5): load it with strict=False."
     if report.missing and not report.unexpected and not report.mismatched:

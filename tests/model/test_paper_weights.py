@@ -122,6 +122,16 @@ def test_read_strips_a_uniquifier_suffix_only_from_unknown_names(tmp_path):
     ]
 
 
+def test_read_keys_by_the_innermost_scope(tmp_path):
+    weights = {
+        ("conv1", "kernel"): np.ones((7, 7, 3, 64), np.float32),
+        ("mrcnn_mask", "bias"): np.ones(1, np.float32),
+    }
+    scopes = {"conv1": "resnet_model/conv1", "mrcnn_mask": "mrcnn_mask/mrcnn_mask"}
+    table = read_keras2_weights(write_paper_h5(tmp_path / "scoped.h5", weights, scopes=scopes))
+    assert sorted(table) == [("conv1", "kernel"), ("mrcnn_mask", "bias")]
+
+
 def test_read_refuses_two_arrays_for_one_name(tmp_path):
     weights = {
         ("fpn_c5p5", "kernel"): np.ones((1, 1, 2, 3), np.float32),
@@ -236,6 +246,12 @@ def test_large_file_into_small_layers_says_which_preset_to_use(tmp_path, small_l
     with pytest.raises(ValueError, match="large checkpoint .*use --preset paper-large") as refusal:
         map_paper_weights(large, small_layers)
     assert "mrcnn_class_logits/kernel: file (1024, 2), model (512, 2)" in str(refusal.value)
+
+
+def test_paper_file_into_another_backbone_says_to_use_a_paper_preset(small_weights):
+    layers = build_paper_layers([a for a in paper_arrays(SMALL) if a.layer.startswith("mrcnn_")])
+    with pytest.raises(ValueError, match="backbone is not the paper's ResNet-50: use --preset paper-large"):
+        map_paper_weights(small_weights, layers)
 
 
 def test_map_refuses_unbuilt_and_unsupported_layers():
