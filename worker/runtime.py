@@ -28,6 +28,8 @@ __all__ = ["DEFAULT_CHECKPOINT", "Runtime", "current", "install", "load_predicto
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobile-coco128.weights.h5"
 """The checkpoint shipped in the repository (used when CHECKPOINT is unset and the file exists)."""
 
+FALLBACK_PRESET = "tiny"
+
 _REFERENCE_CACHE_SIZE = 64
 """Reference embeddings of batch exemplars kept per process (keyed by image URL and boxes)."""
 
@@ -38,7 +40,7 @@ _runtime_lock = threading.Lock()
 
 
 def load_predictor(settings: Settings) -> Any:
-    """Load the model once: CHECKPOINT, else the shipped checkpoint, else the MODEL_PRESET preset."""
+    """Load the model once: CHECKPOINT, else MODEL_PRESET, else the shipped checkpoint, else the `tiny` preset."""
     from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
 
     started = time.perf_counter()
@@ -47,12 +49,14 @@ def load_predictor(settings: Settings) -> Any:
         if not path.exists():
             raise FileNotFoundError(f"CHECKPOINT={settings.checkpoint} does not exist; fix the path or unset it.")
         predictor = Predictor.from_checkpoint(str(path))
+    elif settings.model_preset:
+        predictor = Predictor.from_preset(settings.model_preset)
     elif DEFAULT_CHECKPOINT.exists():
         predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT))
     else:
-        log.warning("No checkpoint (CHECKPOINT unset, %s absent): using preset %r with untrained heads",
-                    DEFAULT_CHECKPOINT, settings.model_preset)
-        predictor = Predictor.from_preset(settings.model_preset)
+        log.warning("No checkpoint: CHECKPOINT and MODEL_PRESET are unset and %s is absent; serving the untrained "
+                    "%r preset (suggestions will be meaningless)", DEFAULT_CHECKPOINT, FALLBACK_PRESET)
+        predictor = Predictor.from_preset(FALLBACK_PRESET)
     log.info("model %s loaded in %.1f s", predictor.version, time.perf_counter() - started)
     return predictor
 
