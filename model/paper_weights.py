@@ -36,6 +36,7 @@ __all__ = [
     "check_paper_weights",
     "detect_paper_preset",
     "inspect_checkpoint",
+    "load_paper_model",
     "load_paper_weights",
     "map_paper_weights",
     "read_keras2_weights",
@@ -310,7 +311,9 @@ def _plan(
                     f"{layer_name}/{param}: file {tuple(table[key].shape)}, model {model_shape}"
                 )
                 continue
-            assignments.append((variable, value.astype(keras.backend.standardize_dtype(variable.dtype))))
+            assignments.append(
+                (variable, value.astype(keras.backend.standardize_dtype(variable.dtype), copy=False))
+            )
     unexpected = [
         f"{layer}/{param} {tuple(table[layer, param].shape)}"
         for layer, param in table
@@ -456,13 +459,35 @@ def inspect_checkpoint(
     table = read_keras2_weights(path)
     preset = preset or detect_paper_preset(table)
     if layers is None:
-        layers = _build_named_layers(preset)
+        layers = _build_model(preset).named_weight_layers()
     return {"preset": preset, **check_paper_weights(table, layers).as_dict()}
 
 
-def _build_named_layers(preset: str) -> Mapping[str, keras.layers.Layer]:
-    # Imported here: building the network is the cost of inspecting, not of importing this module.
+def load_paper_model(
+    path: str | Path, preset: str | None = None, *, strict: bool = True
+) -> tuple[keras.Model, MappingReport]:
+    """Build the paper preset a checkpoint belongs to and load the checkpoint into it.
+
+    Args:
+        path: the Keras-2 `.h5` file, e.g. `checkpoints/small_siamese_mrcnn_0160.h5`.
+        preset: `paper-large` or `paper-small`; detected from the `mrcnn_class_logits` kernel when None.
+        strict: see `map_paper_weights`.
+
+    Returns:
+        (model, report): a `SiameseMaskRCNN` carrying the paper's weights, and the `MappingReport`.
+    """
+    table = read_keras2_weights(path)
+    model = _build_model(preset or detect_paper_preset(table))
+    try:
+        return model, map_paper_weights(table, model.named_weight_layers(), strict=strict)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def _build_model(preset: str) -> keras.Model:
+    # Imported here: building the network is the cost of loading, not of importing this module.
     from model.builder import build_model
     from model.presets import get_preset
 
-    return build_model(get_preset(preset)).named_weight_layers()
+    # No ImageNet initialisation: the checkpoint overwrites the backbone anyway.
+    return build_model(get_preset(preset, backbone_weights=None))

@@ -23,6 +23,7 @@ from model.paper_weights import (
     check_paper_weights,
     detect_paper_preset,
     inspect_checkpoint,
+    load_paper_model,
     load_paper_weights,
     map_paper_weights,
     read_keras2_weights,
@@ -303,10 +304,9 @@ def _forward(model, inputs):
 def test_paper_small_checkpoint_loads_into_the_model_and_drives_its_output(
     tmp_path, small_weights, small_nested_file
 ):
-    builder = pytest.importorskip("model.builder")
-    presets = pytest.importorskip("model.presets")
-    model = builder.build_model(presets.get_preset(SMALL))
-    report = load_paper_weights(model, small_nested_file)
+    pytest.importorskip("model.builder")
+    model, report = load_paper_model(small_nested_file)  # detects paper-small and builds it
+    assert model.config.name == SMALL
     assert (report.matched, report.ok) == (NUM_PAPER_ARRAYS, True)
     layers = model.named_weight_layers()
     np.testing.assert_array_equal(layers["res4f_branch2b"].kernel, small_weights["res4f_branch2b", "kernel"])
