@@ -16,8 +16,8 @@ from model.evaluation.predictions import Prediction, ReferenceImages
 
 __all__ = ["ColourHistogramBaseline"]
 
-MAX_WINDOWS_PER_SCALE = 3000
-"""Caps the sliding-window grid (the stride grows for tiny references) so one query stays well under a second."""
+MAX_CELLS = 4096
+"""Caps the grid of histogram cells (cells grow for tiny references) so memory stays near 2M floats a scale."""
 _CHANNEL_LEVELS = 256
 
 
@@ -49,7 +49,7 @@ class ColourHistogramBaseline:
         )
         reference_hist = np.mean(
             [
-                self._histogram(self._quantise(img), *_int_box(b, img.shape))
+                self._crop_histogram(img, _int_box(b, img.shape))
                 for img, b in zip(ref_images, boxes, strict=True)
             ],
             axis=0,
@@ -60,46 +60,73 @@ class ColourHistogramBaseline:
         codes = self._quantise(query_image)
         windows, scores = [], []
         for scale in self.scales:
-            win_w = int(np.clip(round(ref_w * scale), 1, width))
-            win_h = int(np.clip(round(ref_h * scale), 1, height))
-            for x1, y1 in self._grid(width, height, win_w, win_h):
-                windows.append((x1, y1, x1 + win_w, y1 + win_h))
-                scores.append(
-                    float(
-                        np.minimum(
-                            self._histogram(codes, x1, y1, x1 + win_w, y1 + win_h), reference_hist
-                        ).sum()
-                    )
-                )
-        windows_array = np.array(windows, dtype=np.float32)
-        keep = nms(windows_array, np.array(scores), self.nms_threshold)[: self.max_instances]
+            scale_windows, scale_scores = self._score_windows(
+                codes, ref_w * scale, ref_h * scale, reference_hist
+            )
+            windows.append(scale_windows)
+            scores.append(scale_scores)
+        windows_array, scores_array = np.concatenate(windows), np.concatenate(scores)
+        keep = nms(windows_array, scores_array, self.nms_threshold, max_keep=self.max_instances)
         predictions = []
         for index in keep:
             x1, y1, x2, y2 = (int(v) for v in windows_array[index])
             mask = np.zeros((height, width), dtype=bool)
             mask[y1:y2, x1:x2] = True
-            predictions.append(Prediction(windows_array[index].copy(), scores[index], mask))
+            predictions.append(Prediction(windows_array[index].copy(), float(scores_array[index]), mask))
         return predictions
 
+    def _score_windows(
+        self, codes: np.ndarray, win_w: float, win_h: float, reference_hist: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All windows of about `win_w x win_h` on a grid of cells (cell = the stride), scored at once.
+
+        Cell histograms are summed with a 2-D prefix sum, so a window costs O(bins) whatever its size. Windows are a
+        whole number of cells, so their size is rounded to the grid (coarser for tiny references, see MAX_CELLS).
+
+        Returns:
+            `(W, 4)` float32 xyxy windows and `(W,)` histogram-intersection scores in [0, 1].
+        """
+        height, width = codes.shape
+        win_w, win_h = float(np.clip(win_w, 1, width)), float(np.clip(win_h, 1, height))
+        cell_w = max(1, round(win_w * self.stride_fraction))
+        cell_h = max(1, round(win_h * self.stride_fraction))
+        while (height // cell_h) * (width // cell_w) > MAX_CELLS:
+            cell_w, cell_h = cell_w * 2, cell_h * 2
+        rows, cols = max(1, height // cell_h), max(1, width // cell_w)
+        cell_h, cell_w = min(cell_h, height), min(cell_w, width)
+        bins = self.bins_per_channel**3
+        grid = codes[: rows * cell_h, : cols * cell_w]
+        cell_index = (np.arange(rows * cell_h)[:, None] // cell_h) * cols + np.arange(cols * cell_w)[
+            None, :
+        ] // cell_w
+        cells = np.bincount((cell_index * bins + grid).ravel(), minlength=rows * cols * bins)
+        prefix = np.zeros((rows + 1, cols + 1, bins), dtype=np.float64)
+        prefix[1:, 1:] = cells.reshape(rows, cols, bins).cumsum(axis=0).cumsum(axis=1)
+        span_r = int(np.clip(round(win_h / cell_h), 1, rows))
+        span_c = int(np.clip(round(win_w / cell_w), 1, cols))
+        sums = (
+            prefix[span_r:, span_c:]
+            - prefix[:-span_r, span_c:]
+            - prefix[span_r:, :-span_c]
+            + prefix[:-span_r, :-span_c]
+        )
+        sums = sums.reshape(-1, bins)
+        hists = sums / np.maximum(sums.sum(axis=1, keepdims=True), 1.0)
+        scores = np.minimum(hists, reference_hist[None]).sum(axis=1)
+        top, left = np.meshgrid(np.arange(rows - span_r + 1), np.arange(cols - span_c + 1), indexing="ij")
+        x1, y1 = left.ravel() * cell_w, top.ravel() * cell_h
+        windows = np.stack([x1, y1, x1 + span_c * cell_w, y1 + span_r * cell_h], axis=1).astype(np.float32)
+        return windows, scores
+
     def _quantise(self, image: np.ndarray) -> np.ndarray:
-        levels = (image.astype(np.int32) * self.bins_per_channel) // _CHANNEL_LEVELS
+        levels = (image.astype(np.int64) * self.bins_per_channel) // _CHANNEL_LEVELS
         b = self.bins_per_channel
         return levels[..., 0] * b * b + levels[..., 1] * b + levels[..., 2]
 
-    def _histogram(self, codes: np.ndarray, x1: int, y1: int, x2: int, y2: int) -> np.ndarray:
-        counts = np.bincount(codes[y1:y2, x1:x2].ravel(), minlength=self.bins_per_channel**3).astype(
-            np.float64
-        )
-        return counts / max(counts.sum(), 1.0)
-
-    def _grid(self, width: int, height: int, win_w: int, win_h: int) -> list[tuple[int, int]]:
-        step_x = max(1, round(win_w * self.stride_fraction))
-        step_y = max(1, round(win_h * self.stride_fraction))
-        while ((width - win_w) // step_x + 1) * ((height - win_h) // step_y + 1) > MAX_WINDOWS_PER_SCALE:
-            step_x, step_y = step_x * 2, step_y * 2
-        xs = list(range(0, width - win_w + 1, step_x))
-        ys = list(range(0, height - win_h + 1, step_y))
-        return [(x, y) for y in ys for x in xs]
+    def _crop_histogram(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        x1, y1, x2, y2 = box
+        counts = np.bincount(self._quantise(image[y1:y2, x1:x2]).ravel(), minlength=self.bins_per_channel**3)
+        return counts / max(counts.sum(), 1)
 
 
 def _int_box(box: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

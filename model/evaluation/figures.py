@@ -62,6 +62,7 @@ def write_report_figures(
 
 def _draw_example(ref_axes, query_axes, example: dict, by_id: dict) -> None:
     from matplotlib.patches import Rectangle
+
     reference = by_id[example["reference_image_id"]].load_image()
     x1, y1, x2, y2 = (int(round(v)) for v in example["reference_box"])
     ref_axes.imshow(reference[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)])

@@ -30,17 +30,25 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression: indices (into `boxes`) kept, best score first."""
+def nms(
+    boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int | None = None
+) -> np.ndarray:
+    """Greedy non-maximum suppression: indices (into `boxes`) kept, best score first, at most `max_keep`.
+
+    IoUs are computed one kept box at a time (O(kept x N) memory-light), so thousands of windows are cheap.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores), kind="stable")
-    keep = []
-    iou = box_iou(boxes, boxes)
-    suppressed = np.zeros(len(order), dtype=bool)
-    for index in order:
-        if suppressed[index]:
+    alive = np.ones(len(order), dtype=bool)
+    keep: list[int] = []
+    for position, index in enumerate(order):
+        if not alive[position]:
             continue
-        keep.append(index)
-        suppressed |= iou[index] > iou_threshold
+        keep.append(int(index))
+        if max_keep is not None and len(keep) >= max_keep:
+            break
+        rest = order[position + 1 :]
+        alive[position + 1 :] &= box_iou(boxes[index][None], boxes[rest])[0] <= iou_threshold
     return np.array(keep, dtype=np.int64)
 
 
