@@ -34,6 +34,7 @@ __all__ = [
     "PRESET_BY_CLASSIFIER_WIDTH",
     "MappingReport",
     "check_paper_weights",
+    "convert_paper_checkpoint",
     "detect_paper_preset",
     "inspect_checkpoint",
     "load_paper_model",
@@ -61,6 +62,8 @@ PRESET_BY_CLASSIFIER_WIDTH = {1024: "paper-large", 512: "paper-small"}
 """Classifier width (FPN_CLASSIF_FC_LAYERS_SIZE) of each paper preset."""
 SIAMESE_NUM_CLASSES = 2
 """Siamese heads predict match / no-match; matterport's COCO model has 81 classes."""
+PAPER_RELEASES = "https://github.com/bethgelab/siamese-mask-rcnn/releases"
+"""Where the released checkpoints are published."""
 MAX_LISTED = 20
 """How many names of each kind an error message lists before it says "... and N more"."""
 
@@ -482,6 +485,32 @@ def load_paper_model(
         return model, map_paper_weights(table, model.named_weight_layers(), strict=strict)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+
+
+def convert_paper_checkpoint(
+    path: str | Path, weights_path: str | Path, *, preset: str | None = None
+) -> Path:
+    """Convert a paper checkpoint once into our format (`.weights.h5` + model card), which then loads natively.
+
+    Args:
+        path: the Keras-2 `.h5` file.
+        weights_path: where to write, ending in `.weights.h5` (the card goes beside it).
+        preset: `paper-large` or `paper-small`; detected when None.
+
+    Returns:
+        The written weights path. Raises `ValueError` (nothing written) if the file does not map completely.
+    """
+    from model.checkpoint import ModelCard, save_checkpoint  # deferred like the builder
+
+    model, report = load_paper_model(path, preset)
+    card = ModelCard(
+        version=Path(weights_path).name.removesuffix(".weights.h5"),
+        preset=model.config.name,
+        config=model.config.to_dict(),
+        training={"source": Path(path).name, "origin": PAPER_RELEASES},
+        notes=f"Converted from the paper's Keras-2 checkpoint ({report.matched} arrays mapped by name).",
+    )
+    return save_checkpoint(model, weights_path, card)
 
 
 def _build_model(preset: str) -> keras.Model:

@@ -21,6 +21,7 @@ from paper_h5 import (
 from model.paper_weights import (
     PAPER_LAYER_NAMES,
     check_paper_weights,
+    convert_paper_checkpoint,
     detect_paper_preset,
     inspect_checkpoint,
     load_paper_model,
@@ -346,3 +347,15 @@ def test_inspect_detects_a_large_checkpoint_and_maps_it_onto_paper_large(tmp_pat
         "unexpected": [],
         "mismatched": [],
     }
+
+
+@pytest.mark.slow
+def test_converted_paper_checkpoint_loads_natively_with_its_card(tmp_path, small_weights, small_nested_file):
+    checkpoint = pytest.importorskip("model.checkpoint")
+    written = convert_paper_checkpoint(small_nested_file, tmp_path / "paper-small-0160.weights.h5")
+    model, card = checkpoint.load_checkpoint(written)
+    assert (card.preset, card.training["source"]) == (SMALL, small_nested_file.name)
+    layers = model.named_weight_layers()
+    for (layer, param), value in small_weights.items():
+        loaded = keras.ops.convert_to_numpy(getattr(layers[layer], param))
+        np.testing.assert_array_equal(loaded, value.reshape(loaded.shape), err_msg=f"{layer}/{param}")
