@@ -1,15 +1,11 @@
 """Reading the paper's Keras-2 `.h5` checkpoints and mapping them onto our model, by name.
 
-The released Siamese Mask R-CNN checkpoints (bethgelab/siamese-mask-rcnn, e.g.
-`large_siamese_mrcnn_coco_full_0320.h5`) are Keras 2 weights-only files. Keras 2 matched the arrays inside a
-group *by position*, and that order depends on the `trainable` flags at save time, so this module never relies on
-order: every array is keyed by `(layer, param)`, e.g. `("res2a_branch2a", "kernel")`, and assigned to the
-variable of the same name with an exact shape check (docs: model-spec.md section 3).
-
-Two layouts are read:
-- nested: the paper's files. Groups `resnet_model`, `fpn_model`, `rpn_model` hold the inner layers' weights
-  (`f["resnet_model"]["res2a_branch2a"]["kernel:0"]`); the other layers are top-level groups.
-- flat: matterport's own files. Every layer is a top-level group (`f["res2a_branch2a"]["res2a_branch2a"]["kernel:0"]`).
+The released checkpoints (bethgelab/siamese-mask-rcnn) are Keras 2 weights-only files. Keras 2 ordered the arrays
+of a group by their `trainable` flags at save time, so order is never used here: every array is keyed by
+`(layer, param)`, e.g. `("res2a_branch2a", "kernel")`, and assigned to the variable of the same name with an
+exact shape check (model-spec.md section 3). Both layouts are read: nested (the paper's: `resnet_model`,
+`fpn_model`, `rpn_model` groups hold `f["resnet_model"]["res2a_branch2a"]["kernel:0"]`) and flat (matterport's:
+every layer a top-level group).
 
 One deliberate reshape: the paper's `mrcnn_class_conv1` is a 7x7 'valid' Conv2D over a 7x7x384 ROI and
 `mrcnn_class_conv2` a 1x1 Conv2D. When our model implements them as Dense layers over the flattened ROI, a 4-D
@@ -44,11 +40,12 @@ __all__ = [
 ]
 
 WeightTable = dict[tuple[str, str], np.ndarray]
+Table = Mapping[tuple[str, str], np.ndarray]
+Layers = Mapping[str, keras.layers.Layer]
 
 ROOT_LAYER_NAMES_ATTR = "layer_names"
-"""Root attribute listing the top-level layers (Keras 2 `save_weights_to_hdf5_group`)."""
+"""Root attribute listing the top-level layers; each has a group with attribute `weight_names`."""
 GROUP_WEIGHT_NAMES_ATTR = "weight_names"
-"""Per-group attribute listing that group's TF variable names, e.g. `b"res2a_branch2a/kernel:0"`."""
 FULL_MODEL_GROUP = "model_weights"
 """Root group holding the weights when the file is a Keras 2 full-model save rather than weights-only."""
 UNIQUIFIER_SUFFIX = re.compile(r"_\d+$")
@@ -230,9 +227,7 @@ class MappingReport:
         }
 
 
-def check_paper_weights(
-    table: Mapping[tuple[str, str], np.ndarray], layers: Mapping[str, keras.layers.Layer]
-) -> MappingReport:
+def check_paper_weights(table: Table, layers: Layers) -> MappingReport:
     """Compare a weight table with the model's layers without assigning anything.
 
     Args:
@@ -246,12 +241,7 @@ def check_paper_weights(
     return report
 
 
-def map_paper_weights(
-    table: Mapping[tuple[str, str], np.ndarray],
-    layers: Mapping[str, keras.layers.Layer],
-    *,
-    strict: bool = True,
-) -> MappingReport:
+def map_paper_weights(table: Table, layers: Layers, *, strict: bool = True) -> MappingReport:
     """Assign each array to the variable of the same `(layer, param)`, by attribute, after checking them all.
 
     Args:
@@ -288,16 +278,17 @@ def load_paper_weights(model: keras.Model, path: str | Path, *, strict: bool = T
     Raises:
         ValueError: the file cannot be read, or (strict) does not map completely; nothing is assigned then.
     """
-    table = read_keras2_weights(path)
+    return _map_file(read_keras2_weights(path), model, path, strict)
+
+
+def _map_file(table: Table, model: keras.Model, path: str | Path, strict: bool) -> MappingReport:
     try:
         return map_paper_weights(table, model.named_weight_layers(), strict=strict)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
 
 
-def _plan(
-    table: Mapping[tuple[str, str], np.ndarray], layers: Mapping[str, keras.layers.Layer]
-) -> tuple[MappingReport, list[tuple[keras.Variable, np.ndarray]]]:
+def _plan(table: Table, layers: Layers) -> tuple[MappingReport, list[tuple[keras.Variable, np.ndarray]]]:
     missing, mismatched, assignments = [], [], []
     used: set[tuple[str, str]] = set()
     for layer_name, layer in layers.items():
@@ -310,17 +301,12 @@ def _plan(
             used.add(key)
             value = _fit_to_layer(table[key], layer, param, model_shape)
             if value is None:
-                mismatched.append(
-                    f"{layer_name}/{param}: file {tuple(table[key].shape)}, model {model_shape}"
-                )
+                mismatched.append(f"{layer_name}/{param}: file {table[key].shape}, model {model_shape}")
                 continue
-            assignments.append(
-                (variable, value.astype(keras.backend.standardize_dtype(variable.dtype), copy=False))
-            )
+            dtype = keras.backend.standardize_dtype(variable.dtype)
+            assignments.append((variable, value.astype(dtype, copy=False)))
     unexpected = [
-        f"{layer}/{param} {tuple(table[layer, param].shape)}"
-        for layer, param in table
-        if (layer, param) not in used
+        f"{name}/{param} {table[name, param].shape}" for name, param in table if (name, param) not in used
     ]
     report = MappingReport(len(assignments), sorted(missing), sorted(unexpected), sorted(mismatched))
     return report, assignments
@@ -373,7 +359,7 @@ def _fit_to_layer(
 # --- Diagnosis -----------------------------------------------------------------------------------------------
 
 
-def detect_paper_preset(table: Mapping[tuple[str, str], np.ndarray]) -> str:
+def detect_paper_preset(table: Table) -> str:
     """Tell `paper-large` from `paper-small` by the `mrcnn_class_logits` kernel `(width, 2)`.
 
     Raises:
@@ -385,12 +371,8 @@ def detect_paper_preset(table: Mapping[tuple[str, str], np.ndarray]) -> str:
             f"the file has no {CLASSIFIER_WIDTH_LAYER}/kernel, so its preset cannot be detected "
             "(a backbone-only file such as imagenet_1k.h5?): pass --preset explicitly."
         )
-    preset = (
-        PRESET_BY_CLASSIFIER_WIDTH.get(kernel.shape[0])
-        if kernel.shape[1:] == (SIAMESE_NUM_CLASSES,)
-        else None
-    )
-    if preset is None:
+    preset = PRESET_BY_CLASSIFIER_WIDTH.get(kernel.shape[0])
+    if preset is None or kernel.shape[1:] != (SIAMESE_NUM_CLASSES,):
         raise ValueError(
             f"{CLASSIFIER_WIDTH_LAYER}/kernel has shape {kernel.shape}; paper checkpoints have (1024, 2) (large) "
             "or (512, 2) (small): pass --preset explicitly if this file belongs to another preset."
@@ -398,7 +380,7 @@ def detect_paper_preset(table: Mapping[tuple[str, str], np.ndarray]) -> str:
     return preset
 
 
-def _refusal_message(report: MappingReport, table, layers) -> str:
+def _refusal_message(report: MappingReport, table: Table, layers: Layers) -> str:
     lines = [
         f"the checkpoint does not map onto the model ({report.matched} arrays match; {len(report.missing)} missing, "
         f"{len(report.unexpected)} unexpected, {len(report.mismatched)} mis-shaped). Nothing was loaded."
@@ -415,7 +397,7 @@ def _refusal_message(report: MappingReport, table, layers) -> str:
     return "\n".join(lines)
 
 
-def _fix_hint(report: MappingReport, table, layers) -> str:
+def _fix_hint(report: MappingReport, table: Table, layers: Layers) -> str:
     file_logits = table.get((CLASSIFIER_WIDTH_LAYER, "kernel"))
     model_logits = getattr(layers.get(CLASSIFIER_WIDTH_LAYER), "kernel", None)
     if file_logits is not None and file_logits.ndim == 2 and file_logits.shape[1] != SIAMESE_NUM_CLASSES:
@@ -443,12 +425,7 @@ def _fix_hint(report: MappingReport, table, layers) -> str:
     return "check that the file is a released Siamese Mask R-CNN checkpoint for this preset, or pass strict=False."
 
 
-def inspect_checkpoint(
-    path: str | Path,
-    preset: str | None = None,
-    *,
-    layers: Mapping[str, keras.layers.Layer] | None = None,
-) -> dict[str, object]:
+def inspect_checkpoint(path: str | Path, preset: str | None = None, *, layers: Layers | None = None) -> dict:
     """Report how a paper checkpoint maps onto a preset's model, without loading it (`python -m model inspect`).
 
     Args:
@@ -481,10 +458,7 @@ def load_paper_model(
     """
     table = read_keras2_weights(path)
     model = _build_model(preset or detect_paper_preset(table))
-    try:
-        return model, map_paper_weights(table, model.named_weight_layers(), strict=strict)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+    return model, _map_file(table, model, path, strict)
 
 
 def convert_paper_checkpoint(

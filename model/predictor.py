@@ -21,7 +21,7 @@ import tensorflow as tf
 from model.checkpoint import ModelCard, load_checkpoint
 from model.images import to_rgb
 from model.postprocess import boxes_to_original, paste_mask
-from model.preprocess import ResizeInfo, mold, reference_crop, resize_square
+from model.preprocess import ResizeInfo, mold, reference_inputs, resize_square
 
 
 @dataclass(frozen=True)
@@ -111,28 +111,9 @@ class Predictor:
         pyramid = self._encode_image(tf.constant(mold(square, cfg.mean_pixel)[None]))
         return EncodedImage(tuple(pyramid), info)
 
-    def reference_inputs(self, image: np.ndarray, boxes) -> np.ndarray:
-        """Letterboxed, preprocessed reference crops: float32 (K, R, R, 3). Raises ValueError for bad boxes."""
-        cfg = self.config
-        rgb = to_rgb(image)
-        boxes = np.asarray(boxes, np.float64)
-        if boxes.ndim == 1:
-            boxes = boxes[None]
-        if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) == 0:
-            raise ValueError(f"reference boxes must be (K, 4) x1, y1, x2, y2 pixels with K >= 1, got shape {boxes.shape}")
-        crops = np.stack(
-            [
-                reference_crop(rgb, box, cfg.reference_size, cfg.reference_min_dim, antialias=cfg.resize_antialias)
-                for box in boxes
-            ]
-        )
-        if cfg.reference_preprocessing == "mean_subtracted":
-            crops = mold(crops, cfg.mean_pixel)
-        return crops.astype(np.float32)
-
     def encode_references(self, image: np.ndarray, boxes) -> ReferenceEmbedding:
         """Reference embedding of K boxes `(x1, y1, x2, y2)` pixels in `image` (averaged: K-shot)."""
-        crops = self.reference_inputs(image, boxes)
+        crops = reference_inputs(to_rgb(image), boxes, self.config)
         vector = self._encode_references(tf.constant(crops[None]))
         return ReferenceEmbedding(np.asarray(vector[0]), len(crops))
 

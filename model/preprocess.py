@@ -99,3 +99,29 @@ def reference_crop(
     x1, y1, x2, y2 = validate_box(box, image.shape[:2])
     crop, _ = resize_square(np.ascontiguousarray(image[y1:y2, x1:x2]), size, min_dim, antialias=antialias)
     return crop
+
+
+def reference_inputs(image: np.ndarray, boxes, config) -> np.ndarray:
+    """Network inputs for K reference boxes `(x1, y1, x2, y2)` pixels in one RGB image.
+
+    Args:
+        image: uint8 (H, W, 3). boxes: (K, 4) or (4,). config: a `ModelConfig` (reference size, preprocessing).
+    Returns:
+        float32 (K, R, R, 3), letterboxed and, unless the config keeps the paper's raw references, molded.
+    Raises:
+        ValueError: no boxes, or a box that is NaN, empty or outside the image.
+    """
+    boxes = np.asarray(boxes, np.float64)
+    if boxes.ndim == 1:
+        boxes = boxes[None]
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) == 0:
+        raise ValueError(f"reference boxes must be (K, 4) x1, y1, x2, y2 pixels with K >= 1, got shape {boxes.shape}")
+    crops = np.stack(
+        [
+            reference_crop(image, box, config.reference_size, config.reference_min_dim, antialias=config.resize_antialias)
+            for box in boxes
+        ]
+    )
+    if config.reference_preprocessing == "mean_subtracted":
+        crops = mold(crops, config.mean_pixel)
+    return crops.astype(np.float32)

@@ -1,0 +1,265 @@
+"""The command line: `python -m model {predict,inspect,train,evaluate,search} ...`.
+
+Each command parses its arguments here and calls one library function; no logic lives in this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _box(text: str) -> list[float]:
+    """`x,y,w,h` (Label Studio's and COCO's convention) -> `[x1, y1, x2, y2]`."""
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected x,y,w,h (four numbers), got {text!r}") from None
+    return [x, y, x + w, y + h]
+
+
+def _predictor(args):
+    from model.predictor import Predictor
+
+    if args.checkpoint:
+        return Predictor.from_checkpoint(args.checkpoint)
+    return Predictor.from_preset(args.preset)
+
+
+def cmd_predict(args) -> int:
+    from PIL import Image
+
+    from model.images import load_image
+    from model.overlay import draw_instances
+
+    predictor = _predictor(args)
+    image = load_image(args.image)
+    ref_image = load_image(args.ref_image) if args.ref_image else image
+    query = predictor.encode_image(image)
+    reference = predictor.encode_references(ref_image, args.ref_box)
+    instances = predictor.find(
+        query, reference, score_threshold=args.score_threshold, max_instances=args.max_instances
+    )
+    payload = {
+        "model_version": predictor.version,
+        "image": str(args.image),
+        "image_size": {"width": image.shape[1], "height": image.shape[0]},
+        "instances": [
+            {"box_xyxy": [round(float(v), 2) for v in inst.box], "score": round(inst.score, 4),
+             "mask_area": int(inst.mask.sum())}
+            for inst in instances
+        ],
+    }
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, indent=2))
+    else:
+        print(json.dumps(payload, indent=2))
+    if args.overlay:
+        refs = args.ref_box if not args.ref_image else []
+        Path(args.overlay).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(draw_instances(image, instances, refs)).save(args.overlay)
+    print(f"{len(instances)} instances", file=sys.stderr)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from model.paper_weights import inspect_checkpoint
+
+    report = inspect_checkpoint(args.checkpoint, args.preset)
+    print(json.dumps(report, indent=2))
+    complete = not (report["missing"] or report["unexpected"] or report["mismatched"])
+    return 0 if complete else 1
+
+
+def cmd_train(args) -> int:
+    from model.builder import build_model
+    from model.checkpoint import ModelCard, load_checkpoint
+    from model.data.augment import Augmentation
+    from model.data.episodes import EpisodeSampler
+    from model.data.loading import load_dataset
+    from model.data.splits import ClassSplit, paper_split
+    from model.presets import get_preset
+    from model.training.trainer import Trainer, TrainSettings
+
+    dataset = load_dataset(args.data, args.format)
+    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    classes = split.train_classes(dataset.categories)
+    parent = None
+    start_step = 0
+    if args.init:
+        model, parent_card = load_checkpoint(args.init)
+        parent = parent_card.version
+        if args.resume:
+            start_step = int(parent_card.training.get("steps", 0))
+    else:
+        model = build_model(get_preset(args.preset))
+    augmentation = Augmentation() if args.augment else None
+    sampler = EpisodeSampler(dataset, classes, augmentation=augmentation, seed=args.seed)
+    settings = TrainSettings(
+        steps=args.steps, batch_size=args.batch_size, layers=args.layers, heads_steps=args.heads_steps,
+        optimizer=args.optimizer, learning_rate=args.learning_rate, checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every, time_budget_s=args.time_budget_minutes * 60, seed=args.seed,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    version = args.version or f"{model.config.name}-{out.name}"
+    card = ModelCard(
+        version=version, preset=model.config.name, config={}, parent=parent,
+        training={"data": str(args.data), "format": args.format, "split": split.name,
+                  "held_out_classes": sorted(split.held_out_classes(dataset.categories)),
+                  "train_classes": list(classes), "images": len(dataset), "augmentation": bool(args.augment)},
+    )
+    from tqdm import tqdm
+
+    bar = tqdm(total=settings.steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    def on_step(log):
+        bar.n = log.step
+        bar.set_postfix({k: f"{v:.3f}" for k, v in {"loss": log.total, **log.losses}.items()})
+        bar.refresh()
+        with open(out / "train_log.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": log.step, "total": log.total, **log.losses, "seconds": log.seconds}) + "\n")
+
+    trainer = Trainer(model, iter(sampler), settings, on_step=on_step)
+    trainer.run(out / "model.weights.h5", card, start_step=start_step)
+    bar.close()
+    print(f"wrote {out / 'model.weights.h5'}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from model.data.loading import load_dataset
+    from model.data.splits import ClassSplit, paper_split
+    from model.evaluation.figures import write_report_figures
+    from model.evaluation.predictor_adapter import predictor_predict_fn
+    from model.evaluation.protocol import evaluate
+
+    dataset = load_dataset(args.data, args.format)
+    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    classes = split.select(dataset.categories, args.classes)
+    if args.baseline:
+        from model.evaluation.baseline import ColourHistogramBaseline
+
+        predict_fn, label = ColourHistogramBaseline(), "colour-histogram baseline"
+    else:
+        predictor = _predictor(args)
+        predict_fn = predictor_predict_fn(predictor, score_threshold=args.score_threshold)
+        label = predictor.version
+    report = evaluate(predict_fn, dataset, classes, runs=args.runs, seed=args.seed, shots=args.shots,
+                      max_images=args.max_images)
+    report["model"] = label
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    if args.figure:
+        write_report_figures(report, dataset, args.figure, label=label)
+    summary = {k: report[k] for k in ("box_ap50", "mask_ap50", "recall", "precision")}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_search(args) -> int:
+    from model.images import load_image
+    from model.search import search
+
+    predictor = _predictor(args)
+    search(predictor, load_image(args.ref_image), args.ref_box[0], args.images, top_k=args.top, out_dir=args.out)
+    return 0
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--checkpoint", help="our .weights.h5 (its .card.json beside it names the preset)")
+    group.add_argument("--preset", default="mobile", help="untrained preset when no checkpoint (default: mobile)")
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="COCO JSON, YOLO-seg folder or Label Studio JSON export")
+    p.add_argument("--format", required=True, choices=["coco", "yolo-seg", "label-studio"])
+    p.add_argument("--split", type=int, choices=[1, 2, 3, 4], help="the paper's COCO class split (held out)")
+    p.add_argument("--held-out", nargs="*", help="explicit held-out class names (instead of --split)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="find every instance like the reference box; JSON and an overlay PNG")
+    _add_model_args(p)
+    p.add_argument("--image", required=True)
+    p.add_argument("--ref-box", required=True, type=_box, action="append", help="x,y,w,h pixels (repeat: K-shot)")
+    p.add_argument("--ref-image", help="image of the reference box (default: --image)")
+    p.add_argument("--score-threshold", type=float)
+    p.add_argument("--max-instances", type=int)
+    p.add_argument("--json", help="write the instances here (default: stdout)")
+    p.add_argument("--overlay", help="write a PNG with masks and boxes")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("inspect", help="how a paper .h5 checkpoint maps onto a preset (exit 1 if incomplete)")
+    p.add_argument("checkpoint")
+    p.add_argument("--preset", choices=["paper-large", "paper-small"], help="default: detected from the file")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("train", help="train on one-shot episodes; writes OUT/model.weights.h5 + card")
+    _add_data_args(p)
+    p.add_argument("--preset", default="mobile")
+    p.add_argument("--init", help="start from this checkpoint (ours)")
+    p.add_argument("--resume", action="store_true", help="continue the step count of --init")
+    p.add_argument("--out", required=True)
+    p.add_argument("--version", help="model version written in the card (default: PRESET-OUTNAME)")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--layers", choices=["heads", "all"], default="all")
+    p.add_argument("--heads-steps", type=int, default=0, help="first steps heads-only (the paper: 1000)")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="adam")
+    p.add_argument("--learning-rate", type=float, default=1e-4)
+    p.add_argument("--paper-schedule", action="store_true",
+                   help="the paper's: SGD 0.02*batch/12, 1000 heads steps, all layers (overrides those flags)")
+    p.add_argument("--augment", action="store_true", help="flip, scale and colour jitter (off in the paper)")
+    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--time-budget-minutes", type=float, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="the paper's one-shot protocol: AP50 (boxes, masks), recall, precision")
+    _add_model_args(p)
+    _add_data_args(p)
+    p.add_argument("--classes", choices=["held-out", "train", "all"], default="held-out")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--shots", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-images", type=int)
+    p.add_argument("--score-threshold", type=float, default=0.7)
+    p.add_argument("--baseline", action="store_true", help="evaluate the colour-histogram baseline instead")
+    p.add_argument("--json", required=True)
+    p.add_argument("--figure", help="PNG with examples and the precision/recall plot")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("search", help="rank a folder of images by their best match to a reference")
+    _add_model_args(p)
+    p.add_argument("--ref-image", required=True)
+    p.add_argument("--ref-box", required=True, type=_box, action="append")
+    p.add_argument("--images", required=True)
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "paper_schedule", False):
+        args.optimizer, args.heads_steps, args.layers = "sgd", 1000, "all"
+        args.learning_rate = 0.02 * args.batch_size / 12
+    np.set_printoptions(precision=3, suppress=True)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,3 @@
+"""Training: episodes -> network inputs (`batches.py`), the training loop (`trainer.py`)."""
+
+__all__: list[str] = []
