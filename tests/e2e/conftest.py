@@ -132,12 +132,7 @@ def plugin(ls: label_studio.LabelStudio, tmp_path_factory: pytest.TempPathFactor
         skip_or_fail(missing)
     started = time.monotonic()
     try:
-        stack = plugin_stack.start(
-            model_dir=tmp_path_factory.mktemp("plugin-model-dir"),
-            ls_url=ls.url,
-            ls_token=ls.token,
-            ls_files_root=ls.files_root,
-        )
+        stack = plugin_stack.start(tmp_path_factory.mktemp("plugin-stack"), ls_url=ls.url, ls_token=ls.token)
     except HarnessError as exc:
         pytest.fail(str(exc))
     print(f"\nplugin stack ready on {stack.url} in {time.monotonic() - started:.1f} s (log {stack.log})")

@@ -49,6 +49,9 @@ class LabelStudioClient:
     def create_project(self, title: str, label_config: str) -> dict:
         return self.post("/api/projects", {"title": title, "label_config": label_config})
 
+    def update_project(self, project_id: int, **fields: Any) -> dict:
+        return self.request("PATCH", f"/api/projects/{project_id}", json=fields)
+
     def project(self, project_id: int) -> dict:
         return self.get(f"/api/projects/{project_id}")
 

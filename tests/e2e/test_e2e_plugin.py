@@ -1,0 +1,194 @@
+"""The real plugin (`python -m stack`) against a real Label Studio 1.23.2: each scenario asserts on what Label
+Studio stored or returned. One project per scenario, so they do not see each other's annotations."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from e2e_harness.coco import iou
+from e2e_harness.label_config import BRUSH_NAME, IMAGE_NAME, POLYGON_NAME, RECTANGLE_NAME, REGION_TYPES
+from e2e_harness.ls_client import poll
+from e2e_harness.processes import http_ok, wait_until
+from e2e_harness.regions import box_of, brush_mask, by_type, labels_of, rectangle
+
+pytestmark = pytest.mark.e2e
+
+LABEL = "person"
+FROM_NAMES = {REGION_TYPES[name]: name for name in (RECTANGLE_NAME, BRUSH_NAME, POLYGON_NAME)}
+SAME_OBJECT_IOU = 0.9  # a suggestion this close to the reference re-suggests the reference itself
+FOUND_IOU = 0.5  # a suggested box this close to another ground-truth instance found it
+BATCH_WAIT_S = 240  # batch /predict returns within BATCH_BUDGET; the worker may post the rest later
+NO_DUPLICATE_WAIT_S = 5
+TRAINING_START_WAIT_S = 15
+TRAINING_WAIT_S = 600
+RECOVERY_WAIT_S = 300
+UNTRAINED_MARKERS = ("tiny", "untrained", "random")
+
+
+def connect(ls_client, make_project, plugin, title: str):
+    project = make_project(title)
+    ml = ls_client.add_ml_backend(project.id, plugin.url, "siamese-assist", interactive=True)
+    return project, ml
+
+
+def trained(version: str) -> bool:
+    return not any(marker in version.lower() for marker in UNTRAINED_MARKERS)
+
+
+def ground_truth_annotation(task) -> list[dict]:
+    image = task.image
+    return [rectangle(inst.box, LABEL, image.width, image.height) for inst in image.of(LABEL)]
+
+
+# -- interactive ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def interactive_project(ls_client, make_project, plugin):
+    return connect(ls_client, make_project, plugin, "plugin: interactive")
+
+
+def test_interactive_returns_every_region_type(ls_client, interactive_project):
+    project, ml = interactive_project
+    target = project.tasks[0]
+    image = target.image
+    reference = image.largest(LABEL)
+    started = time.monotonic()
+    answer = ls_client.interactive_annotating(
+        ml["id"], target.task_id, [rectangle(reference.box, LABEL, image.width, image.height)]
+    )
+    print(f"\ninteractive answer through Label Studio in {time.monotonic() - started:.2f} s")
+    assert "errors" not in answer, answer["errors"]
+    data = answer["data"]
+    result = data["result"]
+    assert result, f"no suggestions for {image.path.name} ({len(image.of(LABEL))} people)"
+    assert set(by_type(result)) == set(REGION_TYPES.values()), sorted(by_type(result))
+    assert data["model_version"] == ls_client.ml_backend(ml["id"])["model_version"]
+    for region in result:
+        assert labels_of(region) == [LABEL], region["value"]
+        assert region["from_name"] == FROM_NAMES[region["type"]]
+        assert region["to_name"] == IMAGE_NAME
+        assert (region["original_width"], region["original_height"]) == (image.width, image.height)
+        x1, y1, x2, y2 = box_of(region)
+        assert 0 <= x1 < x2 <= image.width + 1 and 0 <= y1 < y2 <= image.height + 1, (region["type"], x1, y1, x2, y2)
+    for region in by_type(result)[REGION_TYPES[BRUSH_NAME]]:
+        assert brush_mask(region).any()
+    rectangles = [box_of(r) for r in by_type(result)[REGION_TYPES[RECTANGLE_NAME]]]
+    assert max(iou(box, reference.box) for box in rectangles) < SAME_OBJECT_IOU, "the reference was re-suggested"
+
+
+def test_interactive_finds_other_instances(ls_client, interactive_project):
+    project, ml = interactive_project
+    version = ls_client.ml_backend(ml["id"])["model_version"] or ""
+    if not trained(version):
+        pytest.skip(f"model {version!r} is an untrained preset: suggestions are not meaningful")
+    target = project.tasks[0]
+    image = target.image
+    reference = image.largest(LABEL)
+    others = [inst.box for inst in image.of(LABEL) if inst is not reference]
+    answer = ls_client.interactive_annotating(
+        ml["id"], target.task_id, [rectangle(reference.box, LABEL, image.width, image.height)]
+    )
+    rectangles = [box_of(r) for r in answer["data"]["result"] if r["type"] == REGION_TYPES[RECTANGLE_NAME]]
+    found = [box for box in others if any(iou(box, s) >= FOUND_IOU for s in rectangles)]
+    assert found, f"none of the {len(others)} other people found by {len(rectangles)} suggestions"
+
+
+# -- batch ---------------------------------------------------------------------------------------------------
+def test_batch_predictions_use_the_model_version_and_are_not_duplicated(ls_client, make_project, plugin):
+    project, ml = connect(ls_client, make_project, plugin, "plugin: batch")
+    exemplar_task, *targets = project.tasks
+    ls_client.create_annotation(exemplar_task.task_id, ground_truth_annotation(exemplar_task))
+    task_ids = [t.task_id for t in targets]
+
+    started = time.monotonic()
+    ls_client.retrieve_predictions(project.id, task_ids)
+    print(f"\nretrieve predictions for {len(task_ids)} tasks answered in {time.monotonic() - started:.1f} s")
+    counts = poll(
+        lambda: [len(ls_client.predictions(tid)) for tid in task_ids], lambda c: all(c), BATCH_WAIT_S, 2.0
+    )
+    print(f"predictions for all tasks after {time.monotonic() - started:.1f} s: {counts}")
+    assert all(counts), f"tasks without predictions: {dict(zip(task_ids, counts, strict=True))}"
+    version = ls_client.ml_backend(ml["id"])["model_version"]
+    predictions = [p for tid in task_ids for p in ls_client.predictions(tid)]
+    assert {p["model_version"] for p in predictions} == {version}
+    assert ls_client.model_versions(project.id).get(version) == len(predictions)
+    for prediction in predictions:
+        for region in prediction["result"]:
+            assert labels_of(region) == [LABEL]
+    assert any(p["result"] for p in predictions), "every prediction is empty"
+
+    ls_client.retrieve_predictions(project.id, task_ids)
+    time.sleep(NO_DUPLICATE_WAIT_S)  # anything the worker would post late
+    assert [len(ls_client.predictions(tid)) for tid in task_ids] == counts
+
+
+# -- learning ------------------------------------------------------------------------------------------------
+def test_submitted_annotations_reach_the_plugin_store(ls_client, make_project, plugin):
+    from backend.exemplars import ExemplarBank
+
+    project, _ = connect(ls_client, make_project, plugin, "plugin: store")
+    bank = ExemplarBank(plugin.model_dir)
+    annotated = project.tasks[:2]
+    for task in annotated:
+        ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
+    stored = poll(lambda: bank.exemplars_for(project.id).get(LABEL, []), lambda s: len(s) == len(annotated), 10)
+    assert sorted(e["task_id"] for e in stored) == sorted(t.task_id for t in annotated)
+
+
+@pytest.mark.xfail(strict=False, reason="fine-tuning from the Train button is issue 5, not built yet")
+def test_train_button_produces_a_new_model_version(ls_client, make_project, plugin):
+    project, ml = connect(ls_client, make_project, plugin, "plugin: training")
+    for task in project.tasks[:3]:
+        ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
+    before = ls_client.ml_backend(ml["id"])["model_version"]
+    ls_client.train(ml["id"])
+    queued = poll(lambda: plugin.metrics(), lambda m: _training_seen(m), TRAINING_START_WAIT_S)
+    if not _training_seen(queued):
+        pytest.xfail(f"no training job appeared in the plugin's /metrics within {TRAINING_START_WAIT_S} s")
+    after = poll(
+        lambda: ls_client.ml_backend(ml["id"])["model_version"], lambda v: v != before, TRAINING_WAIT_S, 5.0
+    )
+    assert after != before
+    assert after in ls_client.versions(ml["id"])["versions"]
+
+
+def _training_seen(metrics: dict) -> bool:
+    queues = metrics.get("queues", {})
+    latencies = metrics.get("job_latency_s", {}).get("training") or {}
+    return bool(queues.get("training")) or bool(latencies.get("count"))
+
+
+# -- failure -------------------------------------------------------------------------------------------------
+def test_worker_stopped_gives_a_clear_error_and_recovery_after_restart(ls, ls_client, make_project, plugin):
+    project, ml = connect(ls_client, make_project, plugin, "plugin: failure")
+    target = project.tasks[0]
+    image = target.image
+    reference = [rectangle(image.largest(LABEL).box, LABEL, image.width, image.height)]
+    assert "data" in ls_client.interactive_annotating(ml["id"], target.task_id, reference)
+
+    frozen = plugin.signal_workers(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        answer = ls_client.interactive_annotating(ml["id"], target.task_id, reference)
+        print(f"\nwith the worker stopped Label Studio answered in {time.monotonic() - started:.1f} s: {answer}")
+        assert "data" not in answer
+        (message,) = answer["errors"]
+        assert any(code in message for code in ("503", "504")) and "/predict" in message, message
+        assert http_ok(f"{ls.url}/health") and http_ok(f"{plugin.url}/health")
+        assert ls_client.ml_backend(ml["id"])["id"] == ml["id"]
+    finally:
+        plugin.signal_workers(signal.SIGKILL)  # the stack restarts a worker that died
+
+    wait_until(
+        lambda: any(pid not in frozen for pid in plugin.worker_pids()), 60, "worker restart", alive=plugin.alive,
+        log=plugin.log,
+    )
+    started = time.monotonic()
+    answer = poll(
+        lambda: ls_client.interactive_annotating(ml["id"], target.task_id, reference),
+        lambda a: "data" in a, RECOVERY_WAIT_S, 2.0,
+    )
+    print(f"interactive works again {time.monotonic() - started:.1f} s after the worker restart")
+    assert "data" in answer, answer
+    assert plugin.alive()
