@@ -114,7 +114,7 @@ def read_keras2_weights(path: str | Path, *, known_layers: Collection[str] | Non
     path = Path(path)
     table: WeightTable = {}
     sources: dict[tuple[str, str], str] = {}
-    with h5py.File(path, "r") as f:
+    with _open_h5(path) as f:
         root = _weights_root(f, path)
         group_names = _read_names_attr(root, ROOT_LAYER_NAMES_ATTR)
         known = set(PAPER_LAYER_NAMES if known_layers is None else known_layers)
@@ -143,6 +143,18 @@ def read_keras2_weights(path: str | Path, *, known_layers: Collection[str] | Non
                 table[key] = np.asarray(dataset[()])
                 sources[key] = source
     return table
+
+
+def _open_h5(path: Path) -> h5py.File:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: download the checkpoint from {PAPER_RELEASES}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:  # h5py's words for a cut-off download: "truncated file", "bad object header"
+        raise ValueError(
+            f"{path} is not a readable HDF5 file ({error}); if it is a download, it is probably incomplete: "
+            "download it again."
+        ) from None
 
 
 def _weights_root(f: h5py.File, path: Path) -> h5py.Group:

@@ -155,6 +155,17 @@ def test_read_refuses_a_listed_but_absent_array(tmp_path, small_weights):
         read_keras2_weights(path)
 
 
+def test_read_refuses_a_cut_off_download(tmp_path, small_nested_file):
+    cut = tmp_path / "small_siamese_mrcnn_0160.h5"
+    cut.write_bytes(small_nested_file.read_bytes()[: 50 * 2**20])
+    with pytest.raises(ValueError, match="not a readable HDF5 file .*download it again"):
+        read_keras2_weights(cut)
+    with pytest.raises(
+        FileNotFoundError, match="does not exist: download the checkpoint from https://github.com/"
+    ):
+        read_keras2_weights(tmp_path / "absent.h5")
+
+
 def test_read_refuses_keras3_and_foreign_files(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.save_weights(tmp_path / "ours.weights.h5")
