@@ -102,6 +102,9 @@ class Settings:
     model_preset: str | None = _env(
         "MODEL_PRESET", _parse_str, None,
         "Load this preset with untrained heads instead of a checkpoint (`tiny` for tests and smoke runs).")
+    model_seed: int | None = _env(
+        "MODEL_SEED", _parse_number(int, 0, None), None,
+        "Seed Keras before building the model (reproducible untrained presets in tests and demos).")
 
     # --- HTTP server ---
     host: str = _env("HOST", lambda n, r: r.strip(), "0.0.0.0", "Interface the backend binds.")

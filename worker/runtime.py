@@ -44,6 +44,10 @@ def load_predictor(settings: Settings) -> Any:
     from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
 
     started = time.perf_counter()
+    if settings.model_seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(settings.model_seed)
     if settings.checkpoint:
         path = Path(settings.checkpoint)
         if not path.exists():
