@@ -1,7 +1,7 @@
 """Reading the paper's Keras-2 checkpoints by name and mapping them onto Keras 3 layers (model/paper_weights.py).
 
-The files are generated from the 394-array list in both Keras-2 layouts (see paper_h5.py); the layers are stand-ins
-of the right shapes, so these tests do not depend on the network itself.
+The files are generated from the 394-array list in both Keras-2 layouts (see paper_h5.py). Most tests map onto
+stand-in layers of the right shapes; the slow ones load into the real network (`build_model`).
 """
 
 from __future__ import annotations
@@ -76,8 +76,12 @@ def test_read_nested_large_checkpoint_gives_394_arrays_by_inner_name(tmp_path):
     _assert_same_table(table, weights)
     assert table["res2a_branch2a", "kernel"].shape == (1, 1, 64, 64)
     assert table["mrcnn_class_conv1", "kernel"].shape == (7, 7, 384, 1024)
-    with h5py.File(tmp_path / "large.h5") as f:  # the file really is nested, as the paper's
+    with h5py.File(
+        tmp_path / "large.h5"
+    ) as f:  # the file really is nested and Keras-2 shaped, as the paper's
         assert "res2a_branch2a" in f["resnet_model"] and "res2a_branch2a" not in f
+        assert (f.attrs["backend"], f.attrs["keras_version"]) == (b"tensorflow", b"2.1.6")
+        assert b"input_image" in f.attrs["layer_names"] and len(f["input_image"].attrs["weight_names"]) == 0
 
 
 def test_read_flat_layout_gives_the_same_table(tmp_path, small_weights):
