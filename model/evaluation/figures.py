@@ -13,6 +13,7 @@ from model.data.annotations import Dataset, decode_rle_mask
 __all__ = ["write_report_figures"]
 
 MAX_DRAWN_PREDICTIONS = 10
+PR_PLOT_MAX_ROWS = 2
 MASK_ALPHA = 0.45
 FIGURE_DPI = 110
 _PANEL_INCHES = 3.2
@@ -51,7 +52,8 @@ def write_report_figures(
     by_id = {image.image_id: image for image in dataset.images}
     for row, example in enumerate(examples):
         _draw_example(figure.add_subplot(grid[row, 0]), figure.add_subplot(grid[row, 1]), example, by_id)
-    _draw_pr(figure.add_subplot(grid[:, 2]), {label: report, **dict(compare or {})})
+    pr_rows = min(rows, PR_PLOT_MAX_ROWS)  # keep the plot about square however many examples there are
+    _draw_pr(figure.add_subplot(grid[:pr_rows, 2]), {label: report, **dict(compare or {})})
     figure.tight_layout()
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
