@@ -156,3 +156,35 @@ def test_jobs_and_metrics_report_queue_state(client, redis_conn):
     assert metrics["workers"] == 0
     assert metrics["job_latency_s"]["interactive"]["count"] == 2
     assert metrics["job_latency_s"]["interactive"]["mean"] == 1.0
+
+
+def test_project_extra_params_set_the_thresholds_of_the_job(client, redis_conn, ls_payload):
+    from rq.job import Job
+
+    from common.queues import SERIALIZER
+
+    setup = dict(ls_payload("setup_request")["body"], extra_params={"score_threshold": 0.9, "max_instances": 3})
+    client.post("/setup", json=setup)
+    assert client.post("/predict", json=ls_payload("predict_interactive_request_api")).status_code == 504
+    (job_id,) = make_queue(QueueName.INTERACTIVE, redis_conn).canceled_job_registry.get_job_ids()
+    payload = Job.fetch(job_id, connection=redis_conn, serializer=SERIALIZER).args[0]
+    assert payload["thresholds"] == {"score_threshold": 0.9, "nms_threshold": 0.5, "max_instances": 3}
+    assert payload["image"] == {"url": "/data/local-files/?d=images/a.png", "ls_url": "http://localhost:18080",
+                                "ls_token": "0123456789abcdef0123456789abcdef01234567", "task_id": 1}
+    assert payload["expected_size"] == [480, 640]
+    assert payload["reference_boxes"] == [[60.0, pytest.approx(80.0016), pytest.approx(170.016),
+                                           pytest.approx(190.0176)]]
+
+
+def test_environment_label_studio_url_and_key_win_over_what_setup_sent(settings, redis_conn, ls_payload):
+    from rq.job import Job
+
+    from common.queues import SERIALIZER
+
+    env = settings.replace(label_studio_url="http://label-studio:8080", label_studio_api_key="env-token")
+    client = create_app(env, redis_conn).test_client()
+    client.post("/setup", json=ls_payload("setup_request")["body"])
+    client.post("/predict", json=ls_payload("predict_interactive_request_api"))
+    (job_id,) = make_queue(QueueName.INTERACTIVE, redis_conn).canceled_job_registry.get_job_ids()
+    image = Job.fetch(job_id, connection=redis_conn, serializer=SERIALIZER).args[0]["image"]
+    assert (image["ls_url"], image["ls_token"]) == ("http://label-studio:8080", "env-token")
