@@ -132,6 +132,10 @@ class Trainer:
     def _set_stage(self, stage: str) -> None:
         if stage == self._stage:
             return
+        if not self.optimizer.built:
+            # Build slots for every variable once, so switching from heads to all keeps the optimizer state.
+            self.model.backbone.trainable = True
+            self.optimizer.build(self.model.trainable_variables)
         self.model.backbone.trainable = stage == "all"
         variables = self.model.trainable_variables
         clip = self.settings.gradient_clip_norm

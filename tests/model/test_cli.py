@@ -1,0 +1,54 @@
+"""`python -m model predict|inspect` end to end, as a user runs them (subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "model", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_predict_on_a_real_photo_with_the_mobile_preset(coco128_dir, shared_dir, tmp_path):
+    """The untrained head gives meaningless boxes; the point is that the whole path works on a real photo."""
+    cache = Path.home() / ".keras" / "models"
+    cache.mkdir(parents=True, exist_ok=True)
+    for f in (shared_dir / "weights").glob("*.h5"):
+        if not (cache / f.name).exists():
+            (cache / f.name).write_bytes(f.read_bytes())
+    image = sorted((coco128_dir / "images").rglob("*.jpg"))[0]
+    out_json, out_png = tmp_path / "out.json", tmp_path / "overlay.png"
+    result = run_cli("predict", "--preset", "mobile", "--image", str(image), "--ref-box", "100,100,120,80",
+                     "--score-threshold", "0", "--json", str(out_json), "--overlay", str(out_png))
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = json.loads(out_json.read_text())
+    width, height = Image.open(image).size
+    assert payload["image_size"] == {"width": width, "height": height}
+    assert payload["model_version"] == "mobile-untrained"
+    for inst in payload["instances"]:
+        x1, y1, x2, y2 = inst["box_xyxy"]
+        assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height and 0 <= inst["score"] <= 1
+    assert Image.open(out_png).size == (width, height)
+
+
+def test_predict_refuses_a_reference_outside_the_image(tmp_path):
+    image = tmp_path / "img.png"
+    Image.new("RGB", (64, 48)).save(image)
+    result = run_cli("predict", "--preset", "tiny", "--image", str(image), "--ref-box", "500,500,10,10")
+    assert result.returncode == 2
+    assert "outside" in result.stderr
+
+
+def test_predict_refuses_a_malformed_box():
+    result = run_cli("predict", "--preset", "tiny", "--image", "x.png", "--ref-box", "1,2,3")
+    assert result.returncode == 2 and "x,y,w,h" in result.stderr
