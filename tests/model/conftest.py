@@ -8,10 +8,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_model():
+    import keras
+
     from model.builder import build_model
     from model.presets import get_preset
-
-    import keras
 
     keras.utils.set_random_seed(0)
     return build_model(get_preset("tiny"))
