@@ -105,3 +105,12 @@ def _is_stdlib(name: str) -> bool:
     import sys
 
     return name in sys.stdlib_module_names or name == "__future__"
+
+
+def test_readme_documents_every_setting_and_the_commands():
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [name for name in SETTING_NAMES if f"`{name}`" not in readme]
+    assert not missing, f"README.md Configuration lacks {missing}"
+    for command in ("make run", "python -m worker", "docker compose up --build", 'smart="true"',
+                    "backend.wsgi:create_app_from_env()"):
+        assert command in readme
