@@ -86,11 +86,17 @@ def _atomic_write(path: Path, write) -> None:
 def save_checkpoint(model, weights_path: str | Path, card: ModelCard) -> Path:
     """Write `model`'s weights and `card` atomically; returns the weights path."""
     weights_path = Path(weights_path)
-    cpath = card_path(weights_path)
     card.config = model.config.to_dict()
     _atomic_write(weights_path, lambda tmp: model.save_weights(str(tmp)))
-    _atomic_write(cpath, lambda tmp: tmp.write_text(card.to_json()))
+    write_card(weights_path, card)
     return weights_path
+
+
+def write_card(weights_path: str | Path, card: ModelCard) -> Path:
+    """Replace the model card of a checkpoint atomically (e.g. to add evaluation metrics)."""
+    path = card_path(weights_path)
+    _atomic_write(path, lambda tmp: tmp.write_text(card.to_json()))
+    return path
 
 
 def load_checkpoint(weights_path: str | Path):
