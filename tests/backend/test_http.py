@@ -188,3 +188,27 @@ def test_environment_label_studio_url_and_key_win_over_what_setup_sent(settings,
     (job_id,) = make_queue(QueueName.INTERACTIVE, redis_conn).canceled_job_registry.get_job_ids()
     image = Job.fetch(job_id, connection=redis_conn, serializer=SERIALIZER).args[0]["image"]
     assert (image["ls_url"], image["ls_token"]) == ("http://label-studio:8080", "env-token")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda b: b["tasks"].append(dict(b["tasks"][0])), "exactly one task"),
+    (lambda b: b["tasks"][0]["data"].pop("image"), "no image URL in data.image"),
+    (lambda b: b["params"]["context"]["result"][0]["value"].update(rectanglelabels=["Ghost"]),
+     "label 'Ghost'"),
+    (lambda b: b.update(project=None), "'project' must be"),
+])
+def test_interactive_requests_that_cannot_be_served_are_400(client, ls_payload, edit, message):
+    body = ls_payload("predict_interactive_request_api")
+    edit(body)
+    answer = client.post("/predict", json=body)
+    assert answer.status_code == 400 and message in answer.json["error"]
+
+
+def test_batch_tasks_need_integer_ids(client, ls_payload, settings):
+    from backend.exemplars import ExemplarBank
+
+    ExemplarBank(settings.model_dir).record(1, 1, 1, "/data/upload/1/a.png", {"Object": [(0, 0, 9, 9)]})
+    body = ls_payload("predict_batch_request")
+    body["tasks"][0]["id"] = "one"
+    answer = client.post("/predict", json=body)
+    assert answer.status_code == 400 and "integer 'id'" in answer.json["error"]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from label_studio_stub import LabelStudioStub
-from PIL import Image
+from scene_images import png_bytes, scene
 
 from backend.app import create_app
 from common.queues import connect, worker_alive_key
@@ -20,22 +18,6 @@ from stack.services import ChildProcess, EmbeddedRedis, worker_command
 
 LS_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ls"
 _WORKER_START_TIMEOUT_S = 90.0
-
-
-def scene(width: int = 640, height: int = 480) -> np.ndarray:
-    """A grey image with four red rectangles (instances of one kind) and a blue disc."""
-    image = np.full((height, width, 3), 200, np.uint8)
-    for x, y in [(40, 60), (300, 80), (500, 300), (150, 350)]:
-        image[y:y + 80, x:x + 90] = (200, 30, 30)
-    yy, xx = np.mgrid[:height, :width]
-    image[(xx - 420) ** 2 + (yy - 200) ** 2 < 30 ** 2] = (30, 30, 200)
-    return image
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")

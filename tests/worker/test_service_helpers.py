@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import png_bytes, scene
+from scene_images import png_bytes, scene
 
 
 def slow_image_url(stub, seconds: float) -> str:

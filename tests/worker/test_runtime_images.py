@@ -1,0 +1,43 @@
+"""The worker's image path: fetch + decode (EXIF orientation, pixel limit) without the model."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from common.exceptions import ImageFetchError
+from common.jobs import ImageSource
+from common.settings import Settings
+from worker.runtime import Runtime
+
+EXIF_ORIENTATION = 0x0112
+ROTATED_90_CW = 6
+
+
+def _write(root, name: str, data: bytes) -> ImageSource:
+    (root / name).write_bytes(data)
+    return ImageSource(f"/data/local-files/?d={name}")
+
+
+def test_exif_orientation_is_applied_so_sizes_match_what_label_studio_shows(tmp_path):
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = ROTATED_90_CW
+    Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(buffer, format="JPEG", exif=exif)
+    runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=None)
+    digest, image = runtime.load_image(_write(tmp_path, "rotated.jpg", buffer.getvalue()))
+    assert image.shape == (50, 30, 3) and image.dtype == np.uint8
+    assert len(digest) == 64
+
+
+def test_pixel_limit_and_undecodable_bytes_are_fetch_errors(tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(buffer, format="PNG")
+    runtime = Runtime(Settings(local_files_document_root=tmp_path, max_image_pixels=9999), predictor=None)
+    with pytest.raises(ImageFetchError, match="cannot be decoded.*MAX_IMAGE_PIXELS"):
+        runtime.load_image(_write(tmp_path, "big.png", buffer.getvalue()))
+    with pytest.raises(ImageFetchError, match="cannot be decoded"):
+        runtime.load_image(_write(tmp_path, "text.png", b"not an image"))
