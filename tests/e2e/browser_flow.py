@@ -122,6 +122,7 @@ def run(spec: dict) -> dict:
                 timeout=spec.get("suggestion_timeout_ms", 120_000),
             ) as answer:
                 draw_rectangle(page, spec["box"], spec["natural_size"])
+            report["interactive_request"] = answer.value.request.post_data_json
             report["interactive_response"] = answer.value.json()
             mark("interactive_answered")
             counter = page.locator(SUGGESTION_COUNT)

@@ -21,7 +21,7 @@ from e2e_harness.coco import CocoImage, images_with_several
 from e2e_harness.fake_backend import FakeBackend
 from e2e_harness.label_config import smart_label_config
 from e2e_harness.ls_client import LabelStudioClient
-from e2e_harness.processes import HarnessError
+from e2e_harness.processes import HarnessError, skip_or_fail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
@@ -32,16 +32,6 @@ TEST_LABEL = "person"
 IMAGE_COUNT = 4
 MIN_INSTANCES = 4
 MIN_AREA_FRACTION = 0.01
-
-
-def _required() -> bool:
-    return bool(os.environ.get("CI")) or os.environ.get("SIAMESE_ASSIST_REQUIRE_SHARED") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    if _required():
-        pytest.fail(reason + " (CI requires the end-to-end suite to run)")
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

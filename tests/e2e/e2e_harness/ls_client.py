@@ -100,12 +100,15 @@ class LabelStudioClient:
         )
 
     # -- ML backends ----------------------------------------------------------------------------------------
-    def add_ml_backend(self, project_id: int, url: str, title: str, interactive: bool = True) -> dict:
-        """Connect an ML backend; Label Studio checks /health and /setup here and creates the /webhook hook."""
-        return self.post(
-            "/api/ml",
-            {"project": project_id, "url": url, "title": title, "is_interactive": interactive},
-        )
+    def add_ml_backend(
+        self, project_id: int, url: str, title: str, interactive: bool = True, extra_params: dict | None = None
+    ) -> dict:
+        """Connect an ML backend; Label Studio checks /health and /setup here and creates the /webhook hook.
+        `extra_params` is the "Extra params" JSON Label Studio passes to the backend's /setup."""
+        body = {"project": project_id, "url": url, "title": title, "is_interactive": interactive}
+        if extra_params is not None:
+            body["extra_params"] = extra_params
+        return self.post("/api/ml", body)
 
     def ml_backend(self, ml_id: int) -> dict:
         """GET refreshes the state: Label Studio calls /health and /setup again (and takes the model version)."""

@@ -36,7 +36,15 @@ STOP_GRACE_S = 40.0
 WORKER_COMMAND = "-m worker"
 INTERACTIVE_TIMEOUT_S = 20  # the backend's wait for an interactive job; Label Studio waits ML_TIMEOUT_PREDICT
 NO_WORKER_VERSION = "siamese-assist-no-worker-yet"  # common.versions.UNKNOWN_VERSION
+UNTRAINED_MARKERS = ("tiny", "untrained", "random")
+# Per-project thresholds (the ML backend's "Extra params" in Label Studio) for an untrained model, whose scores
+# mean nothing: show a few suggestions anyway, so every protocol path is exercised.
+UNTRAINED_EXTRA_PARAMS = {"score_threshold": 0.0, "max_instances": 5}
 PASSED_THROUGH = {"SIAMESE_E2E_CHECKPOINT": "CHECKPOINT", "SIAMESE_E2E_MODEL_PRESET": "MODEL_PRESET"}
+
+
+def trained_model(version: str) -> bool:
+    return not any(marker in version.lower() for marker in UNTRAINED_MARKERS)
 
 
 def missing_reason() -> str | None:
@@ -66,6 +74,10 @@ class Stack:
 
     def metrics(self) -> dict:
         return requests.get(f"{self.url}/metrics", timeout=5).json()
+
+    def extra_params(self) -> dict | None:
+        """Extra params for connecting this stack to a Label Studio project: none for a trained model."""
+        return None if trained_model(self.metrics()["model_version"]) else UNTRAINED_EXTRA_PARAMS
 
     def worker_ready(self) -> bool:
         """A worker is registered and has published the model version it serves."""

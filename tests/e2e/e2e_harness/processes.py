@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 
 LOOPBACK = "127.0.0.1"
@@ -19,6 +20,14 @@ STOP_GRACE_S = 15.0
 
 class HarnessError(RuntimeError):
     """A server of the harness did not start or stop as expected; the message says where to look."""
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip when a prerequisite is missing, but fail under CI (`CI` or `SIAMESE_ASSIST_REQUIRE_SHARED=1`),
+    where the end-to-end suite must really run."""
+    if os.environ.get("CI") or os.environ.get("SIAMESE_ASSIST_REQUIRE_SHARED") == "1":
+        pytest.fail(reason + " (CI requires the end-to-end suite to run)")
+    pytest.skip(reason)
 
 
 def port_is_open(port: int, host: str = LOOPBACK) -> bool:
