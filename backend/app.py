@@ -22,7 +22,6 @@ import time
 import numpy as np
 import redis
 from flask import Flask, jsonify, request
-from rq import Worker
 
 from backend.auth import install_basic_auth
 from backend.dispatch import JobClient, redis_errors_as_unavailable
@@ -137,7 +136,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
                 latencies[name.value] = _summary(samples)
             return jsonify(
                 model_version=active_version(connection), queues=jobs.queue_depths(),
-                workers=Worker.count(connection=connection), job_latency_s=latencies,
+                workers=jobs.living_workers(), job_latency_s=latencies,
             )
 
     return app

@@ -121,12 +121,20 @@ class JobClient:
         status = job.get_status(refresh=True)
         if cancel and status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
             job.cancel()
-        workers = Worker.count(connection=self.connection)
+        workers = self.living_workers()
         if workers == 0:
             hint = "No worker is running: start one with `python -m worker` (or `python -m stack`)."
         else:
             hint = f"{workers} worker(s) are busy or slow; try again, add workers, or raise the timeout."
         return JobTimeoutError(f"Job {job.id} did not finish within {timeout:g} s (it was {status}). {hint}")
+
+    def living_workers(self) -> int:
+        """Workers whose alive key is fresh (RQ keeps a killed worker registered for minutes)."""
+        with redis_errors_as_unavailable(self.redis_url):
+            names = [worker.name for worker in Worker.all(connection=self.connection)]
+            if not names:
+                return 0
+            return int(sum(self.connection.exists(worker_alive_key(name)) for name in names))
 
     def queue_depths(self) -> dict[str, int]:
         with redis_errors_as_unavailable(self.redis_url):

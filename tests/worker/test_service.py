@@ -142,6 +142,8 @@ def test_worker_killed_mid_job_gives_a_clear_error_then_the_next_request_works(
     assert time.monotonic() - killed_at < ALIVE_TTL_S + 3
     assert answers[0].status_code == 503
     assert "stopped while running job" in answers[0].json["error"]
+    client = create_app(backend_settings, connect(redis_url)).test_client()
+    assert client.get("/metrics").json["workers"] == 0  # RQ still lists the dead worker; its alive key is gone
     workers.start()
     again = create_app(backend_settings, connect(redis_url)).test_client().post("/predict",
                                                                                json=_interactive(ls_payload))
