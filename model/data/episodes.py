@@ -90,6 +90,7 @@ class EpisodeSampler:
         self.allow_same_image_reference = allow_same_image_reference
         self.augmentation = augmentation
         self.rng = np.random.default_rng(seed)
+        # Per category: the images holding a usable reference, and in each the instance indices (O(1) draws).
         self._references = {cid: reference_candidates(dataset, cid) for cid in self.active_category_ids}
         self._query_categories = {
             i: cats for i in range(len(dataset)) if (cats := self.eligible_categories(i))
@@ -113,26 +114,26 @@ class EpisodeSampler:
     def eligible_categories(self, image_index: int) -> tuple[int, ...]:
         """Active category ids present in image `image_index` that have a reference to draw, sorted."""
         image = self.dataset.images[image_index]
-        eligible = []
-        for cid in sorted(image.category_ids() & self.active_category_ids):
-            candidates = self._references[cid]
-            if not self.allow_same_image_reference:
-                candidates = [c for c in candidates if c.image_index != image_index]
-            if candidates:
-                eligible.append(cid)
-        return tuple(eligible)
+        return tuple(
+            cid
+            for cid in sorted(image.category_ids() & self.active_category_ids)
+            if self._reference_images(cid, image_index)
+        )
+
+    def _reference_images(self, category_id: int, query_index: int) -> list[int]:
+        images = list(self._references[category_id])
+        if not self.allow_same_image_reference and query_index in self._references[category_id]:
+            images.remove(query_index)
+        return images
 
     def draw_reference(self, category_id: int, query_index: int, rng: np.random.Generator) -> ReferenceDraw:
         """A random image holding the category (query excluded unless allowed), then a random instance in it."""
-        candidates = self._references[category_id]
-        if not self.allow_same_image_reference:
-            candidates = [c for c in candidates if c.image_index != query_index]
-        if not candidates:
+        images = self._reference_images(category_id, query_index)
+        if not images:
             raise ValueError(f"no reference for category {self.dataset.categories[category_id]!r}")
-        images = sorted({c.image_index for c in candidates})
         image_index = images[rng.integers(len(images))]
-        in_image = [c for c in candidates if c.image_index == image_index]
-        return in_image[rng.integers(len(in_image))]
+        in_image = self._references[category_id][image_index]
+        return ReferenceDraw(image_index, in_image[rng.integers(len(in_image))])
 
     def episode(
         self, query_index: int, category_id: int | None = None, rng: np.random.Generator | None = None
@@ -186,14 +187,17 @@ class EpisodeSampler:
                 yield self.episode(int(index))
 
 
-def reference_candidates(dataset: Dataset, category_id: int) -> list[ReferenceDraw]:
-    """Every non-crowd instance of `category_id` large enough to serve as a reference."""
-    candidates = []
+def reference_candidates(dataset: Dataset, category_id: int) -> dict[int, tuple[int, ...]]:
+    """`{image index: instance indices}` of the non-crowd instances of `category_id` usable as references
+    (images in ascending order; images without a usable instance left out)."""
+    candidates = {}
     for image_index in dataset.images_with(category_id):
         image: AnnotatedImage = dataset.images[image_index]
-        for instance_index, instance in enumerate(image.instances):
-            if instance.category_id == category_id and _usable_reference(instance):
-                candidates.append(ReferenceDraw(image_index, instance_index))
+        usable = tuple(
+            i for i, a in enumerate(image.instances) if a.category_id == category_id and _usable_reference(a)
+        )
+        if usable:
+            candidates[image_index] = usable
     return candidates
 
 
