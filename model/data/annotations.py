@@ -123,6 +123,19 @@ class InstanceAnnotation:
         return _filled_box(self.box, height, width)
 
 
+    def coco_rle(self, height: int, width: int) -> dict:
+        """The mask as compressed COCO RLE (`counts` bytes), without rasterising polygons or stored RLE."""
+        from pycocotools import mask as mask_utils
+
+        if self.rle is not None:
+            return self.rle
+        polygons = [p for p in self.polygons if len(p) >= MIN_POLYGON_VERTICES]
+        if polygons:
+            flat = [np.asarray(p, dtype=np.float64).reshape(-1).tolist() for p in polygons]
+            return mask_utils.merge(mask_utils.frPyObjects(flat, height, width))
+        return mask_utils.encode(np.asfortranarray(_filled_box(self.box, height, width).astype(np.uint8)))
+
+
 def _filled_box(box: np.ndarray, height: int, width: int) -> np.ndarray:
     mask = np.zeros((height, width), dtype=bool)
     x1, y1 = (max(0, int(np.floor(v))) for v in box[:2])

@@ -51,7 +51,7 @@ def build_ground_truth(
         for instance in image.instances:
             if instance.category_id not in wanted:
                 continue
-            rle = encode_mask(instance.mask(image.height, image.width))
+            rle = instance.coco_rle(image.height, image.width)
             x1, y1, x2, y2 = (float(v) for v in instance.box)
             annotations.append(
                 {

@@ -109,3 +109,14 @@ def test_annotated_image_refuses_wrong_sized_file(tmp_path):
     Image.fromarray(np.zeros((HEIGHT + 1, WIDTH, 3), np.uint8)).save(tmp_path / "val" / "a.png")
     with pytest.raises(ValueError, match="different"):
         read_coco(path).images[0].load_image()
+
+
+def test_coco_rle_matches_the_rasterised_mask(tmp_path):
+    from model.data.annotations import decode_rle_mask
+
+    path, *_ = _write_fixture(tmp_path)
+    dataset = read_coco(path)
+    for image in dataset.images:
+        for instance in image.instances:
+            rle = instance.coco_rle(image.height, image.width)
+            np.testing.assert_array_equal(decode_rle_mask(rle), instance.mask(image.height, image.width))
