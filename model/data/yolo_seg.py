@@ -1,6 +1,7 @@
 """Reader for YOLO segmentation folders (Ultralytics layout, as `../shared/data/coco128-seg`).
 
-Layout: `<root>/classes.txt` (one name a line, line number = class index), `<root>/images/<split>/<stem>.<ext>` and
+Layout: `<root>/classes.txt` (one name a line, line number = class index; or, without it, an Ultralytics
+`<root>/*.yaml` with `names` as a list or an index -> name mapping), `<root>/images/<split>/<stem>.<ext>` and
 `<root>/labels/<split>/<stem>.txt`; the flat layout `<root>/images/*`, `<root>/labels/*.txt` works too. A label line
 is `class x1 y1 x2 y2 ...` (polygon vertices normalised to [0, 1]) or `class cx cy w h` (a box, normalised).
 Images without a label file are kept as negatives.
@@ -32,13 +33,7 @@ def read_yolo_seg(root: str | Path, split: str | None = None) -> Dataset:
         A `Dataset` with polygons scaled to pixels (x * width, y * height) and boxes = polygon bounds.
     """
     root = Path(root)
-    classes_path = root / CLASSES_FILE
-    if not classes_path.is_file():
-        raise ValueError(
-            f"{classes_path} not found: a YOLO-seg folder needs classes.txt with one class name a line "
-            "(write it from the `names` list of your data.yaml)."
-        )
-    names = tuple(line.strip() for line in classes_path.read_text().splitlines() if line.strip())
+    names = _class_names(root)
     images_root = root / "images"
     if not images_root.is_dir():
         raise ValueError(
@@ -60,6 +55,27 @@ def read_yolo_seg(root: str | Path, split: str | None = None) -> Dataset:
             image_id = str(path.relative_to(images_root).with_suffix(""))
             images.append(AnnotatedImage(image_id, path, height, width, instances))
     return Dataset(categories=names, images=tuple(images), name=str(root))
+
+
+def _class_names(root: Path) -> tuple[str, ...]:
+    classes_path = root / CLASSES_FILE
+    if classes_path.is_file():
+        return tuple(line.strip() for line in classes_path.read_text().splitlines() if line.strip())
+    for yaml_path in sorted(root.glob("*.yaml")):
+        import yaml
+
+        names = (yaml.safe_load(yaml_path.read_text()) or {}).get("names")
+        if isinstance(names, dict):
+            indices = sorted(int(k) for k in names)
+            if indices != list(range(len(indices))):
+                raise ValueError(f"{yaml_path}: `names` indices must be 0..N-1 without gaps, got {indices}")
+            return tuple(str(names[k]) for k in sorted(names, key=int))
+        if isinstance(names, list):
+            return tuple(str(n) for n in names)
+    raise ValueError(
+        f"{classes_path} not found (nor a *.yaml with `names`): a YOLO-seg folder needs classes.txt with one class "
+        "name a line, or the Ultralytics data.yaml."
+    )
 
 
 def _split_dirs(images_root: Path) -> list[Path]:

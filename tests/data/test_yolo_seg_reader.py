@@ -59,5 +59,15 @@ def test_read_yolo_seg_bad_lines_name_the_file_and_line(tmp_path, line, message)
 def test_read_yolo_seg_without_classes_file_says_what_to_write(tmp_path):
     _write_folder(tmp_path, "")
     (tmp_path / "classes.txt").unlink()
-    with pytest.raises(ValueError, match="classes.txt"):
+    with pytest.raises(ValueError, match="classes.txt with one class name a line"):
         read_yolo_seg(tmp_path)
+
+
+@pytest.mark.parametrize("names", ["names: [cat, dog]", "names:\n  0: cat\n  1: dog"])
+def test_read_yolo_seg_takes_names_from_data_yaml(tmp_path, names):
+    _write_folder(tmp_path, "1 0.5 0.5 0.2 0.4\n")
+    (tmp_path / "classes.txt").unlink()
+    (tmp_path / "data.yaml").write_text(f"path: .\ntrain: images/train\n{names}\n")
+    dataset = read_yolo_seg(tmp_path)
+    assert dataset.categories == ("cat", "dog")
+    assert dataset.images[0].instances[0].category == "dog"
