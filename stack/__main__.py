@@ -13,10 +13,12 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
 
+from common.exceptions import SettingsError
 from common.logs import configure_logging
 from common.settings import Settings
 from stack.services import (
@@ -45,7 +47,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"python -m stack: {error}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

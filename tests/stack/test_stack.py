@@ -122,3 +122,20 @@ def test_stack_serves_label_studio_then_ctrl_c_stops_everything(tmp_path):
     time.sleep(0.5)
     assert [pid for pid in children + redis_pids if _alive(pid)] == []
     assert (tmp_path / "var" / "redis" / "redis.db").exists()  # the embedded Redis saved its data
+
+
+def test_bad_settings_and_a_taken_port_stop_the_stack_with_a_reason(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CHECKPOINT"}}
+    bad = subprocess.run([sys.executable, "-m", "stack", "--var", str(tmp_path / "var")], cwd=REPO_ROOT,
+                         env=dict(env, PORT="ninety"), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "PORT='ninety' is not a valid int" in bad.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "stack", "--var", str(tmp_path / "var")], cwd=REPO_ROOT,
+                             env=dict(env, PORT=str(port), HOST="127.0.0.1", MODEL_PRESET="tiny"),
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "backend exited" in run.stderr and "backend.log" in run.stderr
+    assert "Address already in use" in (tmp_path / "var" / "logs" / "backend.log").read_text()
