@@ -106,8 +106,15 @@ class SiameseMaskRCNN(keras.Model):
             max_instances=cfg.detection_max_instances,
             bbox_std=cfg.bbox_std,
         )
-        mask_rois = pyramid_roi_align(matched[:ROI_LEVELS], detections[..., :4], cfg.mask_pool_size, cfg.image_size)
+        # The mask head is the most expensive part of the heads: run it only on the rows that hold detections
+        # (detections are sorted, padding last), then pad back to the static count.
+        # At least one row: oneDNN's convolution mishandles an empty batch.
+        count = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(detections[..., 5] > 0, tf.int32), axis=1)), 1)
+        mask_rois = pyramid_roi_align(
+            matched[:ROI_LEVELS], detections[:, :count, :4], cfg.mask_pool_size, cfg.image_size
+        )
         masks = tf.sigmoid(self.mask_head(mask_rois))
+        masks = tf.pad(masks, [[0, 0], [0, cfg.detection_max_instances - count], [0, 0], [0, 0]])
         return detections, masks
 
     def call(self, inputs):
@@ -169,14 +176,20 @@ class SiameseMaskRCNN(keras.Model):
                 tf.TensorSpec([cfg.train_rois], tf.float32),
             ),
         )
-        class_logits, box_deltas = self.classifier(pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.pool_size, cfg.image_size))
-        mask_logits = self.mask_head(pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.mask_pool_size, cfg.image_size))
+        class_logits, box_deltas = self.classifier(
+            pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.pool_size, cfg.image_size)
+        )
+        # Only positive ROIs have a mask loss, and `roi_targets` puts them first: skip the mask head on the rest.
+        positives = int(cfg.train_rois * cfg.roi_positive_ratio)
+        mask_logits = self.mask_head(
+            pyramid_roi_align(matched[:ROI_LEVELS], rois[:, :positives], cfg.mask_pool_size, cfg.image_size)
+        )
         return {
             "rpn_class": L.rpn_class_loss(batch["rpn_match"], logits),
             "rpn_bbox": L.rpn_bbox_loss(batch["rpn_match"], batch["rpn_deltas"], deltas),
             "mrcnn_class": L.mrcnn_class_loss(labels, class_logits, weights),
             "mrcnn_bbox": L.mrcnn_bbox_loss(labels, target_deltas, box_deltas),
-            "mrcnn_mask": L.mrcnn_mask_loss(labels, target_masks, mask_logits),
+            "mrcnn_mask": L.mrcnn_mask_loss(labels[:, :positives], target_masks[:, :positives], mask_logits),
         }
 
     def regularization_loss(self) -> tf.Tensor:
