@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import socket
+import sys
 import time
 
 import numpy as np
@@ -43,12 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="worker name (default: <host>.<pid>)")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        if not settings.redis_url:
+            raise SettingsError("REDIS_URL is not set; point it at the Redis the backend uses (or run "
+                                "`python -m stack`).")
+    except SettingsError as error:
+        print(f"python -m worker: {error}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
-    if not settings.redis_url:
-        raise SettingsError("REDIS_URL is not set; point it at the Redis the backend uses (or run `python -m stack`).")
     connection = connect(settings.redis_url)
-    rt = runtime.Runtime(settings, runtime.load_predictor(settings))
+    try:
+        predictor = runtime.load_predictor(settings)
+    except (FileNotFoundError, ValueError) as error:
+        log.error("cannot load the model: %s", error)
+        return 2
+    rt = runtime.Runtime(settings, predictor)
     runtime.install(rt)
     log.info("warm-up took %.2f s", warm_up(rt))
     publish_version(connection, rt.version)

@@ -41,3 +41,20 @@ def test_pixel_limit_and_undecodable_bytes_are_fetch_errors(tmp_path):
         runtime.load_image(_write(tmp_path, "big.png", buffer.getvalue()))
     with pytest.raises(ImageFetchError, match="cannot be decoded"):
         runtime.load_image(_write(tmp_path, "text.png", b"not an image"))
+
+
+def test_worker_refuses_to_start_without_redis_or_with_a_missing_checkpoint(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from stack.services import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CHECKPOINT", "MODEL_PRESET"}}
+    run = subprocess.run([sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "REDIS_URL is not set" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "worker"], cwd=REPO_ROOT, capture_output=True, text=True,
+                         timeout=120, env=dict(env, REDIS_URL="redis://127.0.0.1:1/0",
+                                               CHECKPOINT=str(tmp_path / "nope.weights.h5")))
+    assert run.returncode == 2 and "nope.weights.h5 does not exist" in run.stderr
