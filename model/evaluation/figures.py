@@ -93,7 +93,7 @@ def _draw_example(ref_axes, query_axes, example: dict, by_id: dict) -> None:
             px1, py1, f"{prediction['score']:.2f}", color="white", fontsize=6, backgroundcolor="red"
         )
     query_axes.set_title(
-        f"query {example['image_id']}: {len(example['predictions'])} found, {len(example['gt_boxes'])} true "
+        f"query {example['image_id']}: {example['num_predictions']} found, {len(example['gt_boxes'])} true "
         "(green dashed)",
         fontsize=8,
     )

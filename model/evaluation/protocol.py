@@ -27,6 +27,8 @@ DEFAULT_RUNS = 5
 """The paper evaluates each model 5 times with fresh references."""
 PR_CURVE_POINTS = 21
 """Score thresholds (quantiles of all returned scores) at which the precision/recall curve is sampled."""
+EXAMPLE_MAX_PREDICTIONS = 10
+"""Predictions (with mask RLEs) stored per qualitative example; keeps the JSON report small."""
 _IMAGE_CACHE_SIZE = 32
 
 
@@ -184,9 +186,10 @@ def _example(query, dataset, cid, draw, ref_box, predictions, mask_results) -> d
         "reference_image_id": dataset.images[draw.image_index].image_id,
         "reference_box": [float(v) for v in ref_box],
         "gt_boxes": query.boxes(query.instances_of(cid)).tolist(),
+        "num_predictions": len(predictions),
         "predictions": [
             {"box": [float(v) for v in p.box], "score": p.score, "mask": m["segmentation"]}
-            for p, m in zip(predictions, own_masks, strict=True)
+            for p, m in zip(predictions[:EXAMPLE_MAX_PREDICTIONS], own_masks, strict=False)
         ],
     }
 

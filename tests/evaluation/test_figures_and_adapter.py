@@ -21,6 +21,8 @@ def test_write_report_figures_png(two_class_dataset, tmp_path):
         64,
     ]
     baseline = evaluate(ColourHistogramBaseline(), two_class_dataset, runs=1, progress=False)
+    example = baseline["examples"][0]
+    assert example["num_predictions"] == 20 and len(example["predictions"]) == 10, "examples keep the best 10"
     out = write_report_figures(
         report, two_class_dataset, tmp_path / "figs" / "eval.png", compare={"baseline": baseline}
     )
