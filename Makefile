@@ -21,8 +21,11 @@ test: setup
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -m "not e2e"
 
+# End-to-end: a real Label Studio 1.23.2 (own venv, .venv-ls) and Debian's Chromium, both installed on demand.
 test-e2e: setup
-	$(BIN)/python -m pytest -m e2e tests/e2e
+	bash scripts/install_label_studio.sh
+	bash scripts/install_chromium.sh
+	$(BIN)/python -m pytest -m e2e -v tests/e2e
 
 lint: setup
 	$(BIN)/python -m ruff check .

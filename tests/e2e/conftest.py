@@ -25,6 +25,7 @@ from e2e_harness.processes import HarnessError, skip_or_fail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
+SCREENSHOT_PREFIX = "browser-"
 TEMPLATE_CACHE = REPO_ROOT / "var" / "e2e-cache"
 IMAGES_SUBDIR = "images"
 PROJECT_LABELS = ["person", "car"]
@@ -48,7 +49,10 @@ class Project:
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
+    """artifacts/e2e/ (git-ignored; CI keeps it), emptied of this suite's screenshots from earlier runs."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob(f"{SCREENSHOT_PREFIX}*.png"):
+        stale.unlink()
     return ARTIFACTS
 
 
