@@ -43,6 +43,8 @@ def _require(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> 
 def _box(value: Any, where: str) -> Box:
     if not isinstance(value, list | tuple) or len(value) != 4:
         raise ValueError(f"{where}: a box is [x1, y1, x2, y2], got {value!r}.")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{where}: box coordinates must be numbers, got {value!r}.")
     box = tuple(float(v) for v in value)
     if not all(math.isfinite(v) for v in box) or box[2] <= box[0] or box[3] <= box[1]:
         raise ValueError(f"{where}: box {list(box)} must be finite with x2 > x1 and y2 > y1.")
@@ -50,7 +52,9 @@ def _box(value: Any, where: str) -> Box:
 
 
 def _size(value: Any, where: str) -> tuple[int, int]:
-    if not isinstance(value, list | tuple) or len(value) != 2 or not all(int(v) > 0 for v in value):
+    valid = (isinstance(value, list | tuple) and len(value) == 2
+             and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    if not valid:
         raise ValueError(f"{where}: a size is [H, W] with positive integers, got {value!r}.")
     return int(value[0]), int(value[1])
 

@@ -53,6 +53,8 @@ def test_interactive_request_round_trips_through_json():
     ({"image": {"url": ""}}, "image.url is empty"),
     ({"thresholds": {"score_threshold": 2, "nms_threshold": 0.5, "max_instances": 3}}, "out of range"),
     ({"expected_size": [0, 5]}, "positive integers"),
+    ({"expected_size": ["a", 5]}, "positive integers"),
+    ({"reference_boxes": [["1", 2, 3, 4]]}, "must be numbers"),
 ])
 def test_bad_payloads_name_the_field(change, message):
     with pytest.raises(ValueError, match=message):
