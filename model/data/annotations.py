@@ -122,7 +122,6 @@ class InstanceAnnotation:
             return rasterize_polygons(self.polygons, height, width)
         return _filled_box(self.box, height, width)
 
-
     def coco_rle(self, height: int, width: int) -> dict:
         """The mask as compressed COCO RLE (`counts` bytes), without rasterising polygons or stored RLE."""
         from pycocotools import mask as mask_utils
