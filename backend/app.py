@@ -119,12 +119,13 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
         with redis_errors_as_unavailable(settings.redis_url):
             status = job.get_status(refresh=True)
             result = job.latest_result()
+        error = (result.exc_string or "").strip().splitlines() if result is not None else []
         return jsonify(
             id=job.id, status=str(status.value if status else None), queue=job.origin,
             description=job.description, progress=job.meta.get("progress"),
+            feature_cache_hit=job.meta.get("feature_cache_hit"), timings=job.meta.get("timings"),
             enqueued_at=_iso(job.enqueued_at), started_at=_iso(job.started_at), ended_at=_iso(job.ended_at),
-            worker=job.worker_name,
-            error=(result.exc_string or "").strip().splitlines()[-1:] if result and result.exc_string else None,
+            worker=job.worker_name, error=error[-1] if error else None,
         )
 
     @app.get("/metrics")

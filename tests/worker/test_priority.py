@@ -45,3 +45,9 @@ def test_interactive_jobs_go_first_and_a_failing_job_reports_its_reason(redis_ur
     assert [job.return_value()["posted"] for job in batch_jobs] == [False] * 3
     with pytest.raises(JobFailedError, match="does not exist"):
         jobs.wait(failing, timeout=5)
+    from backend.app import create_app
+    from common.settings import Settings
+
+    status = create_app(Settings(redis_url=redis_url), connection).test_client().get(f"/jobs/{failing.id}").json
+    assert status["status"] == "failed" and "ImageFetchError" in status["error"]
+    assert "does not exist" in status["error"]

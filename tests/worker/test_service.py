@@ -68,7 +68,9 @@ def test_second_box_on_the_same_image_is_served_from_the_feature_cache(workers, 
     assert first["feature_cache_hit"] is False
     assert second["feature_cache_hit"] is True
     assert second["timings"]["encode_image_s"] < first["timings"]["encode_image_s"]
-    assert backend.get(f"/jobs/{second['id']}").json["status"] == "finished"
+    status = backend.get(f"/jobs/{second['id']}").json
+    assert status["status"] == "finished" and status["progress"] == {"stage": "done", "fraction": 1.0}
+    assert status["feature_cache_hit"] is True and status["error"] is None and status["queue"] == "interactive"
 
 
 def test_batch_predict_uses_stored_exemplars(workers, backend, ls_payload):
