@@ -114,3 +114,18 @@ def test_readme_documents_every_setting_and_the_commands():
     for command in ("make run", "python -m worker", "docker compose up --build", 'smart="true"',
                     "backend.wsgi:create_app_from_env()"):
         assert command in readme
+
+
+def test_compose_file_passes_docker_compose_config_when_a_compose_binary_exists():
+    import shutil
+    import subprocess
+
+    import pytest
+
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose); YAML checks above still ran")
+    run = subprocess.run([binary, "-f", str(COMPOSE), "--profile", "label-studio", "config", "--services"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.stdout.split()) == ["backend", "label-studio", "redis", "worker"]
