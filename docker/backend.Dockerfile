@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # The HTTP service Label Studio talks to. Slim: no TensorFlow (the backend never imports it).
 # Build from the repository root:  docker build -f docker/backend.Dockerfile -t siamese-assist-backend .
 FROM python:3.11-slim

@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # The RQ worker: TensorFlow with CUDA from pip wheels. It uses the GPU when the container has one (NVIDIA
 # container toolkit, see docker-compose.yml) and falls back to the CPU otherwise.
 # Build from the repository root:  docker build -f docker/worker.Dockerfile -t siamese-assist-worker .
@@ -21,7 +22,10 @@ COPY common/ /app/common/
 COPY backend/ /app/backend/
 COPY model/ /app/model/
 COPY worker/ /app/worker/
-COPY checkpoints/ /app/checkpoints/
+# The shipped checkpoint, when the build context has one (a fresh clone may not: weights are not in git).
+RUN --mount=type=bind,source=.,target=/context \
+    mkdir -p /app/checkpoints \
+    && if [ -d /context/checkpoints ]; then cp -r /context/checkpoints/. /app/checkpoints/; fi
 
 RUN useradd --create-home --uid 1000 assist && mkdir -p /data/models && chown -R assist /data
 USER assist

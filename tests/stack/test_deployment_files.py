@@ -96,8 +96,14 @@ def test_worker_image_installs_gpu_tensorflow_and_the_model():
     dockerfile = (REPO_ROOT / "docker" / "worker.Dockerfile").read_text()
     assert 'TF_PACKAGE="tensorflow[and-cuda]==2.21.0"' in dockerfile
     assert "tensorflow-cpu==2.21.0" in (REPO_ROOT / "requirements.txt").read_text()  # what the sed replaces
-    for folder in ("common", "backend", "model", "worker", "checkpoints"):
+    for folder in ("common", "backend", "model", "worker"):
         assert f"COPY {folder}/ /app/{folder}/" in dockerfile
+    assert "cp -r /context/checkpoints/. /app/checkpoints/" in dockerfile  # optional: weights are not in git
+    for name in ("worker", "backend"):
+        ignore = (REPO_ROOT / "docker" / f"{name}.Dockerfile.dockerignore").read_text().splitlines()
+        assert ignore[1] == "*"  # the context is an allow-list: no .venv, var/ or data in the build context
+        copied = re.findall(r"^COPY (\S+) ", (REPO_ROOT / "docker" / f"{name}.Dockerfile").read_text(), re.M)
+        assert all(f"!{path}" in ignore for path in copied), (name, copied)
     assert 'CMD ["python", "-m", "worker"]' in dockerfile
 
 
