@@ -1,4 +1,4 @@
-"""The command line: `python -m model {predict,inspect,train,evaluate,search} ...`.
+"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search} ...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -76,6 +76,14 @@ def cmd_inspect(args) -> int:
     return 0 if complete else 1
 
 
+def cmd_convert(args) -> int:
+    from model.paper_weights import convert_paper_checkpoint
+
+    path = convert_paper_checkpoint(args.checkpoint, args.out, preset=args.preset)
+    print(f"wrote {path} (and its model card)", file=sys.stderr)
+    return 0
+
+
 def cmd_train(args) -> int:
     from model.builder import build_model
     from model.checkpoint import ModelCard, load_checkpoint
@@ -88,6 +96,7 @@ def cmd_train(args) -> int:
 
     dataset = load_dataset(args.data, args.format)
     split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    split.check_against(dataset.categories)
     classes = split.train_classes(dataset.categories)
     parent = None
     start_step = 0
@@ -141,6 +150,7 @@ def cmd_evaluate(args) -> int:
 
     dataset = load_dataset(args.data, args.format)
     split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    split.check_against(dataset.categories)
     classes = split.select(dataset.categories, args.classes)
     if args.baseline:
         from model.evaluation.baseline import ColourHistogramBaseline
@@ -151,7 +161,8 @@ def cmd_evaluate(args) -> int:
         predict_fn = predictor_predict_fn(predictor, score_threshold=args.score_threshold)
         label = predictor.version
     report = evaluate(predict_fn, dataset, classes, runs=args.runs, seed=args.seed, shots=args.shots,
-                      max_images=args.max_images)
+                      max_images=args.max_images,
+                      allow_same_image_reference=not args.other_image_references)
     report["model"] = label
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=["paper-large", "paper-small"], help="default: detected from the file")
     p.set_defaults(func=cmd_inspect)
 
+    p = sub.add_parser("convert", help="convert a paper .h5 once into our .weights.h5 + card (loads natively)")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="NAME.weights.h5 to write")
+    p.add_argument("--preset", choices=["paper-large", "paper-small"], help="default: detected from the file")
+    p.set_defaults(func=cmd_convert)
+
     p = sub.add_parser("train", help="train on one-shot episodes; writes OUT/model.weights.h5 + card")
     _add_data_args(p)
     p.add_argument("--preset", default="mobile")
@@ -237,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-images", type=int)
     p.add_argument("--score-threshold", type=float, default=0.7)
     p.add_argument("--baseline", action="store_true", help="evaluate the colour-histogram baseline instead")
+    p.add_argument("--other-image-references", action="store_true",
+                   help="draw references from other images only (the paper allows the query image itself)")
     p.add_argument("--json", required=True)
     p.add_argument("--figure", help="PNG with examples and the precision/recall plot")
     p.set_defaults(func=cmd_evaluate)

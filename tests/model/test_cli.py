@@ -52,3 +52,21 @@ def test_predict_refuses_a_reference_outside_the_image(tmp_path):
 def test_predict_refuses_a_malformed_box():
     result = run_cli("predict", "--preset", "tiny", "--image", "x.png", "--ref-box", "1,2,3")
     assert result.returncode == 2 and "x,y,w,h" in result.stderr
+
+
+@pytest.mark.slow
+def test_convert_then_predict_with_a_paper_layout_file(tmp_path):
+    """A file in the paper's Keras-2 layout converts once into our format, which then serves predictions."""
+    from paper_h5 import paper_arrays, random_weights, write_paper_h5
+
+    paper = tmp_path / "small_siamese_mrcnn_0160.h5"
+    write_paper_h5(paper, random_weights(paper_arrays("paper-small")))
+    converted = tmp_path / "paper-small.weights.h5"
+    result = run_cli("convert", str(paper), "--out", str(converted))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert converted.exists() and converted.with_name("paper-small.card.json").exists()
+    image = tmp_path / "img.png"
+    Image.new("RGB", (64, 48), (90, 20, 20)).save(image)
+    result = run_cli("predict", "--checkpoint", str(converted), "--image", str(image), "--ref-box", "5,5,20,20")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["image_size"] == {"width": 64, "height": 48}
