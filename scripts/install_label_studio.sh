@@ -20,6 +20,6 @@ t0=$(date +%s)
 test -x "$LS_VENV/bin/python" || "$PYTHON" -m venv "$LS_VENV"
 "$LS_VENV/bin/python" -m pip install --quiet --upgrade pip
 "$LS_VENV/bin/python" -m pip install --quiet "label-studio==$LS_VERSION" "playwright==$PLAYWRIGHT_VERSION"
-"$LS_VENV/bin/label-studio" --help >/dev/null
+"$LS_VENV/bin/python" -c "import label_studio, playwright" && test -x "$LS_VENV/bin/label-studio"
 touch "$STAMP"
 echo "label-studio $LS_VERSION + playwright $PLAYWRIGHT_VERSION installed in $LS_VENV in $(( $(date +%s) - t0 )) s"

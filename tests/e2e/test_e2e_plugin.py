@@ -180,7 +180,7 @@ def test_train_button_produces_a_new_model_version(ls_client, make_project, plug
         ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
     before = ls_client.ml_backend(ml["id"])["model_version"]
     ls_client.train(ml["id"])
-    queued = poll(lambda: plugin.metrics(), lambda m: _training_seen(m), TRAINING_START_WAIT_S)
+    queued = poll(plugin.metrics, _training_seen, TRAINING_START_WAIT_S, 0.5)
     if not _training_seen(queued):
         pytest.xfail(f"no training job appeared in the plugin's /metrics within {TRAINING_START_WAIT_S} s")
     after = poll(
