@@ -110,11 +110,12 @@ class Runtime:
 
     def encode(self, digest: str, image: np.ndarray) -> tuple[Any, bool]:
         """Backbone features of an image, from the cache when possible: `(EncodedImage, cache hit)`."""
-        cached = self.features.get(digest)
+        key = f"{self.version}:{digest}"  # features of another model version are not reusable
+        cached = self.features.get(key)
         if cached is not None:
             return cached, True
         encoded = self.predictor.encode_image(image)
-        self.features.put(digest, encoded)
+        self.features.put(key, encoded)
         return encoded, False
 
     def reference(self, source: ImageSource, boxes: tuple[tuple[float, ...], ...]) -> Any:
@@ -122,7 +123,7 @@ class Runtime:
 
         Cached per (URL, boxes): an exemplar's image is fetched once per process, not once per batch task.
         """
-        key = (source.url, tuple(tuple(round(v, 2) for v in b) for b in boxes))
+        key = (self.version, source.url, tuple(tuple(round(v, 2) for v in b) for b in boxes))
         with self._lock:
             if key in self._references:
                 self._references.move_to_end(key)

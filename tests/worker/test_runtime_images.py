@@ -58,3 +58,18 @@ def test_worker_refuses_to_start_without_redis_or_with_a_missing_checkpoint(tmp_
                          timeout=120, env=dict(env, REDIS_URL="redis://127.0.0.1:1/0",
                                                CHECKPOINT=str(tmp_path / "nope.weights.h5")))
     assert run.returncode == 2 and "nope.weights.h5 does not exist" in run.stderr
+
+
+def test_feature_cache_is_keyed_by_content_and_model_version(tmp_path):
+    from model.predictor import Predictor
+
+    runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=Predictor.from_preset("tiny"))
+    image = np.zeros((64, 80, 3), np.uint8)
+    first, hit = runtime.encode("digest-a", image)
+    assert hit is False and first.image_shape == (64, 80)
+    again, hit = runtime.encode("digest-a", image)
+    assert hit is True and again is first
+    assert runtime.encode("digest-b", image)[1] is False
+    runtime.predictor.version = "v2"  # a newly activated checkpoint must not reuse the old features
+    assert runtime.encode("digest-a", image)[1] is False
+    assert runtime.features.nbytes == 3 * first.nbytes
