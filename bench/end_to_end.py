@@ -1,0 +1,167 @@
+"""Interactive latency end to end (HTTP -> backend -> queue -> worker -> response), cold and warm, side by side
+with the direct in-process model call on the same images and the same weights.
+
+For each preset and query size: one worker serves a checkpoint of the in-process model. Each repeat uses a new
+image (cold: nothing cached) and then a second box on the same image (warm: the worker's feature cache holds its
+backbone features), over HTTP, and the same two calls in-process (`bench.model_latency`). Interleaving the four
+measurements repeat by repeat keeps the ratios fair on a noisy shared machine. Score threshold 0 and a fixed
+instance limit make the work per request independent of the (random) heads.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import zlib
+
+from bench.memory import peak_rss_mb
+from bench.model_latency import DirectPipeline, summarize_calls
+from bench.models import CheckpointStore, build_predictor, config_label
+from bench.plan import Plan, size_overrides
+from bench.scenes import encode_jpeg, make_scene
+from bench.service import BenchService
+from bench.timing import Deadline, Stats, measure, ratio
+
+__all__ = ["image_seed", "release_models", "run_config", "run_interactive"]
+
+WORKER_TIMING_KEYS = ("fetch_decode_s", "encode_image_s", "reference_and_heads_s", "total_s")
+"""What the worker reports per job (`worker.jobs.interactive_job`)."""
+PHASES = ("to_queue", "queue_wait", "in_worker", "back")
+"""A request's phases from RQ's timestamps (`bench.service.BenchService.job_phases`)."""
+
+log = logging.getLogger(__name__)
+
+
+def run_interactive(plan: Plan, service: BenchService, store: CheckpointStore, deadline: Deadline) -> dict:
+    """Every (preset, query size) of the plan; a configuration that does not fit the budget is marked skipped."""
+    results = {}
+    for preset in plan.presets:
+        for size in plan.query_sizes:
+            overrides = size_overrides(preset, size)
+            label = config_label(preset, overrides)
+            if deadline.expired():
+                results[label] = {"skipped": "time budget"}
+                continue
+            try:
+                results[label] = run_config(plan, service, store, preset, overrides, deadline)
+            except Exception as error:  # one broken configuration must not lose the others' numbers
+                log.exception("interactive %s failed", label)
+                results[label] = {"error": f"{type(error).__name__}: {error}"}
+            finally:
+                release_models()
+    return results
+
+
+def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset: str, overrides: dict,
+               deadline: Deadline) -> dict:
+    """Cold and warm, end to end and direct, for one configuration. Returns medians, ranges, ratios, RSS."""
+    log.info("interactive %s: building the model", config_label(preset, overrides))
+    predictor = build_predictor(preset, overrides, plan.seed)
+    checkpoint = store.path_for(predictor)
+    worker = service.start_workers(checkpoint, 1)[0]
+    direct = DirectPipeline(predictor, plan.max_instances)
+    height, width = plan.image_shape
+    images = []
+    for index in range(plan.warmup + plan.repeats):
+        scene = make_scene(height, width, plan.copies, seed=image_seed(plan.seed, predictor.version, index))
+        data = encode_jpeg(scene.image)
+        url = service.add_file(f"{predictor.version}-{index}.jpg", data)
+        images.append((data, url, scene.boxes[0], scene.boxes[1]))
+
+    e2e = {"cold": [], "warm": []}
+    job_phases = {"cold": [], "warm": []}
+    worker_timings = {"cold": [], "warm": [], "hits": []}
+    region_counts = []
+    direct_calls = {"cold": [], "warm": []}
+    last_image = None
+    for index, (data, url, cold_box, warm_box) in enumerate(images):
+        record = index >= plan.warmup
+        for kind, box in (("cold", cold_box), ("warm", warm_box)):
+            seconds, answer, phases = service.interactive(1000 + index, url, (height, width), box)
+            job = answer.get("jobs", [{}])[0]
+            if record:
+                e2e[kind].append(seconds)
+                job_phases[kind].append(phases)
+                worker_timings[kind].append(job.get("timings") or {})
+                worker_timings["hits"].append((kind, bool(job.get("feature_cache_hit"))))
+                region_counts.append(len(answer["results"][0]["result"]))
+        times, query, image = direct.cold(data, cold_box)
+        warm = direct.warm(query, image, warm_box)
+        if record:
+            direct_calls["cold"].append(times)
+            direct_calls["warm"].append(warm)
+        last_image = image
+        if record and deadline.expired():
+            break
+
+    floors = {
+        "backbone_body": measure(lambda _: direct.backbone_only(last_image), warmup=1, repeats=plan.repeats,
+                                 deadline=deadline).to_dict(),
+        "encode_image": measure(lambda _: predictor.encode_image(last_image), warmup=1, repeats=plan.repeats,
+                                deadline=deadline).to_dict(),
+    }
+    worker_peak = peak_rss_mb(worker.pid)
+    service.stop_workers()
+    cold_direct = summarize_calls(direct_calls["cold"])
+    warm_direct = summarize_calls(direct_calls["warm"])
+    e2e_stats = {kind: Stats.of(values).to_dict() for kind, values in e2e.items()}
+    worker_stats = {
+        kind: {key: Stats.of([t[key] for t in worker_timings[kind] if key in t]).to_dict()
+               for key in WORKER_TIMING_KEYS if any(key in t for t in worker_timings[kind])}
+        for kind in ("cold", "warm")
+    }
+    cold_e2e, warm_e2e = e2e_stats["cold"]["median"], e2e_stats["warm"]["median"]
+    cold_model, warm_model = cold_direct["model_call"]["median"], warm_direct["model_call"]["median"]
+    worker_cold_total = worker_stats["cold"].get("total_s", {}).get("median")
+    outside = cold_direct["stages"]
+    answer_building = sum(outside[k]["median"] for k in ("rle", "regions_box", "regions_brush", "regions_polygon"))
+    return {
+        "preset": preset,
+        "overrides": overrides,
+        "image_size": predictor.config.image_size,
+        "image_shape": list(plan.image_shape),
+        "repeats": len(e2e["cold"]),
+        "end_to_end": e2e_stats,
+        "worker_timings": worker_stats,
+        "job_phases": {kind: {key: Stats.of([p[key] for p in job_phases[kind] if key in p]).to_dict()
+                              for key in PHASES if any(key in p for p in job_phases[kind])}
+                       for kind in ("cold", "warm")},
+        "feature_cache_hits": {kind: sum(hit for k, hit in worker_timings["hits"] if k == kind)
+                               for kind in ("cold", "warm")},
+        "regions_per_answer": int(sorted(region_counts)[len(region_counts) // 2]) if region_counts else 0,
+        "direct": {"cold": cold_direct, "warm": warm_direct},
+        "floors": floors,
+        "queue_overhead_s": None if worker_cold_total is None else round(
+            cold_e2e - worker_cold_total - answer_building, 4),
+        "ratios": {
+            "warm_over_cold": _round(ratio(warm_e2e, cold_e2e)),
+            "e2e_over_direct_cold": _round(ratio(cold_e2e, cold_model)),
+            "e2e_over_direct_warm": _round(ratio(warm_e2e, warm_model)),
+            "full_over_backbone_body": _round(ratio(cold_model, floors["backbone_body"]["median"])),
+            "full_over_backbone_fpn": _round(ratio(cold_model, floors["encode_image"]["median"])),
+        },
+        "feature_mb_per_image": round(_encoded_nbytes(predictor, last_image) / 2**20, 2),
+        "worker_peak_rss_mb": None if worker_peak is None else round(worker_peak, 1),
+    }
+
+
+def image_seed(seed: int, name: str, index: int) -> int:
+    """A reproducible per-image seed (Python's `hash` of a str changes between processes)."""
+    return zlib.crc32(f"{seed}/{name}/{index}".encode())
+
+
+def release_models() -> None:
+    """Drop Keras' global state and collect garbage between configurations (bounded memory over a run)."""
+    import keras
+
+    gc.collect()
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _encoded_nbytes(predictor, image) -> int:
+    return int(predictor.encode_image(image).nbytes)
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,193 @@
+"""Direct, in-process model latency with a stage breakdown (no HTTP, no queue): the floor the service is compared to.
+
+One cold call = decode the image bytes, `encode_image` (preprocessing + backbone + FPN), `encode_references`,
+`find` (matching + RPN + proposals, heads, mask pasting), then what the service adds to every answer: COCO RLE of
+each mask (worker) and Label Studio regions (backend: boxes, brush RLE, polygons). A warm call reuses the encoded
+image (the feature cache) and does everything from `encode_references` on.
+
+Stages that run inside one `tf.function` are separated by probes:
+- preprocessing is timed by calling `resize_square` + `mold` alone; backbone = `encode_image` - preprocessing;
+- matching + RPN + proposals is timed with a probe `tf.function` built from the model's own layers;
+  heads = `find` - mask pasting - that probe;
+- mask pasting is summed inside `find` with `bench.timing.Accumulator`.
+The "model call" (what the end-to-end latency is divided by) is `encode_image` + `encode_references` + `find`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.timing import Accumulator, Stats, stopwatch
+
+__all__ = ["CallTimes", "DirectPipeline", "output_controls", "summarize_calls"]
+
+STAGES_COLD = ("decode", "preprocess", "backbone", "reference", "matching_rpn", "heads", "paste", "rle",
+               "regions_box", "regions_brush", "regions_polygon")
+"""Stages of a cold call, in pipeline order (seconds each)."""
+
+
+def output_controls() -> tuple:
+    """The Label Studio controls the benchmark answers with: box, brush and polygon (as `bench.service`)."""
+    from common.jobs import OutputControl
+
+    return (OutputControl("box", "image", "rectanglelabels"), OutputControl("mask", "image", "brushlabels"),
+            OutputControl("poly", "image", "polygonlabels"))
+
+
+@dataclass
+class CallTimes:
+    """Seconds per stage of one call, the model-call total, and what was found."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+    model_call: float = 0.0
+    instances: int = 0
+    regions: int = 0
+
+
+class DirectPipeline:
+    """The service's work on one image, in this process, with timings.
+
+    Args:
+        predictor: a `model.predictor.Predictor`.
+        max_instances: the instance limit (score threshold is 0).
+        polygon_tolerance: as the backend's setting.
+    """
+
+    def __init__(self, predictor, max_instances: int, polygon_tolerance: float = 1.5):
+        self.predictor = predictor
+        self.max_instances = int(max_instances)
+        self.polygon_tolerance = polygon_tolerance
+        self._probe = _matching_rpn_probe(predictor.model)
+        self._body = _backbone_body(predictor.model)
+
+    # --- one call ------------------------------------------------------------------------------------------
+
+    def cold(self, data: bytes, box) -> tuple[CallTimes, object, np.ndarray]:
+        """Everything for a new image: returns (times, the encoded image, the decoded image).
+
+        `box` is one `(x1, y1, x2, y2)` or K of them (K-shot).
+        """
+        from model.images import decode_image
+        from model.preprocess import mold, resize_square
+
+        cfg = self.predictor.config
+        times = CallTimes()
+        with stopwatch() as t:
+            image = decode_image(data)
+        times.stages["decode"] = t[0]
+        with stopwatch() as t:
+            square, _ = resize_square(image, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
+            mold(square, cfg.mean_pixel)
+        times.stages["preprocess"] = t[0]
+        with stopwatch() as t:
+            query = self.predictor.encode_image(image)
+        times.stages["backbone"] = max(0.0, t[0] - times.stages["preprocess"])
+        encode_s = t[0]
+        warm = self.warm(query, image, box)
+        times.stages.update(warm.stages)
+        times.model_call = encode_s + warm.model_call
+        times.instances, times.regions = warm.instances, warm.regions
+        return times, query, image
+
+    def warm(self, query, image: np.ndarray, box) -> CallTimes:
+        """Another box (or K boxes) on an already encoded image (what a feature-cache hit leaves to do)."""
+        import tensorflow as tf
+
+        from backend.regions import instances_to_regions
+        from common.jobs import InstanceRecord
+        from common.masks import encode_mask
+
+        times = CallTimes()
+        boxes = np.asarray(box, np.float32).reshape(-1, 4)
+        with stopwatch() as t:
+            reference = self.predictor.encode_references(image, boxes)
+        times.stages["reference"] = t[0]
+        with stopwatch() as t:
+            self._probe(list(query.pyramid), tf.constant(reference.vector[None], tf.float32))
+        times.stages["matching_rpn"] = t[0]
+        with Accumulator("model.predictor", "paste_mask") as paste, stopwatch() as t:
+            instances = self.predictor.find(query, reference, score_threshold=0.0, max_instances=self.max_instances)
+        times.stages["paste"] = paste.seconds
+        times.stages["heads"] = max(0.0, t[0] - paste.seconds - times.stages["matching_rpn"])
+        times.model_call = times.stages["reference"] + t[0]
+        with stopwatch() as t:
+            records = [InstanceRecord(box=tuple(float(v) for v in i.box), score=i.score, mask=encode_mask(i.mask))
+                       for i in instances]
+        times.stages["rle"] = t[0]
+        size = image.shape[:2]
+        regions = 0
+        for control in output_controls():
+            with stopwatch() as t:
+                regions += len(instances_to_regions(records, (control,), "Object", size, size,
+                                                    self.polygon_tolerance))
+            times.stages[f"regions_{control.type.removesuffix('labels').replace('rectangle', 'box')}"] = t[0]
+        times.instances, times.regions = len(instances), regions
+        return times
+
+    # --- floors --------------------------------------------------------------------------------------------
+
+    def backbone_only(self, image: np.ndarray) -> float:
+        """Seconds of the backbone body alone (no FPN, no preprocessing) on the molded query."""
+        import tensorflow as tf
+
+        from model.preprocess import mold, resize_square
+
+        cfg = self.predictor.config
+        square, _ = resize_square(image, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
+        tensor = tf.constant(mold(square, cfg.mean_pixel)[None])
+        with stopwatch() as t:
+            outputs = self._body(tensor)
+            _ = [o.numpy() for o in outputs]
+        return t[0]
+
+
+def _matching_rpn_probe(model):
+    """A `tf.function`: matching + RPN + proposals, the first half of `SiameseMaskRCNN.detect`, for timing."""
+    import tensorflow as tf
+
+    from model.layers.proposals import propose
+    from model.layers.rpn import run_rpn
+
+    cfg = model.config
+    anchors = tf.constant(model.anchors_np)
+
+    @tf.function(reduce_retracing=True)
+    def probe(pyramid, reference):
+        matched = model.matching(pyramid, reference)
+        logits, deltas = run_rpn(model.rpn, matched)
+        return propose(tf.nn.softmax(logits)[..., 1], deltas, anchors, pre_nms_limit=cfg.rpn_pre_nms_limit,
+                       post_nms_count=cfg.rpn_post_nms_test, nms_threshold=cfg.rpn_nms_threshold,
+                       bbox_std=cfg.rpn_bbox_std)
+
+    def run(pyramid, reference):
+        boxes, valid = probe(pyramid, reference)
+        return boxes.numpy(), valid.numpy()
+
+    return run
+
+
+def _backbone_body(model):
+    """A `tf.function` of the backbone body alone (C2..C5) at the query's fixed size."""
+    import tensorflow as tf
+
+    cfg = model.config
+    spec = tf.TensorSpec([1, cfg.image_size, cfg.image_size, 3], tf.float32)
+    return tf.function(lambda x: model.backbone(x, training=False), input_signature=[spec])
+
+
+def summarize_calls(calls: list[CallTimes]) -> dict:
+    """Median and range per stage and of the model call (seconds), plus instance and region counts."""
+    stages = sorted({name for call in calls for name in call.stages}, key=_stage_order)
+    return {
+        "stages": {name: Stats.of([c.stages[name] for c in calls if name in c.stages]).to_dict()
+                   for name in stages},
+        "model_call": Stats.of([c.model_call for c in calls]).to_dict(),
+        "instances": int(np.median([c.instances for c in calls])),
+        "regions": int(np.median([c.regions for c in calls])),
+    }
+
+
+def _stage_order(name: str) -> int:
+    return STAGES_COLD.index(name) if name in STAGES_COLD else len(STAGES_COLD)

@@ -1,0 +1,111 @@
+"""What one benchmark run measures: presets, sizes, repeats and the time budget, as one frozen value.
+
+`Plan.full()` is the published run (bounded to about 20 minutes on 2 cores); `Plan.smoke()` is the CI run with
+the `tiny` preset and one repeat (it checks that the runner works, never how fast anything is).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["MIN_DIM_RATIO", "Plan", "native_size", "size_overrides"]
+
+MIN_DIM_RATIO = 25 / 32
+"""Short-side target / long-side limit of the query resize, as in the presets (512/400, 1024/800)."""
+
+FULL_BUDGET_S = 20 * 60.0
+SMOKE_BUDGET_S = 12 * 60.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run measures. Sizes are pixels; counts are bounded so every run stops by itself.
+
+    Attributes:
+        name: "full" or "smoke" (reported).
+        presets, query_sizes: interactive latency for each preset at each query (network input) size.
+        repeats, warmup: recorded and unrecorded calls per measurement.
+        image_shape, copies: (H, W) of the interactive test images and the number of objects in each.
+        max_instances: suggestions per answer (score threshold 0, so the work per request is fixed).
+        throughput_preset, throughput_images, worker_counts, cache_mb: batch throughput run and the feature
+            cache size of its workers (small, so the cache bound is exercised).
+        growth_preset, growth_sizes, instance_counts, reference_counts, growth_repeats: how cost grows.
+        training_presets, training_steps, training_batch: seconds per training step.
+        budget_s: wall-time budget of the whole run; families that do not fit are reported as skipped.
+        seed: weights and images.
+    """
+
+    name: str
+    presets: tuple[str, ...]
+    query_sizes: tuple[int, ...]
+    repeats: int
+    warmup: int
+    image_shape: tuple[int, int]
+    copies: int
+    max_instances: int
+    throughput_preset: str
+    throughput_images: int
+    worker_counts: tuple[int, ...]
+    cache_mb: int
+    growth_preset: str
+    growth_sizes: tuple[int, ...]
+    instance_counts: tuple[int, ...]
+    reference_counts: tuple[int, ...]
+    growth_repeats: int
+    training_presets: tuple[str, ...]
+    training_steps: int
+    training_batch: int
+    budget_s: float
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1 or self.warmup < 0 or self.growth_repeats < 1 or self.training_steps < 1:
+            raise ValueError(f"plan {self.name!r}: repeats, growth_repeats and training_steps must be >= 1")
+        if any(size % 64 for size in (*self.query_sizes, *self.growth_sizes)):
+            raise ValueError(f"plan {self.name!r}: query and growth sizes must be multiples of 64")
+        if self.copies < 2:
+            raise ValueError("interactive images need at least 2 objects (a cold box and another warm box)")
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(
+            name="full", presets=("mobile", "paper-large"), query_sizes=(512, 1024), repeats=5, warmup=1,
+            image_shape=(768, 1024), copies=12, max_instances=30,
+            throughput_preset="mobile", throughput_images=12, worker_counts=(1, 2), cache_mb=48,
+            growth_preset="mobile", growth_sizes=(512, 768, 1024, 1536), instance_counts=(1, 10, 30, 100),
+            reference_counts=(1, 5), growth_repeats=3,
+            training_presets=("mobile", "paper-large"), training_steps=3, training_batch=2,
+            budget_s=FULL_BUDGET_S,
+        )
+
+    @classmethod
+    def smoke(cls) -> Plan:
+        return cls(
+            name="smoke", presets=("tiny",), query_sizes=(192,), repeats=1, warmup=1,
+            image_shape=(150, 200), copies=4, max_instances=5,
+            throughput_preset="tiny", throughput_images=2, worker_counts=(1,), cache_mb=1,
+            growth_preset="tiny", growth_sizes=(128, 192), instance_counts=(1, 4), reference_counts=(1, 2),
+            growth_repeats=1, training_presets=("tiny",), training_steps=1, training_batch=1,
+            budget_s=SMOKE_BUDGET_S,
+        )
+
+    def replace(self, **changes) -> Plan:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def native_size(preset: str) -> int:
+    """The query size a preset was defined with."""
+    from model.presets import get_preset
+
+    return get_preset(preset).image_size
+
+
+def size_overrides(preset: str, size: int) -> dict[str, int]:
+    """Preset field overrides for a query size: none at the preset's own size, else `image_size`/`image_min_dim`."""
+    if native_size(preset) == size:
+        return {}
+    return {"image_size": size, "image_min_dim": round(size * MIN_DIM_RATIO)}

@@ -1,0 +1,305 @@
+"""Results -> `latest.json` and a Markdown report (`latest.md`, also pasted into the README's Benchmarks section).
+
+    python -m bench.report [--results bench/results/latest.json] [--image-prefix bench/results/]
+
+prints the Markdown of a saved run (the README uses `--image-prefix bench/results/` so the plot link resolves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["TARGETS", "check_targets", "render_markdown", "write_results"]
+
+TARGETS = {
+    "warm_over_cold": ("<=", 0.3, "warm / cold end to end (the feature cache must pay)"),
+    "e2e_over_direct_cold": ("<=", 1.1, "end to end / direct model call, cold (the plumbing must be cheap)"),
+    "e2e_over_direct_warm": (None, None, "end to end / direct model call, warm"),
+    "full_over_backbone_fpn": (None, None, "full model call / backbone+FPN forward alone"),
+    "full_over_backbone_body": (None, None, "full model call / backbone body forward alone"),
+}
+"""Ratio name -> (comparison, target, meaning). A None target is reported, not judged."""
+
+NO_GPU = "not measured (no GPU)"
+PLOT_NAME = "growth.png"
+
+
+def check_targets(interactive: dict) -> dict:
+    """Per configuration and ratio: value, target and "met"/"missed" (or "reported" without a target)."""
+    verdicts = {}
+    for label, result in interactive.items():
+        ratios = result.get("ratios") or {}
+        for name, (_op, target, _) in TARGETS.items():
+            value = ratios.get(name)
+            if value is None:
+                continue
+            status = "reported" if target is None else ("met" if value <= target else "missed")
+            verdicts.setdefault(label, {})[name] = {"value": value, "target": target, "status": status}
+    return verdicts
+
+
+def write_results(results: dict, out_dir: Path) -> tuple[Path, Path]:
+    """Write `latest.json` and `latest.md` into `out_dir`; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "latest.json", out_dir / "latest.md"
+    json_path.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    md_path.write_text(render_markdown(results) + "\n")
+    return json_path, md_path
+
+
+def _ms(stats: dict | None, with_range: bool = True) -> str:
+    if not stats or "median" not in stats:
+        return "–"
+    text = _num(stats["median"] * 1e3)
+    return f"{text} ({_num(stats['min'] * 1e3)}–{_num(stats['max'] * 1e3)})" if with_range else text
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _problem(result: dict) -> str | None:
+    if "skipped" in result:
+        return f"skipped ({result['skipped']})"
+    if "error" in result:
+        return f"failed: {str(result['error'])[:160]}"
+    return None
+
+
+def _machine(results: dict) -> list[str]:
+    m = results.get("machine", {})
+    packages = m.get("packages", {})
+    tf_version = packages.get("tensorflow-cpu") or packages.get("tensorflow") or "?"
+    gpus = ", ".join(m.get("gpus") or []) or "**no GPU**"
+    plan = results.get("plan", {})
+    lines = [
+        f"Run `{plan.get('name')}` of {results.get('started_utc', '?')} ({_num(results.get('wall_s'))} s wall). "
+        f"Machine: {m.get('cpu')}, **{m.get('logical_cores')} cores**, {m.get('memory_gib')} GiB RAM, {gpus}; "
+        f"Python {m.get('python')}, TensorFlow {tf_version} (CPU), Keras {packages.get('keras', '?')}.",
+        f"Load average at start {m.get('load_average_at_start')}, at end {results.get('load_average_at_end')}: "
+        "the machine is shared (a training run and other tests were running), so read absolute times as noisy "
+        "and compare the ratios, which are measured side by side.",
+        f"Every number: {plan.get('warmup')} warm-up call(s), then up to {plan.get('repeats')} recorded; "
+        "median (min–max). Models are the presets with seeded random heads; score threshold 0 and "
+        f"max_instances {plan.get('max_instances')}, so the work per request does not depend on the weights.",
+    ]
+    for note in results.get("notes", []):
+        lines.append(f"Note: {note}")
+    return lines
+
+
+def _interactive(results: dict) -> list[str]:
+    interactive = results.get("interactive", {})
+    lines = [
+        "### Interactive latency (ms)",
+        "",
+        "End to end = HTTP /predict -> backend -> Redis -> worker -> answer with boxes, brush masks and polygons. "
+        "Direct = `encode_image` + `encode_references` + `find` in-process on the same image and weights. Cold = "
+        "new image; warm = same image, another box (feature cache hit).",
+        "",
+        "| preset @ query | device | end to end, cold | end to end, warm | direct, cold | direct, warm | "
+        "instances / regions per answer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, r in interactive.items():
+        problem = _problem(r)
+        if problem:
+            lines.append(f"| {label} | CPU | {problem} | | | | |")
+            continue
+        e2e, direct = r["end_to_end"], r["direct"]
+        lines.append(
+            f"| {label} | CPU (2 cores) | {_ms(e2e['cold'])} | {_ms(e2e['warm'])} | "
+            f"{_ms(direct['cold']['model_call'])} | {_ms(direct['warm']['model_call'])} | "
+            f"{direct['cold']['instances']} / {r['regions_per_answer']} |")
+    for label in interactive:
+        if label.startswith("paper-large"):
+            lines.append(f"| {label} | GPU | {NO_GPU} | {NO_GPU} | {NO_GPU} | {NO_GPU} | |")
+    lines += [
+        "",
+        "Where the time goes, cold, ms (medians; direct in-process stages, queue = end to end − the worker's job "
+        "time − RLE and regions):",
+        "",
+        "| preset @ query | decode | preprocess | backbone+FPN | reference | matching+RPN | heads | mask paste | "
+        "RLE | regions box / brush / polygon | queue+HTTP | worker job | end to end |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in interactive.items():
+        if _problem(r):
+            continue
+        s = r["direct"]["cold"]["stages"]
+
+        def stage(name: str, stages=s) -> str:
+            return _ms(stages.get(name), with_range=False)
+
+        worker = r.get("worker_timings", {}).get("cold", {}).get("total_s")
+        queue = r.get("queue_overhead_s")
+        lines.append(
+            f"| {label} | {stage('decode')} | {stage('preprocess')} | {stage('backbone')} | {stage('reference')} | "
+            f"{stage('matching_rpn')} | {stage('heads')} | {stage('paste')} | {stage('rle')} | "
+            f"{stage('regions_box')} / {stage('regions_brush')} / {stage('regions_polygon')} | "
+            f"{_num(None if queue is None else queue * 1e3)} | {_ms(worker, with_range=False)} | "
+            f"{_ms(r['end_to_end']['cold'], with_range=False)} |")
+    lines += ["", "Outside the model, from RQ's timestamps (ms, medians, cold / warm): HTTP in + enqueue, waiting in "
+              "the queue, the job in the worker, result pickup + regions + HTTP out.", "",
+              "| preset @ query | to queue | queue wait | in worker | back |", "|---|---|---|---|---|"]
+    for label, r in interactive.items():
+        phases = r.get("job_phases") if not _problem(r) else None
+        if not phases:
+            continue
+        cells = [f"{_ms(phases['cold'].get(k), False)} / {_ms(phases['warm'].get(k), False)}"
+                 for k in ("to_queue", "queue_wait", "in_worker", "back")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _ratios(results: dict) -> list[str]:
+    interactive = {k: v for k, v in results.get("interactive", {}).items() if not _problem(v)}
+    if not interactive:
+        return []
+    verdicts = check_targets(interactive)
+    labels = list(interactive)
+    lines = ["### Ratios (same run, side by side)", "",
+             "| ratio | target | " + " | ".join(labels) + " |",
+             "|---|---|" + "---|" * len(labels)]
+    for name, (op, target, meaning) in TARGETS.items():
+        cells = []
+        for label in labels:
+            verdict = verdicts.get(label, {}).get(name)
+            if verdict is None:
+                cells.append("–")
+            elif verdict["status"] == "reported":
+                cells.append(f"{verdict['value']:.2f}")
+            else:
+                cells.append(f"{verdict['value']:.2f} {'✅' if verdict['status'] == 'met' else '❌'}")
+        target_text = "report" if target is None else f"{op} {target}"
+        lines.append(f"| {meaning} | {target_text} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _throughput(results: dict) -> list[str]:
+    t = results.get("throughput") or {}
+    problem = _problem(t) if t else "not run"
+    lines = ["### Batch pre-annotation throughput", ""]
+    if problem:
+        return lines + [f"{problem}."]
+    lines += [f"Preset `{t['preset']}`, batch jobs of {t['images_per_round']} distinct images per round, "
+              f"feature cache {t['cache_mb']} MB per worker.", "",
+              "| workers | device | images / s | worker peak RSS (MB) | worker RSS after each round (MB) |",
+              "|---|---|---|---|---|"]
+    for count, r in t["workers"].items():
+        problem = _problem(r)
+        if problem:
+            lines.append(f"| {count} | CPU | {problem} | | |")
+            continue
+        s = r["images_per_s"]
+        lines.append(f"| {count} | CPU (2 cores) | {s['median']:.2f} ({s['min']:.2f}–{s['max']:.2f}) | "
+                     f"{r['worker_peak_rss_mb']} | {r['worker_rss_mb_after_each_round']} |")
+    lines.append(f"| 1 | GPU | {NO_GPU} | | |")
+    scaling = t.get("scaling_2_over_1")
+    lines += ["", f"Scaling 2 workers / 1 worker: **{_num(scaling)}** (2 cores: each TensorFlow process already "
+              "uses both, so a second worker mostly overlaps the non-TensorFlow parts)."]
+    return lines
+
+
+def _memory(results: dict) -> list[str]:
+    memory = results.get("memory") or {}
+    lines = ["### Memory (peak RSS, MB)", "", "| process | peak RSS | feature cache entry | entries in the default "
+             "cache |", "|---|---|---|---|"]
+    backend = memory.get("backend_peak_rss_mb")
+    if backend:
+        lines.append(f"| backend (gunicorn master + 1 gthread worker, no TensorFlow) | "
+                     f"{' + '.join(_num(v) for v in backend.values())} | | |")
+    for label, entry in memory.get("workers", {}).items():
+        lines.append(f"| worker, {label} | {_num(entry.get('peak_rss_mb'))} | {_num(entry.get('feature_mb'))} MB | "
+                     f"{entry.get('entries_in_default_cache', '–')} |")
+    bound = memory.get("feature_cache_bound")
+    if bound:
+        lines += ["", bound]
+    return lines
+
+
+def _growth(results: dict, image_prefix: str) -> list[str]:
+    s = results.get("scaling") or {}
+    if not s:
+        return []
+    lines = ["### How cost grows", "", f"Preset `{s.get('preset')}`, direct in-process, cold call; image long side "
+             "= query size (4:3 images).", "",
+             "| long side (px) | model call (ms) | paste + RLE + regions (ms) | process peak RSS (MB) | features (MB) |",
+             "|---|---|---|---|---|"]
+    for size, r in s.get("sizes", {}).items():
+        problem = _problem(r)
+        if problem:
+            lines.append(f"| {size} | {problem} | | | |")
+            continue
+        post = sum(r["stages"][k]["median"] for k in ("paste", "rle", "regions_box", "regions_brush",
+                                                      "regions_polygon"))
+        lines.append(f"| {size} | {_ms(r['model_call'])} | {_num(post * 1e3)} | {_num(r['peak_rss_mb'])} | "
+                     f"{_num(r['feature_mb'])} |")
+    sweep = s.get("sweep") or {}
+    problem = _problem(sweep) if sweep else "not run"
+    if problem:
+        return lines + ["", f"Instances and references: {problem}."]
+    lines += ["", f"Warm answers (reference + find + RLE + regions) at query {sweep['size']}, "
+              f"{sweep['image_shape'][1]}×{sweep['image_shape'][0]} images with N copies of an object, "
+              "max_instances = N (process peak RSS "
+              f"{_num(sweep.get('peak_rss_mb'))} MB):", "",
+              "| N | returned | find (ms) | paste + RLE + regions (ms) | answer total (ms) |", "|---|---|---|---|---|"]
+    for count, r in sweep["instances"].items():
+        lines.append(f"| {count} | {r['instances_returned']} | {_ms(r['find'])} | {_ms(r['post_processing'])} | "
+                     f"{_ms(r['answer_total'])} |")
+    lines += ["", "| reference boxes K | reference branch (ms) | answer total (ms) |", "|---|---|---|"]
+    for k, r in sweep["references"].items():
+        lines.append(f"| {k} | {_ms(r['reference'])} | {_ms(r['answer_total'])} |")
+    if results.get("plot"):
+        lines += ["", f"![how cost grows]({image_prefix}{PLOT_NAME})"]
+    return lines
+
+
+def _training(results: dict) -> list[str]:
+    t = results.get("training") or {}
+    if not t:
+        return []
+    lines = ["### Training speed", "", "| preset | device | query | batch | seconds / step | first step (tracing) |",
+             "|---|---|---|---|---|---|"]
+    for preset, r in t.get("presets", {}).items():
+        problem = _problem(r)
+        if problem:
+            lines.append(f"| {preset} | CPU | {problem} | | | |")
+            continue
+        s = r["step_s"]
+        lines.append(f"| {preset} | CPU (2 cores) | {r['image_size']} | {r['batch_size']} | {s['median']:.2f} "
+                     f"({s['min']:.2f}–{s['max']:.2f}) | {r['first_step_s']:.1f} s |")
+        lines.append(f"| {preset} | GPU | {NO_GPU} | | | |")
+    lines += ["", f"Train button to a new active version (20 annotated images): {t.get('train_button_to_new_version')}."]
+    return lines
+
+
+def render_markdown(results: dict, image_prefix: str = "") -> str:
+    """The report as Markdown (no top-level heading: it sits under the README's "Benchmarks")."""
+    sections = [_machine(results), _interactive(results), _ratios(results), _throughput(results),
+                _memory(results), _growth(results, image_prefix), _training(results)]
+    not_measured = results.get("not_measured") or []
+    if not_measured:
+        sections.append(["### Not measured", ""] + [f"- {item}" for item in not_measured])
+    return "\n\n".join("\n".join(section) for section in sections if section)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path(__file__).resolve().parent / "results" / "latest.json")
+    parser.add_argument("--image-prefix", default="")
+    args = parser.parse_args(argv)
+    print(render_markdown(json.loads(args.results.read_text()), args.image_prefix))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

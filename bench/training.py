@@ -1,0 +1,80 @@
+"""Training speed on CPU: seconds per gradient step per preset (the product's fine-tuning stage: `heads`).
+
+Each preset trains in a fresh process (`bench.probe`) with the real `Trainer` loop (its prefetch thread builds
+batches from synthetic one-shot episodes while the step runs). The first step includes tracing the step function
+and is reported apart; the median of the following steps is the speed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from bench.plan import Plan
+from bench.probe import MIN_PROBE_S, ProbeError, run_probe
+from bench.timing import Deadline, Stats
+
+__all__ = ["run_training", "synthetic_episodes", "training_point"]
+
+EPISODE_SHAPE = (480, 640)
+EPISODE_COPIES = 6
+EPISODE_POOL = 4
+"""Distinct synthetic images cycled through (building them is not what is measured)."""
+PROBE_TIMEOUT_S = 600.0
+TRAIN_BUTTON = ("not measured: the worker has no training job yet (issue 5); time a project's Train button once "
+                "it exists")
+
+log = logging.getLogger(__name__)
+
+
+def synthetic_episodes(seed: int):
+    """An endless iterator of one-shot `Episode`s on synthetic scenes (reference: another copy of the object)."""
+    from bench.scenes import make_scene
+    from model.data.episodes import Episode
+
+    pool = []
+    for index in range(EPISODE_POOL):
+        scene = make_scene(*EPISODE_SHAPE, EPISODE_COPIES, seed=seed + index)
+        pool.append(Episode(query_image=scene.image, gt_boxes=scene.boxes, gt_masks=scene.masks(),
+                            reference_image=scene.image, reference_box=scene.boxes[1], category="object",
+                            category_id=0, query_id=f"q{index}", reference_id=f"q{index}"))
+    return itertools.cycle(pool)
+
+
+def training_point(preset: str, steps: int, warmup: int, batch: int, seed: int) -> dict:
+    """(In a probe process.) `warmup + steps` heads-stage steps of `preset`; seconds per step."""
+    import keras
+
+    from model.builder import build_model
+    from model.presets import get_preset
+    from model.training.trainer import Trainer, TrainSettings
+
+    keras.utils.set_random_seed(seed)
+    config = get_preset(preset)
+    model = build_model(config)
+    settings = TrainSettings(steps=warmup + steps, batch_size=batch, layers="heads", optimizer="adam",
+                             learning_rate=1e-4, log_every=1, seed=seed)
+    history = Trainer(model, synthetic_episodes(seed), settings).run()
+    ends = [log_entry.seconds for log_entry in history]
+    durations = [ends[0]] + [b - a for a, b in itertools.pairwise(ends)]
+    recorded = durations[warmup:] or durations[-1:]
+    return {"preset": preset, "image_size": config.image_size, "batch_size": batch, "stage": "heads",
+            "first_step_s": round(durations[0], 3), "step_s": Stats.of(recorded).to_dict(3),
+            "final_loss": round(history[-1].total, 4)}
+
+
+def run_training(plan: Plan, deadline: Deadline) -> dict:
+    """Seconds per step for each training preset of the plan (fresh process each)."""
+    results: dict = {"presets": {}, "train_button_to_new_version": TRAIN_BUTTON}
+    for preset in plan.training_presets:
+        if deadline.expired():
+            results["presets"][preset] = {"skipped": "time budget"}
+            continue
+        try:
+            results["presets"][preset] = run_probe("training", {
+                "preset": preset, "steps": plan.training_steps, "warmup": 1, "batch": plan.training_batch,
+                "seed": plan.seed}, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
+        except ProbeError as error:
+            log.error("%s", error)
+            results["presets"][preset] = {"error": str(error)[-600:]}
+    return results
