@@ -56,6 +56,13 @@ def _parse_csv(name: str, raw: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
 
 
+def _parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name}={raw!r}: use one of {', '.join(choices)}.")
+    return value
+
+
 def _parse_log_level(name: str, raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -149,6 +156,40 @@ class Settings:
     feature_cache_mb: int = _env(
         "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
         "Memory for cached backbone features of recent images, per worker (0 disables the cache).")
+
+    # --- Learning from accepted labels (annotation store, fine-tuning, versions) ---
+    train_every: int = _env(
+        "TRAIN_EVERY", _parse_number(int, 0, None), 20,
+        "Fine-tune automatically after this many new accepted annotations in a project (0: only on request).")
+    train_max_steps: int = _env("TRAIN_MAX_STEPS", _positive_int, 150, "Step budget of one fine-tuning run.")
+    train_time_budget: float = _env(
+        "TRAIN_TIME_BUDGET", _positive_float, 300.0, "Time budget of one fine-tuning run in seconds (training part).")
+    train_layers: str = _env(
+        "TRAIN_LAYERS", lambda n, r: _parse_choice(n, r, ("heads", "all")), "heads",
+        "heads: the backbone stays frozen and the rest adapts; all: the backbone adapts too.")
+    train_learning_rate: float = _env("TRAIN_LEARNING_RATE", _positive_float, 1e-4, "Adam learning rate.")
+    train_holdout_fraction: float = _env(
+        "TRAIN_HOLDOUT_FRACTION", _parse_number(float, 0.0, 0.9), 0.2,
+        "Share of a project's annotated images held out to compare a new version with its parent.")
+    train_eval_runs: int = _env(
+        "TRAIN_EVAL_RUNS", _positive_int, 2, "Repetitions of the one-shot evaluation on the held-out images.")
+    train_activation: str = _env(
+        "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
+        "When a new version becomes active: if-not-worse (held-out metric vs its parent), always, or never (manual).")
+    train_activation_metric: str = _env(
+        "TRAIN_ACTIVATION_METRIC", lambda n, r: _parse_choice(n, r, ("box_ap50", "mask_ap50", "recall")), "box_ap50",
+        "Held-out metric compared with the parent's for TRAIN_ACTIVATION=if-not-worse.")
+    train_activation_tolerance: float = _env(
+        "TRAIN_ACTIVATION_TOLERANCE", _fraction, 0.0,
+        "A new version may be this much worse than its parent on that metric and still become active.")
+    train_job_timeout: int = _env(
+        "TRAIN_JOB_TIMEOUT", _positive_int, 3600, "Hard limit of one training job (image fetching + training + evaluation).")
+    version_retention: int = _env(
+        "VERSION_RETENTION", _parse_number(int, 0, None), 10,
+        "Fine-tuned versions kept per project (older ones are deleted, never the active one; 0 keeps all).")
+    model_cache_size: int = _env(
+        "MODEL_CACHE_SIZE", _positive_int, 3,
+        "Fine-tuned model versions a worker keeps loaded besides its base model (least recently used evicted).")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
