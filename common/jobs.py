@@ -23,6 +23,7 @@ __all__ = [
     "OutputControl",
     "PredictionResult",
     "Thresholds",
+    "TrainingRequest",
 ]
 
 Box = tuple[float, float, float, float]
@@ -274,3 +275,34 @@ class BatchResult(_Schema):
             instances={str(k): tuple(InstanceRecord.from_dict(i) for i in v) for k, v in per_label.items()},
             posted=bool(data.get("posted", False)),
         )
+
+
+TRAINING_TRIGGERS = ("start_training", "api", "auto", "resync")
+"""Why a training job was enqueued: Label Studio's Train button, POST /train, N new annotations, POST /resync."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRequest(_Schema):
+    """Fine-tune a project's active model on its accepted annotations (or only resynchronise the store).
+
+    `ls_url`/`ls_token` reach Label Studio for the export API and the task images; `image_key` is the task data
+    key of the image (the label config's `$image`). `resync` pulls the export first; `train` False stops after it.
+    """
+
+    project_id: int
+    trigger: str
+    ls_url: str | None = None
+    ls_token: str | None = None
+    image_key: str = "image"
+    resync: bool = False
+    train: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingRequest:
+        trigger = _require(data, "trigger", str, "training")
+        if trigger not in TRAINING_TRIGGERS:
+            raise ValueError(f"training.trigger {trigger!r} is not one of {TRAINING_TRIGGERS}.")
+        return cls(project_id=_require(data, "project_id", int, "training"), trigger=trigger,
+                   ls_url=data.get("ls_url"), ls_token=data.get("ls_token"),
+                   image_key=str(data.get("image_key") or "image"), resync=bool(data.get("resync", False)),
+                   train=bool(data.get("train", True)))

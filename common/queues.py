@@ -26,6 +26,8 @@ __all__ = [
     "latency_key",
     "make_queue",
     "project_setup_key",
+    "training_lock_key",
+    "training_queued_key",
     "version_key",
     "versions_key",
     "worker_alive_key",
@@ -102,3 +104,13 @@ def versions_key() -> str:
 def project_setup_key(project_id: int) -> str:
     """What Label Studio sent in /setup for a project (hostname, token, extra params), as JSON."""
     return f"{KEY_PREFIX}:project:{project_id}:setup"
+
+
+def training_lock_key(project_id: int) -> str:
+    """Held (value: the job id, short TTL renewed while it runs) by the one training job of a project."""
+    return f"{KEY_PREFIX}:project:{project_id}:training-lock"
+
+
+def training_queued_key(project_id: int) -> str:
+    """The id of a project's training job that is queued and not started yet (debounces triggers)."""
+    return f"{KEY_PREFIX}:project:{project_id}:training-queued"
