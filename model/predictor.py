@@ -130,14 +130,14 @@ class Predictor:
 
         Args:
             score_threshold: minimum match probability (default: the preset's, 0.7 in the paper).
-            nms_threshold: IoU above which overlapping detections are merged (default 0.5).
+            nms_threshold: IoU above which overlapping detections are merged (default 0.5; 0 keeps no overlap).
             max_instances: at most this many (default and upper bound: the preset's `detection_max_instances`).
         """
         cfg = self.config
         score = cfg.detection_min_confidence if score_threshold is None else float(score_threshold)
         nms = cfg.detection_nms_threshold if nms_threshold is None else float(nms_threshold)
-        if not (0.0 <= score <= 1.0 and 0.0 < nms <= 1.0):
-            raise ValueError(f"score_threshold must be in [0, 1] and nms_threshold in (0, 1], got {score}, {nms}")
+        if not (0.0 <= score <= 1.0 and 0.0 <= nms <= 1.0):
+            raise ValueError(f"score_threshold and nms_threshold must be in [0, 1], got {score}, {nms}")
         limit = cfg.detection_max_instances if max_instances is None else min(int(max_instances), cfg.detection_max_instances)
         detections, masks = self._detect(
             list(query.pyramid),

@@ -40,6 +40,15 @@ def test_thresholds_and_limits(tiny_predictor):
     assert all(i.score >= cut for i in tiny_predictor.find(query, ref, score_threshold=float(cut)))
     with pytest.raises(ValueError, match="score_threshold"):
         tiny_predictor.find(query, ref, score_threshold=1.5)
+    with pytest.raises(ValueError, match="nms_threshold"):
+        tiny_predictor.find(query, ref, nms_threshold=-0.1)
+    # An NMS threshold of 0 keeps only boxes that do not overlap at all.
+    separate = tiny_predictor.find(query, ref, score_threshold=0.0, nms_threshold=0.0)
+    from model.box_ops import iou_matrix_np
+
+    boxes = np.array([i.box for i in separate])[:, [1, 0, 3, 2]]
+    iou = iou_matrix_np(boxes, boxes) - np.eye(len(boxes))
+    assert len(separate) >= 1 and iou.max() <= 1e-6
 
 
 def test_cached_encoding_gives_the_same_answer(tiny_predictor):
