@@ -6,7 +6,10 @@
 | `POST /setup` | `{"model_version"}`; stores the project's hostname, token and extra params |
 | `POST /predict` | `{"results": [...]}` one entry per task (`backend.predict`) |
 | `POST /webhook` | 200 at once; records annotation events (`backend.webhook`) |
-| `GET /versions` | `{"versions": [...], "model_version"}` |
+| `GET /versions` | `{"versions": [...], "model_version"}`; with `?project=<id>` also that project's versions |
+| `POST /versions/rollback` | `{"project", "version"}`: activate an earlier version (`null`: the base model) |
+| `POST /train` | `{"project", "resync": false}`: enqueue a fine-tuning job (202, `{"job_id"}`) |
+| `POST /resync` | `{"project"}`: enqueue a resync of the annotation store from Label Studio's export |
 | `GET /jobs/<id>` | status, progress, timings and error of any job |
 | `GET /metrics` | queue depths, workers, recent job latencies, model version |
 
@@ -29,10 +32,12 @@ from backend.exemplars import ExemplarBank
 from backend.label_config import parse_label_config
 from backend.predict import Predictions
 from backend.projects import ProjectSetup, parse_project_id
+from backend.training import Learning
 from backend.webhook import handle_event
 from common.exceptions import AssistError, BadRequestError
 from common.queues import QueueName, latency_key
 from common.settings import Settings
+from common.training_lock import fail_if_orphaned
 from common.versions import active_version, known_versions
 
 __all__ = ["MODEL_CLASS", "create_app"]
@@ -64,6 +69,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
     jobs = JobClient(connection, settings.redis_url)
     bank = ExemplarBank(settings.model_dir)
     predictions = Predictions(settings, jobs, bank)
+    learning = Learning(settings, jobs)
     install_basic_auth(app, settings.basic_auth_user, settings.basic_auth_pass)
     health_probe = _quick_client(connection)
 
@@ -104,12 +110,42 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
 
     @app.post("/webhook")
     def webhook():
-        return jsonify(handle_event(_json_body(), bank)), 200
+        return jsonify(handle_event(_json_body(), bank, learning)), 200
 
     @app.get("/versions")
     def versions():
+        project = request.args.get("project")
         with redis_errors_as_unavailable(settings.redis_url):
-            return jsonify(versions=known_versions(connection), model_version=active_version(connection))
+            answer = {"versions": known_versions(connection), "model_version": active_version(connection)}
+            if project:
+                project_id = parse_project_id(project)
+                answer |= {"model_version": active_version(connection, project_id), **learning.status(project_id)}
+            return jsonify(answer)
+
+    @app.post("/versions/rollback")
+    def rollback():
+        body = _json_body()
+        version = body.get("version")
+        if version is not None and not isinstance(version, str):
+            raise BadRequestError("'version' must be a version string from GET /versions?project=<id>, or null.")
+        return jsonify(learning.rollback(parse_project_id(body.get("project")), version))
+
+    @app.post("/train")
+    def train():
+        body = _json_body()
+        answer = learning.request_training(parse_project_id(body.get("project")), "api",
+                                           resync=bool(body.get("resync", False)))
+        return jsonify(answer), 202
+
+    @app.post("/resync")
+    def resync():
+        project_id = parse_project_id(_json_body().get("project"))
+        with redis_errors_as_unavailable(settings.redis_url):
+            ls_url, _ = ProjectSetup.load(connection, project_id).label_studio(settings)
+        if not ls_url:
+            raise BadRequestError("Label Studio's URL is unknown for this project: connect the model in Label Studio "
+                                  "(it calls /setup) or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY.")
+        return jsonify(learning.request_training(project_id, "resync", resync=True, train=False)), 202
 
     @app.get("/jobs/<job_id>")
     def job_status(job_id: str):
@@ -117,6 +153,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
         if job is None:
             return jsonify(error=f"No job {job_id!r} (unknown, or its result expired after RESULT_TTL)."), 404
         with redis_errors_as_unavailable(settings.redis_url):
+            fail_if_orphaned(job)  # started, but its worker is gone: failed with that reason, not 'started' forever
             status = job.get_status(refresh=True)
             result = job.latest_result()
         error = (result.exc_string or "").strip().splitlines() if result is not None else []
