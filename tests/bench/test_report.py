@@ -1,0 +1,85 @@
+"""bench.report: target verdicts and the Markdown/JSON report from a results dict (made up here, not measured)."""
+
+from __future__ import annotations
+
+import json
+
+from bench.report import NO_GPU, check_targets, render_markdown, write_results
+
+
+def _stats(seconds: float) -> dict:
+    return {"median": seconds, "min": seconds * 0.9, "max": seconds * 1.2, "n": 3}
+
+
+def _interactive(warm_over_cold: float, e2e_over_direct: float) -> dict:
+    stages = {name: _stats(0.01) for name in ("decode", "preprocess", "backbone", "reference", "matching_rpn", "heads",
+                                                "paste", "rle", "regions_box", "regions_brush", "regions_polygon")}
+    return {
+        "end_to_end": {"cold": _stats(0.5), "warm": _stats(0.5 * warm_over_cold)},
+        "direct": {"cold": {"stages": stages, "model_call": _stats(0.4), "instances": 30, "regions": 70},
+                   "warm": {"stages": stages, "model_call": _stats(0.1), "instances": 30, "regions": 70}},
+        "worker_timings": {"cold": {"total_s": _stats(0.42)}},
+        "job_phases": {kind: {"to_queue": _stats(0.01), "queue_wait": _stats(0.002), "in_worker": _stats(0.4),
+                              "back": _stats(0.02)} for kind in ("cold", "warm")},
+        "queue_overhead_s": 0.03,
+        "regions_per_answer": 70,
+        "ratios": {"warm_over_cold": warm_over_cold, "e2e_over_direct_cold": e2e_over_direct,
+                   "e2e_over_direct_warm": 2.0, "full_over_backbone_fpn": 2.5, "full_over_backbone_body": 3.0},
+        "feature_mb_per_image": 11.0,
+        "worker_peak_rss_mb": 900.0,
+    }
+
+
+def _results() -> dict:
+    return {
+        "plan": {"name": "full", "repeats": 3, "warmup": 1, "max_instances": 30},
+        "started_utc": "2026-01-01T00:00:00Z", "wall_s": 600.0, "load_average_at_end": (1.0, 1.0, 1.0),
+        "machine": {"cpu": "Test CPU", "logical_cores": 2, "memory_gib": 8.0, "gpus": [], "python": "3.11",
+                    "packages": {"tensorflow-cpu": "2.21.0", "keras": "3.15.1"}, "load_average_at_start": (1, 1, 1)},
+        "notes": [],
+        "interactive": {"mobile@512": _interactive(0.2, 1.05), "paper-large@1024": _interactive(0.5, 1.3),
+                        "paper-large@512": {"skipped": "time budget"}},
+        "throughput": {"preset": "mobile", "images_per_round": 12, "cache_mb": 48, "scaling_2_over_1": 1.1,
+                       "workers": {"1": {"images_per_s": {"median": 2.0, "min": 1.9, "max": 2.1, "n": 3},
+                                         "worker_rss_mb_after_each_round": [[800.0], [801.0]],
+                                         "worker_peak_rss_mb": [810.0]}}},
+        "memory": {"backend_peak_rss_mb": {"1": 30.0, "2": 60.0}, "workers": {
+            "mobile@512": {"peak_rss_mb": 900.0, "feature_mb": 11.0, "entries_in_default_cache": 46}}},
+        "scaling": {"preset": "mobile", "sizes": {"512": {"model_call": _stats(0.3), "stages": _interactive(0, 0)[
+            "direct"]["cold"]["stages"], "peak_rss_mb": 900.0, "feature_mb": 11.0}}, "sweep": {"error": "boom"}},
+        "training": {"presets": {"mobile": {"image_size": 512, "batch_size": 2, "step_s": _stats(3.0),
+                                            "first_step_s": 40.0}},
+                     "train_button_to_new_version": "not measured: no training job"},
+        "not_measured": ["GPU rows"],
+    }
+
+
+def test_targets_are_judged_only_where_the_issue_sets_one():
+    verdicts = check_targets(_results()["interactive"])
+    assert verdicts["mobile@512"]["warm_over_cold"]["status"] == "met"
+    assert verdicts["mobile@512"]["e2e_over_direct_cold"]["status"] == "met"
+    assert verdicts["paper-large@1024"]["warm_over_cold"]["status"] == "missed"
+    assert verdicts["paper-large@1024"]["e2e_over_direct_cold"]["status"] == "missed"
+    assert verdicts["mobile@512"]["full_over_backbone_body"]["status"] == "reported"
+    assert "paper-large@512" not in verdicts
+
+
+def test_markdown_has_every_section_and_says_what_was_not_measured():
+    text = render_markdown(_results(), image_prefix="bench/results/")
+    for heading in ("### Interactive latency (ms)", "### Ratios", "### Batch pre-annotation throughput",
+                    "### Memory", "### How cost grows", "### Training speed", "### Not measured"):
+        assert heading in text
+    assert "**2 cores**" in text and "**no GPU**" in text
+    assert f"| paper-large@1024 | GPU | {NO_GPU}" in text
+    assert "| mobile@512 | CPU (2 cores) | 500 (450–600) |" in text
+    assert "paper-large@512 | CPU | skipped (time budget)" in text
+    assert "0.20 ✅" in text and "0.50 ❌" in text
+    assert "Instances and references: failed: boom." in text
+    assert "30.0 + 60.0" in text
+    assert "| mobile | CPU (2 cores) | 512 | 2 | 3.00 (2.70–3.60) | 40.0 s |" in text
+
+
+def test_write_results_writes_json_and_markdown(tmp_path):
+    json_path, md_path = write_results(_results(), tmp_path / "out")
+    assert json.loads(json_path.read_text())["interactive"]["mobile@512"]["ratios"]["warm_over_cold"] == 0.2
+    assert md_path.read_text().startswith("Run `full`")
