@@ -25,7 +25,7 @@ test: setup
 test-e2e: setup
 	bash scripts/install_label_studio.sh
 	bash scripts/install_chromium.sh
-	$(BIN)/python -m pytest -m e2e -v tests/e2e
+	$(BIN)/python -m pytest -m e2e -v --durations=0 tests/e2e
 
 lint: setup
 	$(BIN)/python -m ruff check .

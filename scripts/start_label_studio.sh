@@ -47,10 +47,11 @@ export SENTRY_DSN="" FRONTEND_SENTRY_DSN=""
 export SECRET_KEY="${LS_SECRET_KEY:-siamese-assist-e2e-secret-not-for-production}"
 # The URL LS gives ML backends in /setup ("hostname"); 127.0.0.1 because that is the only address it binds.
 export LABEL_STUDIO_HOST="$URL"
-# Defaults are 1 s (health) and 3 s (setup); a busy 2-core machine needs more.
+# Defaults are 1 s (health) and 3 s (setup); a busy 2-core machine needs more. Predict (100 s) and webhook
+# (1 s, no retry) keep Label Studio's defaults unless set, so the tests see what a real deployment sees.
 export ML_TIMEOUT_HEALTH="${ML_TIMEOUT_HEALTH:-10}" ML_TIMEOUT_SETUP="${ML_TIMEOUT_SETUP:-20}"
-export ML_TIMEOUT_PREDICT="${ML_TIMEOUT_PREDICT:-120}"
-export WEBHOOK_TIMEOUT="${WEBHOOK_TIMEOUT:-5}"
+if [[ -n "${ML_TIMEOUT_PREDICT:-}" ]]; then export ML_TIMEOUT_PREDICT; fi
+if [[ -n "${WEBHOOK_TIMEOUT:-}" ]]; then export WEBHOOK_TIMEOUT; fi
 
 cd "$LS_DATA"
 t0=$(date +%s)
