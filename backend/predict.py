@@ -21,7 +21,7 @@ from backend.dispatch import JobClient, redis_errors_as_unavailable
 from backend.exemplars import ExemplarBank
 from backend.label_config import ProjectConfig, parse_label_config
 from backend.projects import ProjectSetup, parse_project_id, resolve_thresholds
-from backend.regions import drop_overlapping, instances_to_regions, prediction_entry
+from backend.regions import drop_overlapping, instances_to_regions, keep_references, prediction_entry
 from common.exceptions import AssistError, BadRequestError, JobTimeoutError
 from common.jobs import (
     BatchRequest,
@@ -127,8 +127,15 @@ class Predictions:
         result = PredictionResult.from_dict(self.jobs.wait(job, self.settings.interactive_timeout))
         scale_x = result.image_size[1] / reference.original_size[1]
         scale_y = result.image_size[0] / reference.original_size[0]
-        existing = [(b[0] * scale_x, b[1] * scale_y, b[2] * scale_x, b[3] * scale_y) for b in reference.existing]
-        instances = drop_overlapping(list(result.instances), existing)
+        def scaled(b):
+            return (b[0] * scale_x, b[1] * scale_y, b[2] * scale_x, b[3] * scale_y)
+
+        drawn = [scaled(b) for b in reference.boxes]
+        others = [scaled(b) for b in reference.existing if b not in reference.boxes]
+        # Found instances that are the reference objects, or regions already on the canvas, are not new; the
+        # reference objects come back as regions of their own (Label Studio deletes the drawn smart regions).
+        instances = drop_overlapping(drop_overlapping(list(result.instances), others), drawn)
+        instances = keep_references(list(result.instances), drawn, result.image_size) + instances
         regions = instances_to_regions(instances, outputs, reference.label, result.image_size,
                                        reference.original_size, self.settings.polygon_tolerance)
         log.info("interactive project=%s task=%s job=%s: %d instances (%d after dropping existing), cache hit=%s",

@@ -18,7 +18,7 @@ from label_studio_sdk.converter.brush import mask2rle
 
 from backend.polygons import mask_to_polygons
 from common.jobs import InstanceRecord, OutputControl
-from common.masks import decode_mask
+from common.masks import decode_mask, encode_mask
 
 __all__ = ["box_iou", "drop_overlapping", "instances_to_regions", "prediction_entry"]
 
@@ -51,6 +51,38 @@ def drop_overlapping(instances: list[InstanceRecord], existing: list[tuple[float
     if not existing:
         return list(instances)
     return [item for item in instances if float(box_iou(item.box, np.asarray(existing)).max()) <= threshold]
+
+
+REFERENCE_SCORE = 1.0
+"""Score of the region returned for the annotator's own reference object."""
+
+
+def keep_references(instances: list[InstanceRecord], references: list[tuple[float, ...]],
+                    image_size: tuple[int, int], threshold: float = DUPLICATE_IOU) -> list[InstanceRecord]:
+    """Records for the annotator's reference objects, so that they survive in Label Studio.
+
+    Label Studio 1.23 deletes the hand-drawn smart regions once suggestions are accepted or rejected, so each
+    reference comes back: its box is exactly the one drawn, its mask that of the best-overlapping instance found
+    (IoU > `threshold`), or the filled box when the model found none.
+
+    Args:
+        instances: found instances; references: drawn boxes, both in the worker's pixel frame.
+        image_size: `(H, W)` of that frame.
+    """
+    records = []
+    for box in references:
+        mask = None
+        if instances:
+            ious = np.array([float(box_iou(item.box, np.asarray([box]))[0]) for item in instances])
+            if ious.max() > threshold:
+                mask = instances[int(ious.argmax())].mask
+        if mask is None or not decode_mask(mask).any():
+            filled = np.zeros(image_size, bool)
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            filled[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)] = True
+            mask = encode_mask(filled)
+        records.append(InstanceRecord(box=tuple(float(v) for v in box), score=REFERENCE_SCORE, mask=mask))
+    return records
 
 
 def _resample(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -110,6 +142,8 @@ def instances_to_regions(
                 continue
             if mask is None:
                 mask = decode_mask(instance.mask)
+            if not mask.any():
+                continue  # an empty brush or polygon is no suggestion; the rectangle (if asked for) still is
             if control.type == "brushlabels":
                 resized = _resample(mask, height, width).astype(np.uint8) * 255
                 region["value"] = {"format": "rle", "rle": [int(v) for v in mask2rle(resized)],

@@ -44,18 +44,26 @@ def test_captured_interactive_request_returns_boxes_brushes_and_polygons(workers
     for region in regions:
         assert_valid_region(region, width=640, height=480, label="Object")
     job = _job_result(redis_url, answer.json["jobs"][0]["id"])
-    instance_masks = [decode_mask(i.mask) for i in job.instances]
+    reference = (60.0, 80.0, 170.0, 190.0)  # the context box, 9.375% 16.667% 17.19% 22.92% of 640x480
+    filled_reference = np.zeros((480, 640), bool)
+    filled_reference[80:190, 60:170] = True
+    instance_masks = [decode_mask(i.mask) for i in job.instances] + [filled_reference]
     brushes = [r for r in regions if r["type"] == "brushlabels"]
     for brush in brushes:
         decoded = decode_rle(brush["value"]["rle"]).reshape(480, 640, 4)[:, :, 3] > 0
-        assert any(np.array_equal(decoded, mask) for mask in instance_masks)
-    reference = (60.0, 80.0, 170.0, 190.0)  # the context box, 9.375% 16.667% 17.19% 22.92% of 640x480
-    for box in (r["value"] for r in regions if r["type"] == "rectanglelabels"):
+        assert decoded.any() and any(np.array_equal(decoded, mask) for mask in instance_masks)
+    rectangles = [r for r in regions if r["type"] == "rectanglelabels"]
+    # The drawn reference comes back exactly once, as drawn (Label Studio deletes the smart region itself) ...
+    (kept,) = [r for r in rectangles if r["score"] == 1.0]
+    assert [kept["value"][k] * f for k, f in (("x", 6.4), ("y", 4.8), ("width", 6.4), ("height", 4.8))] == \
+        pytest.approx([60, 80, 110, 110], abs=0.05)  # the payload gives percentages to two decimals
+    # ... and no other suggestion duplicates it.
+    for box in (r["value"] for r in rectangles if r is not kept):
         x1, y1 = box["x"] * 6.4, box["y"] * 4.8
         x2, y2 = x1 + box["width"] * 6.4, y1 + box["height"] * 4.8
         inter = max(0, min(x2, reference[2]) - max(x1, reference[0])) * max(0, min(y2, reference[3]) - max(
             y1, reference[1]))
-        assert inter / ((x2 - x1) * (y2 - y1) + 110 * 110 - inter) <= 0.5  # the reference is not re-suggested
+        assert inter / ((x2 - x1) * (y2 - y1) + 110 * 110 - inter) <= 0.5
 
 
 def test_second_box_on_the_same_image_is_served_from_the_feature_cache(workers, backend, ls_payload):
