@@ -3,6 +3,7 @@
     python -m bench                          # the full plan (about 20 minutes on 2 cores, bounded)
     python -m bench --plan smoke --out DIR   # tiny preset, one repeat (what CI runs)
     python -m bench --only interactive,throughput --repeats 3 --budget-minutes 10
+    python -m bench --only interactive --presets mobile --sizes 512 --repeats 2
 
 Every run binds only 127.0.0.1, starts and stops its own Redis, backend and workers, and stops by itself.
 """
@@ -23,6 +24,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", choices=("full", "smoke"), default="full")
     parser.add_argument("--only", default=",".join(FAMILIES), help=f"comma-separated families of {FAMILIES}")
+    parser.add_argument("--presets", default=None, help="comma-separated presets for interactive latency")
+    parser.add_argument("--sizes", default=None, help="comma-separated query sizes for interactive latency")
     parser.add_argument("--repeats", type=int, default=None, help="recorded calls per measurement")
     parser.add_argument("--budget-minutes", type=float, default=None, help="wall-time budget of the whole run")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output directory (default bench/results)")
@@ -39,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan.full() if args.plan == "full" else Plan.smoke()
     if args.repeats is not None:
         plan = plan.replace(repeats=args.repeats, growth_repeats=min(plan.growth_repeats, args.repeats))
+    if args.presets:
+        plan = plan.replace(presets=tuple(p.strip() for p in args.presets.split(",") if p.strip()))
+    if args.sizes:
+        plan = plan.replace(query_sizes=tuple(int(s) for s in args.sizes.split(",") if s.strip()))
     if args.budget_minutes is not None:
         plan = plan.replace(budget_s=args.budget_minutes * 60.0)
     families = tuple(name.strip() for name in args.only.split(",") if name.strip())

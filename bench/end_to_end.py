@@ -26,6 +26,8 @@ __all__ = ["image_seed", "release_models", "run_config", "run_interactive"]
 
 WORKER_TIMING_KEYS = ("fetch_decode_s", "encode_image_s", "reference_and_heads_s", "total_s")
 """What the worker reports per job (`worker.jobs.interactive_job`)."""
+ANSWER_STAGES = ("decode", "rle", "regions_box", "regions_brush", "regions_polygon")
+"""Work outside the model call that every answer needs (the direct pipeline times it too)."""
 PHASES = ("to_queue", "queue_wait", "in_worker", "back")
 """A request's phases from RQ's timestamps (`bench.service.BenchService.job_phases`)."""
 
@@ -35,20 +37,21 @@ log = logging.getLogger(__name__)
 def run_interactive(plan: Plan, service: BenchService, store: CheckpointStore, deadline: Deadline) -> dict:
     """Every (preset, query size) of the plan; a configuration that does not fit the budget is marked skipped."""
     results = {}
-    for preset in plan.presets:
-        for size in plan.query_sizes:
-            overrides = size_overrides(preset, size)
-            label = config_label(preset, overrides)
-            if deadline.expired():
-                results[label] = {"skipped": "time budget"}
-                continue
-            try:
-                results[label] = run_config(plan, service, store, preset, overrides, deadline)
-            except Exception as error:  # one broken configuration must not lose the others' numbers
-                log.exception("interactive %s failed", label)
-                results[label] = {"error": f"{type(error).__name__}: {error}"}
-            finally:
-                release_models()
+    configs = [(preset, size_overrides(preset, size)) for preset in plan.presets for size in plan.query_sizes]
+    # Each preset at its own size first: if the budget runs out, the overridden sizes are what is lost.
+    configs.sort(key=lambda config: bool(config[1]))
+    for preset, overrides in configs:
+        label = config_label(preset, overrides)
+        if deadline.expired():
+            results[label] = {"skipped": "time budget"}
+            continue
+        try:
+            results[label] = run_config(plan, service, store, preset, overrides, deadline)
+        except Exception as error:  # one broken configuration must not lose the others' numbers
+            log.exception("interactive %s failed", label)
+            results[label] = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            release_models()
     return results
 
 
@@ -86,7 +89,7 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
                 worker_timings["hits"].append((kind, bool(job.get("feature_cache_hit"))))
                 region_counts.append(len(answer["results"][0]["result"]))
         times, query, image = direct.cold(data, cold_box)
-        warm = direct.warm(query, image, warm_box)
+        warm = direct.warm(query, image, warm_box, regions=False)
         if record:
             direct_calls["cold"].append(times)
             direct_calls["warm"].append(warm)
@@ -112,9 +115,6 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
     }
     cold_e2e, warm_e2e = e2e_stats["cold"]["median"], e2e_stats["warm"]["median"]
     cold_model, warm_model = cold_direct["model_call"]["median"], warm_direct["model_call"]["median"]
-    worker_cold_total = worker_stats["cold"].get("total_s", {}).get("median")
-    outside = cold_direct["stages"]
-    answer_building = sum(outside[k]["median"] for k in ("rle", "regions_box", "regions_brush", "regions_polygon"))
     return {
         "preset": preset,
         "overrides": overrides,
@@ -131,12 +131,14 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
         "regions_per_answer": int(sorted(region_counts)[len(region_counts) // 2]) if region_counts else 0,
         "direct": {"cold": cold_direct, "warm": warm_direct},
         "floors": floors,
-        "queue_overhead_s": None if worker_cold_total is None else round(
-            cold_e2e - worker_cold_total - answer_building, 4),
+        "trace_counts": direct.trace_counts(),
         "ratios": {
             "warm_over_cold": _round(ratio(warm_e2e, cold_e2e)),
             "e2e_over_direct_cold": _round(ratio(cold_e2e, cold_model)),
             "e2e_over_direct_warm": _round(ratio(warm_e2e, warm_model)),
+            "direct_warm_over_cold": _round(ratio(warm_model, cold_model)),
+            "e2e_over_direct_with_answer_cold": _round(ratio(cold_e2e, cold_model + sum(
+                cold_direct["stages"][k]["median"] for k in ANSWER_STAGES if k in cold_direct["stages"]))),
             "full_over_backbone_body": _round(ratio(cold_model, floors["backbone_body"]["median"])),
             "full_over_backbone_fpn": _round(ratio(cold_model, floors["encode_image"]["median"])),
         },

@@ -91,8 +91,11 @@ class DirectPipeline:
         times.instances, times.regions = warm.instances, warm.regions
         return times, query, image
 
-    def warm(self, query, image: np.ndarray, box) -> CallTimes:
-        """Another box (or K boxes) on an already encoded image (what a feature-cache hit leaves to do)."""
+    def warm(self, query, image: np.ndarray, box, regions: bool = True) -> CallTimes:
+        """Another box (or K boxes) on an already encoded image (what a feature-cache hit leaves to do).
+
+        `regions=False` skips building Label Studio regions (their cost does not depend on cold or warm).
+        """
         import tensorflow as tf
 
         from backend.regions import instances_to_regions
@@ -117,14 +120,22 @@ class DirectPipeline:
                        for i in instances]
         times.stages["rle"] = t[0]
         size = image.shape[:2]
-        regions = 0
-        for control in output_controls():
+        count = 0
+        for control in output_controls() if regions else ():
             with stopwatch() as t:
-                regions += len(instances_to_regions(records, (control,), "Object", size, size,
-                                                    self.polygon_tolerance))
+                count += len(instances_to_regions(records, (control,), "Object", size, size, self.polygon_tolerance))
             times.stages[f"regions_{control.type.removesuffix('labels').replace('rectangle', 'box')}"] = t[0]
-        times.instances, times.regions = len(instances), regions
+        times.instances, times.regions = len(instances), count
         return times
+
+    def trace_counts(self) -> dict[str, int | None]:
+        """How often each of the predictor's `tf.function`s was traced (1 each means no retracing)."""
+        counts = {}
+        for name in ("_encode_image", "_encode_references", "_detect"):
+            function = getattr(self.predictor, name, None)
+            getter = getattr(function, "experimental_get_tracing_count", None)
+            counts[name.lstrip("_")] = int(getter()) if getter else None
+        return counts
 
     # --- floors --------------------------------------------------------------------------------------------
 

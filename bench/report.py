@@ -1,8 +1,10 @@
-"""Results -> `latest.json` and a Markdown report (`latest.md`, also pasted into the README's Benchmarks section).
+"""Results -> `latest.json` and a Markdown report (`latest.md`, also put into the README's Benchmarks section).
 
-    python -m bench.report [--results bench/results/latest.json] [--image-prefix bench/results/]
+    python -m bench.report [--results bench/results/latest.json]          # print the Markdown of a saved run
+    python -m bench.report --readme README.md                              # update the README's Benchmarks section
 
-prints the Markdown of a saved run (the README uses `--image-prefix bench/results/` so the plot link resolves).
+The README update touches only the text between `README_START` and `README_END` (it adds a "## Benchmarks"
+section with those markers at the end of the file the first time); every other section stays byte for byte.
 """
 
 from __future__ import annotations
@@ -11,19 +13,38 @@ import argparse
 import json
 from pathlib import Path
 
-__all__ = ["TARGETS", "check_targets", "render_markdown", "write_results"]
+__all__ = ["TARGETS", "check_targets", "render_markdown", "update_readme", "write_results"]
 
 TARGETS = {
     "warm_over_cold": ("<=", 0.3, "warm / cold end to end (the feature cache must pay)"),
     "e2e_over_direct_cold": ("<=", 1.1, "end to end / direct model call, cold (the plumbing must be cheap)"),
     "e2e_over_direct_warm": (None, None, "end to end / direct model call, warm"),
+    "e2e_over_direct_with_answer_cold": (None, None, "end to end / direct (model call + decode + RLE + regions), "
+                                         "cold: the transport alone"),
+    "direct_warm_over_cold": (None, None, "direct model call warm / cold (the most the cache can save)"),
     "full_over_backbone_fpn": (None, None, "full model call / backbone+FPN forward alone"),
     "full_over_backbone_body": (None, None, "full model call / backbone body forward alone"),
 }
 """Ratio name -> (comparison, target, meaning). A None target is reported, not judged."""
 
+INTERACTIVE_AIM_S = 1.0
+"""Issue 7: suggestions "well under a second on a laptop CPU with the mobile preset"."""
 NO_GPU = "not measured (no GPU)"
 PLOT_NAME = "growth.png"
+README_START = "<!-- bench:results:start (written by python -m bench.report --readme) -->"
+README_END = "<!-- bench:results:end -->"
+README_IMAGE_PREFIX = "bench/results/"
+README_INTRO = """## Benchmarks
+
+`python -m bench` (= `make bench`) measures the service as Label Studio uses it and writes
+`bench/results/latest.json`, `latest.md` and `growth.png`; `python -m bench.report --readme README.md` copies the
+table below from the latest run. It starts its own embedded Redis, backend and workers on 127.0.0.1, runs a bounded
+number of repeats within a time budget (about 20 minutes), and stops by itself. `python -m bench --plan smoke`
+is the one-minute `tiny` version that CI runs (`tests/bench/`); `--only`, `--presets`, `--sizes`, `--repeats`
+and `--budget-minutes` narrow a run. What is measured: interactive latency end to end and in-process (cold and
+warm, with a stage breakdown), the ratios of issue 7, batch throughput with 1 and 2 workers, memory, how cost
+grows with image size, instances and reference boxes, and training speed.
+"""
 
 
 def check_targets(interactive: dict) -> dict:
@@ -124,11 +145,11 @@ def _interactive(results: dict) -> list[str]:
             lines.append(f"| {label} | GPU | {NO_GPU} | {NO_GPU} | {NO_GPU} | {NO_GPU} | |")
     lines += [
         "",
-        "Where the time goes, cold, ms (medians; direct in-process stages, queue = end to end − the worker's job "
-        "time − RLE and regions):",
+        "Where the time goes, cold, ms (medians; stages timed in-process, HTTP + queue from RQ's timestamps of the "
+        "end-to-end requests):",
         "",
         "| preset @ query | decode | preprocess | backbone+FPN | reference | matching+RPN | heads | mask paste | "
-        "RLE | regions box / brush / polygon | queue+HTTP | worker job | end to end |",
+        "RLE | regions box / brush / polygon | HTTP in + queue | worker job | end to end |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, r in interactive.items():
@@ -140,7 +161,9 @@ def _interactive(results: dict) -> list[str]:
             return _ms(stages.get(name), with_range=False)
 
         worker = r.get("worker_timings", {}).get("cold", {}).get("total_s")
-        queue = r.get("queue_overhead_s")
+        phases = (r.get("job_phases") or {}).get("cold") or {}
+        queue = (phases["to_queue"]["median"] + phases["queue_wait"]["median"]
+                 if "to_queue" in phases and "queue_wait" in phases else None)
         lines.append(
             f"| {label} | {stage('decode')} | {stage('preprocess')} | {stage('backbone')} | {stage('reference')} | "
             f"{stage('matching_rpn')} | {stage('heads')} | {stage('paste')} | {stage('rle')} | "
@@ -157,6 +180,10 @@ def _interactive(results: dict) -> list[str]:
         cells = [f"{_ms(phases['cold'].get(k), False)} / {_ms(phases['warm'].get(k), False)}"
                  for k in ("to_queue", "queue_wait", "in_worker", "back")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    traces = {label: r["trace_counts"] for label, r in interactive.items() if not _problem(r) and r.get("trace_counts")}
+    if traces:
+        lines += ["", "`tf.function` traces of the in-process predictor after all its calls (1 each = no retracing): "
+                  + "; ".join(f"{label} {counts}" for label, counts in traces.items()) + "."]
     return lines
 
 
@@ -181,6 +208,12 @@ def _ratios(results: dict) -> list[str]:
                 cells.append(f"{verdict['value']:.2f} {'✅' if verdict['status'] == 'met' else '❌'}")
         target_text = "report" if target is None else f"{op} {target}"
         lines.append(f"| {meaning} | {target_text} | " + " | ".join(cells) + " |")
+    mobile = interactive.get("mobile@512")
+    if mobile:
+        cold, warm = mobile["end_to_end"]["cold"]["median"], mobile["end_to_end"]["warm"]["median"]
+        verdict = "met" if cold < INTERACTIVE_AIM_S else "missed"
+        lines += ["", f"Aim of issue 7, `mobile` well under {INTERACTIVE_AIM_S:g} s on a CPU: end to end "
+                  f"{_num(cold * 1e3)} ms cold, {_num(warm * 1e3)} ms warm here ({verdict} on this shared machine)."]
     return lines
 
 
@@ -292,12 +325,42 @@ def render_markdown(results: dict, image_prefix: str = "") -> str:
     return "\n\n".join("\n".join(section) for section in sections if section)
 
 
+def update_readme(readme: Path, markdown: str) -> str:
+    """Put `markdown` between the README's benchmark markers (adding the section at the end the first time).
+
+    Returns:
+        "updated" or "added".
+    Raises:
+        ValueError: a "## Benchmarks" heading exists without the markers, or the markers are out of order.
+    """
+    text = readme.read_text()
+    block = f"{README_START}\n\n{markdown.strip()}\n\n{README_END}"
+    start, end = text.find(README_START), text.find(README_END)
+    if start >= 0 and end > start:
+        readme.write_text(text[:start] + block + text[end + len(README_END):])
+        return "updated"
+    if start >= 0 or end >= 0:
+        raise ValueError(f"{readme}: the benchmark markers are incomplete or out of order; fix them by hand")
+    if "\n## Benchmarks\n" in text:
+        raise ValueError(f"{readme} has a '## Benchmarks' section without the markers {README_START!r} and "
+                         f"{README_END!r}; add them around the results part by hand")
+    readme.write_text(text.rstrip("\n") + "\n\n" + README_INTRO + "\n" + block + "\n")
+    return "added"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path(__file__).resolve().parent / "results" / "latest.json")
-    parser.add_argument("--image-prefix", default="")
+    parser.add_argument("--image-prefix", default=None, help="prefix of the plot link (default: none, or "
+                        f"{README_IMAGE_PREFIX!r} with --readme)")
+    parser.add_argument("--readme", type=Path, default=None, help="update this README's Benchmarks section")
     args = parser.parse_args(argv)
-    print(render_markdown(json.loads(args.results.read_text()), args.image_prefix))
+    results = json.loads(args.results.read_text())
+    if args.readme is None:
+        print(render_markdown(results, args.image_prefix or ""))
+        return 0
+    prefix = README_IMAGE_PREFIX if args.image_prefix is None else args.image_prefix
+    print(f"{args.readme}: benchmark section {update_readme(args.readme, render_markdown(results, prefix))}")
     return 0
 
 

@@ -22,7 +22,7 @@ from bench.timing import Deadline
 __all__ = ["FAMILIES", "run"]
 
 FAMILIES = ("interactive", "throughput", "scaling", "training")
-SHARE_OF_BUDGET = {"interactive": 0.45, "throughput": 0.15, "scaling": 0.2, "training": 0.2}
+SHARE_OF_BUDGET = {"interactive": 0.5, "throughput": 0.14, "scaling": 0.2, "training": 0.2}
 """Fraction of the whole budget each family may use at most (the run's own deadline still applies)."""
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict
         raise ValueError(f"unknown benchmark families {sorted(unknown)}; choose from {FAMILIES}")
     started = time.monotonic()
     deadline = Deadline(plan.budget_s)
-    results: dict = {"plan": plan.to_dict(), "started_utc": _utc(), "machine": describe_machine(), "notes": []}
+    results: dict = {"plan": plan.to_dict(), "started_utc": _utc(), "machine": describe_machine(),
+                     "notes": [plan.cuts] if plan.cuts else []}
     scratch = Path(tempfile.mkdtemp(prefix="siamese-bench-"))
     service = BenchService(scratch / "service", {
         "SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(plan.max_instances), "INTERACTIVE_TIMEOUT": "180",

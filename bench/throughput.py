@@ -24,7 +24,7 @@ __all__ = ["batch_payload", "run_throughput"]
 BATCH_JOB = "worker.jobs.batch_job"
 JOB_TIMEOUT_S = 600
 ROUND_TIMEOUT_S = 600.0
-ROUNDS = 3
+ROUNDS = 2
 """Timed rounds per worker count (each round = `Plan.throughput_images` distinct images)."""
 
 log = logging.getLogger(__name__)
