@@ -142,11 +142,11 @@ class Learning:
         if holder is None:
             return None
         job = self.jobs.fetch(holder)
-        if job is None or fail_if_orphaned(job):
-            lock.break_for(holder)
-            log.warning("project %s: training job %s lost its worker; marked failed", project_id, holder)
-            return holder
-        return None
+        if job is not None and not fail_if_orphaned(job) and job.get_status(refresh=True) == JobStatus.STARTED:
+            return None  # alive and training
+        lock.break_for(holder)  # its worker died (job now failed), or the job ended without releasing the lock
+        log.warning("project %s: training job %s no longer runs; its lock was freed", project_id, holder)
+        return holder
 
     # --- versions ----------------------------------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ def fail_if_orphaned(job: Job) -> bool:
               "nothing was activated, the project's active version is unchanged. Start the job again.")
     with job.connection.pipeline() as pipe:
         record_job_failure(job, reason, pipe)
-        StartedJobRegistry(job.origin, connection=job.connection, serializer=job.serializer).remove(job, pipeline=pipe)
+        StartedJobRegistry(job.origin, connection=job.connection, serializer=job.serializer).remove_executions(
+            job, pipeline=pipe)
         pipe.execute()
     return True

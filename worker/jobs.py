@@ -27,6 +27,7 @@ from common.jobs import (
 from common.masks import encode_mask
 from common.queues import delivery_key
 from worker import runtime
+from worker.models import use_project_model
 
 __all__ = ["batch_job", "interactive_job"]
 
@@ -71,6 +72,7 @@ def interactive_job(payload: dict) -> dict:
     """Find every instance like the reference boxes in one image."""
     request = InteractiveRequest.from_dict(payload)
     rt = runtime.current()
+    use_project_model(rt, request.project_id)  # the project's fine-tuned active version, if it has one
     timings: dict[str, float] = {}
     started = time.perf_counter()
     _progress("fetching image", 0.0)
@@ -104,6 +106,7 @@ def batch_job(payload: dict) -> dict:
     """Pre-annotate one task with the project's exemplars, one reference per label."""
     request = BatchRequest.from_dict(payload)
     rt = runtime.current()
+    use_project_model(rt, request.project_id)
     _progress("fetching image", 0.0)
     digest, image = rt.load_image(request.image)
     size = (int(image.shape[0]), int(image.shape[1]))
