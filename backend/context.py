@@ -49,7 +49,7 @@ class Reference:
 def _original_size(region: dict) -> tuple[int, int]:
     try:
         width, height = int(region["original_width"]), int(region["original_height"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise BadRequestError(
             f"Region {region.get('id')!r} has no original_width/original_height; Label Studio sends them with "
             "every image region, so the request was not made by Label Studio's image editor."
@@ -59,10 +59,17 @@ def _original_size(region: dict) -> tuple[int, int]:
     return height, width
 
 
+def _region_type(region: dict) -> str | None:
+    """The region's `type` when it is one this module reads, else None (also for non-string JSON values)."""
+    kind = region.get("type")
+    return kind if isinstance(kind, str) and kind in _BOX_OF else None
+
+
 def _region_label(region: dict) -> str:
     kind = region.get("type")
-    labels = (region.get("value") or {}).get(kind) or []
-    if not labels or not isinstance(labels[0], str):
+    value = region.get("value")
+    labels = value.get(kind) if isinstance(value, dict) and isinstance(kind, str) else None
+    if not isinstance(labels, list) or not labels or not isinstance(labels[0], str):
         raise BadRequestError(f"Region {region.get('id')!r} of type {kind!r} carries no label in value.{kind}.")
     return labels[0]
 
@@ -107,8 +114,8 @@ def region_to_box(region: dict) -> Box:
     Raises:
         BadRequestError: unsupported type, missing or malformed value, or a box of zero area.
     """
-    kind = region.get("type")
-    if kind not in _BOX_OF:
+    kind = _region_type(region)
+    if kind is None:
         raise BadRequestError(
             f"Region {region.get('id')!r} has type {kind!r}; the reference must be one of {_SUPPORTED_TYPES}. "
             "Draw the example with a smart rectangle (RectangleLabels smart=\"true\")."
@@ -116,7 +123,7 @@ def region_to_box(region: dict) -> Box:
     height, width = _original_size(region)
     try:
         x1, y1, x2, y2 = _BOX_OF[kind](region.get("value") or {}, height, width)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise BadRequestError(f"Region {region.get('id')!r} ({kind}) has a malformed value: {error}.") from None
     x1, x2 = max(0.0, min(x1, width)), max(0.0, min(x2, width))
     y1, y2 = max(0.0, min(y1, height)), max(0.0, min(y2, height))
@@ -145,7 +152,7 @@ def select_reference(context: dict | None) -> Reference:
     boxes = [region_to_box(last)]
     existing = list(boxes)
     for region in regions[:-1]:
-        if region.get("type") not in _BOX_OF:
+        if _region_type(region) is None:
             continue
         box = region_to_box(region)
         existing.append(box)
@@ -160,10 +167,11 @@ def regions_to_boxes(regions: list[dict]) -> dict[str, list[Box]]:
     """Pixel boxes per label of an annotation's regions (unsupported or malformed regions are skipped)."""
     per_label: dict[str, list[Box]] = {}
     for region in regions or []:
-        if not isinstance(region, dict) or region.get("type") not in _BOX_OF:
+        if not isinstance(region, dict) or _region_type(region) is None:
             continue
         try:
-            per_label.setdefault(_region_label(region), []).append(region_to_box(region))
+            label, box = _region_label(region), region_to_box(region)
         except BadRequestError:
             continue
+        per_label.setdefault(label, []).append(box)  # only once the box is good: no label without boxes
     return per_label
