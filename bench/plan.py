@@ -77,7 +77,7 @@ class Plan:
             throughput_preset="mobile", throughput_images=10, worker_counts=(1, 2), cache_mb=48,
             growth_preset="mobile", growth_sizes=(512, 768, 1024, 1536), instance_counts=(1, 10, 30, 100),
             reference_counts=(1, 5), growth_repeats=2,
-            training_presets=("mobile", "paper-large"), training_steps=2, training_batch=2,
+            training_presets=("mobile", "paper-large"), training_steps=2, training_batch=1,
             budget_s=FULL_BUDGET_S,
             cuts=("to fit about 20 minutes on 2 shared cores: 3 recorded repeats for latency (2 for the growth "
                   "sweeps, 2 rounds of 10 images for throughput, 2 training steps after the first); the size sweep "
