@@ -25,6 +25,7 @@ import time
 import numpy as np
 import redis
 from flask import Flask, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.auth import install_basic_auth
 from backend.dispatch import JobClient, redis_errors_as_unavailable
@@ -66,6 +67,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
     """
     app = Flask("siamese-assist")
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes  # werkzeug refuses longer bodies with 413
     jobs = JobClient(connection, settings.redis_url)
     bank = ExemplarBank(settings.model_dir)
     predictions = Predictions(settings, jobs, bank)
@@ -76,7 +78,16 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
     @app.errorhandler(AssistError)
     def _assist_error(error: AssistError):
         log.warning("%s %s -> %s: %s", request.method, request.path, error.http_status, error)
-        return jsonify(error=str(error)), error.http_status
+        response = jsonify(error=str(error))
+        if getattr(error, "retry_after_s", None):  # QueueFullError: "busy, retry"
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response, error.http_status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_error):
+        log.warning("%s %s -> 413: body of %s bytes", request.method, request.path, request.content_length)
+        return jsonify(error=f"The request body is larger than MAX_REQUEST_BYTES={settings.max_request_bytes} "
+                             "bytes; send fewer tasks per request or raise MAX_REQUEST_BYTES."), 413
 
     @app.get("/")
     @app.get("/health")

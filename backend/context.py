@@ -125,6 +125,9 @@ def region_to_box(region: dict) -> Box:
         x1, y1, x2, y2 = _BOX_OF[kind](region.get("value") or {}, height, width)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise BadRequestError(f"Region {region.get('id')!r} ({kind}) has a malformed value: {error}.") from None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):  # before clipping, which would turn NaN into 0
+        raise BadRequestError(f"Region {region.get('id')!r} ({kind}) has non-finite coordinates "
+                              f"({x1}, {y1}, {x2}, {y2}).")
     x1, x2 = max(0.0, min(x1, width)), max(0.0, min(x2, width))
     y1, y2 = max(0.0, min(y1, height)), max(0.0, min(y2, height))
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 - x1 < 1 or y2 - y1 < 1:

@@ -19,7 +19,13 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from common.exceptions import JobFailedError, JobTimeoutError, QueueUnavailableError, WorkerLostError
+from common.exceptions import (
+    JobFailedError,
+    JobTimeoutError,
+    QueueFullError,
+    QueueUnavailableError,
+    WorkerLostError,
+)
 from common.queues import SERIALIZER, QueueName, make_queue, worker_alive_key
 
 __all__ = ["JobClient", "redis_errors_as_unavailable"]
@@ -64,6 +70,25 @@ class JobClient:
                 func, args=(payload,), timeout=job_timeout, result_ttl=result_ttl, failure_ttl=result_ttl,
                 description=description or func, meta=meta or {},
             )
+
+    def ensure_room(self, queue: QueueName, count: int, bound: int, retry_after_s: int) -> None:
+        """Refuse `count` more jobs on `queue` when that would put more than `bound` jobs in it (0: no bound).
+
+        Concurrent requests may overshoot the bound by the number of backend threads; it is a load shedder,
+        not a lock.
+
+        Raises:
+            QueueFullError: HTTP 503 with Retry-After `retry_after_s`.
+        """
+        if bound <= 0:
+            return
+        with redis_errors_as_unavailable(self.redis_url):
+            depth = make_queue(queue, self.connection).count
+        if depth + count > bound:
+            raise QueueFullError(
+                f"Busy: the {queue.value} queue holds {depth} job(s) and takes at most {bound}"
+                + (f"; this request needs {count}" if count > 1 else "")
+                + f". Retry in {retry_after_s} s (or add workers).", retry_after_s)
 
     def fetch(self, job_id: str) -> Job | None:
         with redis_errors_as_unavailable(self.redis_url):

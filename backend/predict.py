@@ -43,6 +43,10 @@ BATCH_JOB = "worker.jobs.batch_job"
 
 DELIVERY_BACKEND = "backend"
 DELIVERY_POST = "post"
+INTERACTIVE_RETRY_AFTER_S = 2
+"""Retry-After of a 'busy' interactive answer: an interactive job takes about a second."""
+BATCH_RETRY_AFTER_S = 30
+"""Retry-After of a 'busy' batch answer: the batch queue drains in minutes, not seconds."""
 _LATE_RESULT_WAIT_S = 5.0
 """After losing the delivery race the worker is already returning; wait at most this long for its result."""
 
@@ -119,6 +123,8 @@ class Predictions:
             thresholds=resolve_thresholds(self.settings, setup.extra_params),
             expected_size=reference.original_size,
         )
+        self.jobs.ensure_room(QueueName.INTERACTIVE, 1, self.settings.max_queued_interactive,
+                              INTERACTIVE_RETRY_AFTER_S)
         job = self.jobs.enqueue(
             QueueName.INTERACTIVE, INTERACTIVE_JOB, request.to_dict(),
             job_timeout=self.settings.job_timeout, result_ttl=self.settings.result_ttl,
@@ -153,6 +159,8 @@ class Predictions:
             log.info("batch project=%s: no exemplars yet; submit annotations first", project_id)
             return results
         thresholds = resolve_thresholds(self.settings, setup.extra_params)
+        # all or nothing: a half-enqueued batch would leave jobs no one collects or posts
+        self.jobs.ensure_room(QueueName.BATCH, len(tasks), self.settings.max_queued_batch, BATCH_RETRY_AFTER_S)
         pending = []
         for index, task in enumerate(tasks):
             task_id = _task_id(task)

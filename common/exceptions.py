@@ -12,6 +12,7 @@ __all__ = [
     "JobFailedError",
     "JobTimeoutError",
     "LabelStudioApiError",
+    "QueueFullError",
     "QueueUnavailableError",
     "SettingsError",
     "WorkerLostError",
@@ -44,6 +45,14 @@ class QueueUnavailableError(AssistError):
     """Redis cannot be reached; nothing can be enqueued or looked up."""
 
     http_status = 503
+
+
+class QueueFullError(QueueUnavailableError):
+    """The queue holds as many jobs as it may (MAX_QUEUED_*): busy, retry after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class JobTimeoutError(AssistError):

@@ -140,6 +140,18 @@ class Settings:
     job_timeout: int = _env("JOB_TIMEOUT", _positive_int, 600, "Hard limit of one job inside the worker.")
     result_ttl: int = _env("RESULT_TTL", _positive_int, 3600, "How long finished jobs stay visible at /jobs/<id>.")
 
+    # --- Load limits (backend) ---
+    max_request_bytes: int = _env(
+        "MAX_REQUEST_BYTES", _positive_int, 32 * 1024 * 1024,
+        "Largest request body the backend reads; larger ones get 413 (brush contexts of big images are a few MB).")
+    max_queued_interactive: int = _env(
+        "MAX_QUEUED_INTERACTIVE", _parse_number(int, 0, None), 64,
+        "Interactive jobs waiting beyond this answer 503 'busy, retry' with Retry-After (0: no bound).")
+    max_queued_batch: int = _env(
+        "MAX_QUEUED_BATCH", _parse_number(int, 0, None), 5000,
+        "A batch /predict that would queue more batch jobs than this answers 503 with Retry-After, enqueuing "
+        "nothing (0: no bound).")
+
     # --- Image fetching (worker) ---
     fetch_timeout: float = _env("FETCH_TIMEOUT", _positive_float, 20.0, "Timeout of one image download.")
     max_image_bytes: int = _env("MAX_IMAGE_BYTES", _positive_int, 64 * 1024 * 1024, "Largest image file accepted.")
