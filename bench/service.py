@@ -127,6 +127,11 @@ class BenchService:
     def start_workers(self, checkpoint: Path, count: int, env: dict[str, str] | None = None,
                       timeout: float = WORKER_START_S) -> list[ChildProcess]:
         """Start `count` workers serving `checkpoint`; return once every one has loaded, warmed up and polls."""
+        self.launch_workers(checkpoint, count, env)
+        return self.wait_for_workers(timeout)
+
+    def launch_workers(self, checkpoint: Path, count: int, env: dict[str, str] | None = None) -> list[ChildProcess]:
+        """Start `count` workers serving `checkpoint` (replacing any running) without waiting for them."""
         self.stop_workers()
         child_env = dict(self.env, CHECKPOINT=str(checkpoint), **(env or {}))
         for index in range(count):
@@ -134,6 +139,14 @@ class BenchService:
             worker = ChildProcess(name, worker_command("--name", name), child_env,
                                   self.root / "logs" / f"worker-{index}.log")
             self.workers.append(worker.start())
+        return self.workers
+
+    def wait_for_workers(self, timeout: float = WORKER_START_S) -> list[ChildProcess]:
+        """Block until every launched worker has loaded its model, warmed up and polls the queues.
+
+        Raises:
+            RuntimeError: a worker exited, or they were not ready within `timeout` seconds.
+        """
         deadline = time.monotonic() + timeout
         while not all(self.connection.exists(worker_alive_key(w.name)) for w in self.workers):
             for worker in self.workers:
