@@ -174,6 +174,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
             feature_cache_hit=job.meta.get("feature_cache_hit"), timings=job.meta.get("timings"),
             enqueued_at=_iso(job.enqueued_at), started_at=_iso(job.started_at), ended_at=_iso(job.ended_at),
             worker=job.worker_name, error=error[-1] if error else None,
+            **_training_outcome(job, result),
         )
 
     @app.get("/metrics")
@@ -197,6 +198,13 @@ def _quick_client(connection: redis.Redis) -> redis.Redis:
     kwargs = dict(pool.connection_kwargs, socket_timeout=_HEALTH_PING_TIMEOUT_S,
                   socket_connect_timeout=_HEALTH_PING_TIMEOUT_S)
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
+def _training_outcome(job, result) -> dict:
+    """A finished training job's summary (new version, metrics, activation decision) for /jobs/<id>."""
+    if job.origin != QueueName.TRAINING.value or result is None or result.type != result.Type.SUCCESSFUL:
+        return {}
+    return {"result": result.return_value}
 
 
 def _iso(moment) -> str | None:

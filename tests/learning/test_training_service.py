@@ -140,6 +140,8 @@ def test_training_creates_a_version_with_metrics_that_workers_serve_and_rollback
     assert queued.status_code == 202 and queued.json["status"] == "queued"
     status, seen = _wait_for(backend, queued.json["job_id"], lambda s: s["status"] in ("finished", "failed"))
     assert status["status"] == "finished", status
+    assert status["result"]["version"] == "project-1-v1" and status["result"]["activated"] is True
+    assert status["result"]["train_images"] == 3 and status["result"]["skipped_tasks"] == []
     steps = [p for p in seen if p.get("stage") == "training"]
     assert all({"step", "max_steps", "loss", "eta_s"} <= set(p) for p in steps)
 
