@@ -31,6 +31,8 @@ class Plan:
         throughput_preset, throughput_images, worker_counts, cache_mb: batch throughput run and the feature
             cache size of its workers (small, so the cache bound is exercised).
         growth_preset, growth_sizes, instance_counts, reference_counts, growth_repeats: how cost grows.
+        answer_sides: image long sides at which one clean instance's answer building (RLE, brush, polygon) is
+            timed (no model: it isolates the per-pixel cost of the answer from what random heads produce).
         training_presets, training_steps, training_batch: seconds per training step.
         budget_s: wall-time budget of the whole run; families that do not fit are reported as skipped.
         seed: weights and images.
@@ -54,6 +56,7 @@ class Plan:
     instance_counts: tuple[int, ...]
     reference_counts: tuple[int, ...]
     growth_repeats: int
+    answer_sides: tuple[int, ...]
     training_presets: tuple[str, ...]
     training_steps: int
     training_batch: int
@@ -76,7 +79,7 @@ class Plan:
             image_shape=(768, 1024), copies=12, max_instances=30,
             throughput_preset="mobile", throughput_images=10, worker_counts=(1, 2), cache_mb=48,
             growth_preset="mobile", growth_sizes=(512, 768, 1024, 1536), instance_counts=(1, 10, 30, 100),
-            reference_counts=(1, 5), growth_repeats=2,
+            reference_counts=(1, 5), growth_repeats=2, answer_sides=(512, 1024, 2048, 4032),
             training_presets=("mobile", "paper-large"), training_steps=2, training_batch=1,
             budget_s=FULL_BUDGET_S,
             cuts=("to fit about 20 minutes on 2 shared cores: 3 recorded repeats for latency (2 for the growth "
@@ -91,7 +94,7 @@ class Plan:
             image_shape=(150, 200), copies=4, max_instances=5,
             throughput_preset="tiny", throughput_images=2, worker_counts=(1,), cache_mb=1,
             growth_preset="tiny", growth_sizes=(128, 192), instance_counts=(1, 4), reference_counts=(1, 2),
-            growth_repeats=1, training_presets=("tiny",), training_steps=1, training_batch=1,
+            growth_repeats=1, answer_sides=(128, 256), training_presets=("tiny",), training_steps=1, training_batch=1,
             budget_s=SMOKE_BUDGET_S,
         )
 

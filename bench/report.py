@@ -110,7 +110,9 @@ def _machine(results: dict) -> list[str]:
         "and compare the ratios, which are measured side by side.",
         f"Every number: {plan.get('warmup')} warm-up call(s), then up to {plan.get('repeats')} recorded; "
         "median (min–max). Models are the presets with seeded random heads; score threshold 0 and "
-        f"max_instances {plan.get('max_instances')}, so the work per request does not depend on the weights.",
+        f"max_instances {plan.get('max_instances')}, so the work per request does not depend on the weights. "
+        "Random heads give blotchy masks, so polygon costs in the latency tables are pessimistic; the "
+        "per-instance table under 'How cost grows' times a clean mask.",
     ]
     for note in results.get("notes", []):
         lines.append(f"Note: {note}")
@@ -279,8 +281,25 @@ def _growth(results: dict, image_prefix: str) -> list[str]:
     sweep = s.get("sweep") or {}
     problem = _problem(sweep) if sweep else "not run"
     if problem:
-        return lines + ["", f"Instances and references: {problem}."]
-    lines += ["", f"Warm answers (reference + find + RLE + regions) at query {sweep['size']}, "
+        lines += ["", f"Instances and references: {problem}."]
+    else:
+        lines += _sweep(sweep)
+    answer = s.get("answer_per_instance") or {}
+    if answer:
+        lines += ["", "Building the answer for ONE clean instance (an ellipse over a tenth of the image; no model), "
+                  "by image size, ms:", "", "| image | COCO RLE (worker) | box region | brush region | "
+                  "polygon region |", "|---|---|---|---|---|"]
+        for r in answer.values():
+            h, w = r["image_shape"]
+            lines.append(f"| {w}×{h} | {_ms(r['rle'])} | {_ms(r['rectanglelabels'])} | {_ms(r['brushlabels'])} | "
+                         f"{_ms(r['polygonlabels'])} |")
+    if results.get("plot"):
+        lines += ["", f"![how cost grows]({image_prefix}{PLOT_NAME})"]
+    return lines
+
+
+def _sweep(sweep: dict) -> list[str]:
+    lines = ["", f"Warm answers (reference + find + RLE + regions) at query {sweep['size']}, "
               f"{sweep['image_shape'][1]}×{sweep['image_shape'][0]} images with N copies of an object, "
               "max_instances = N (process peak RSS "
               f"{_num(sweep.get('peak_rss_mb'))} MB):", "",
@@ -291,8 +310,6 @@ def _growth(results: dict, image_prefix: str) -> list[str]:
     lines += ["", "| reference boxes K | reference branch (ms) | answer total (ms) |", "|---|---|---|"]
     for k, r in sweep["references"].items():
         lines.append(f"| {k} | {_ms(r['reference'])} | {_ms(r['answer_total'])} |")
-    if results.get("plot"):
-        lines += ["", f"![how cost grows]({image_prefix}{PLOT_NAME})"]
     return lines
 
 

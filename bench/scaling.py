@@ -7,6 +7,9 @@
   the preset's detection limit is raised to the largest N). The network always computes its fixed number of
   detections, so what grows with N is mask pasting, RLE and the Label Studio regions.
 - References: K = 1 and 5 boxes of the same image (K-shot): the reference branch runs on K crops.
+- Answer building per instance: one clean elliptic mask (a tenth of the image) at growing image sizes, turned
+  into COCO RLE (worker) and box / brush / polygon regions (backend). No model: random heads make noisy masks,
+  so this is the per-pixel cost of a realistic answer.
 The results are also drawn (`plot_growth`).
 """
 
@@ -19,9 +22,9 @@ import numpy as np
 
 from bench.plan import Plan, native_size, size_overrides
 from bench.probe import MIN_PROBE_S, ProbeError, run_probe
-from bench.timing import Deadline, Stats
+from bench.timing import Deadline, Stats, measure
 
-__all__ = ["instance_sweep", "plot_growth", "run_scaling", "size_point"]
+__all__ = ["answer_cost", "instance_sweep", "plot_growth", "run_scaling", "size_point"]
 
 ASPECT = 3 / 4
 """Height / width of the size-sweep images."""
@@ -85,6 +88,28 @@ def instance_sweep(preset: str, size: int, counts: list[int], references: list[i
             "image_shape": list(SWEEP_SHAPE), "instances": per_count, "references": per_k}
 
 
+def answer_cost(long_side: int, repeats: int) -> dict:
+    """Seconds to build the answer for one clean instance in a `long_side` x 3/4 image (RLE, box, brush, polygon)."""
+    import cv2
+
+    from backend.regions import instances_to_regions
+    from bench.model_latency import output_controls
+    from common.jobs import InstanceRecord
+    from common.masks import encode_mask
+
+    width, height = long_side, int(round(long_side * ASPECT))
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, (width // 3, height // 2), (width // 8, height // 5), 0, 0, 360, 1, thickness=-1)
+    mask = mask.astype(bool)
+    record = InstanceRecord(box=(0.0, 0.0, float(width), float(height)), score=1.0, mask=encode_mask(mask))
+    result = {"image_shape": [height, width], "rle": measure(lambda _: encode_mask(mask), warmup=1,
+                                                              repeats=repeats).to_dict(5)}
+    for control in output_controls():
+        result[control.type] = measure(lambda _, c=control: instances_to_regions(
+            [record], (c,), "Object", (height, width)), warmup=1, repeats=repeats).to_dict(5)
+    return result
+
+
 def _warm_summary(calls) -> dict:
     """Medians (seconds) of a warm call's parts, and the instances returned."""
     post = [sum(c.stages[s] for s in POST_STAGES) for c in calls]
@@ -101,7 +126,9 @@ def _warm_summary(calls) -> dict:
 
 def run_scaling(plan: Plan, deadline: Deadline) -> dict:
     """The three sweeps of the plan, each in fresh processes; skipped parts say why."""
-    results: dict = {"preset": plan.growth_preset, "sizes": {}, "sweep": None}
+    results: dict = {"preset": plan.growth_preset, "sizes": {}, "sweep": None,
+                     "answer_per_instance": {str(side): answer_cost(side, plan.growth_repeats + 1)
+                                             for side in plan.answer_sides}}
     for size in plan.growth_sizes:
         if deadline.expired():
             results["sizes"][str(size)] = {"skipped": "time budget"}

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import json
 
-from bench.report import NO_GPU, check_targets, render_markdown, write_results
+import pytest
+
+from bench.report import (
+    NO_GPU,
+    README_END,
+    README_START,
+    check_targets,
+    render_markdown,
+    update_readme,
+    write_results,
+)
 
 
 def _stats(seconds: float) -> dict:
@@ -21,7 +31,6 @@ def _interactive(warm_over_cold: float, e2e_over_direct: float) -> dict:
         "worker_timings": {"cold": {"total_s": _stats(0.42)}},
         "job_phases": {kind: {"to_queue": _stats(0.01), "queue_wait": _stats(0.002), "in_worker": _stats(0.4),
                               "back": _stats(0.02)} for kind in ("cold", "warm")},
-        "queue_overhead_s": 0.03,
         "regions_per_answer": 70,
         "ratios": {"warm_over_cold": warm_over_cold, "e2e_over_direct_cold": e2e_over_direct,
                    "e2e_over_direct_warm": 2.0, "full_over_backbone_fpn": 2.5, "full_over_backbone_body": 3.0},
@@ -83,3 +92,25 @@ def test_write_results_writes_json_and_markdown(tmp_path):
     json_path, md_path = write_results(_results(), tmp_path / "out")
     assert json.loads(json_path.read_text())["interactive"]["mobile@512"]["ratios"]["warm_over_cold"] == 0.2
     assert md_path.read_text().startswith("Run `full`")
+
+
+def test_update_readme_adds_then_replaces_only_its_own_block(tmp_path):
+    readme = tmp_path / "README.md"
+    original = "# Project\n\n## Usage\n\nRun it.\n\n## Training\n\nTrain it.\n"
+    readme.write_text(original)
+    assert update_readme(readme, "first table") == "added"
+    text = readme.read_text()
+    assert text.startswith(original.rstrip("\n") + "\n\n## Benchmarks\n")
+    assert f"{README_START}\n\nfirst table\n\n{README_END}" in text
+    edited = text.replace("Run it.", "Run it now.") + "\n## Later section\n\nAdded by someone else.\n"
+    readme.write_text(edited)
+    assert update_readme(readme, "second table") == "updated"
+    assert readme.read_text() == edited.replace("first table", "second table")
+
+
+def test_update_readme_refuses_a_benchmarks_section_without_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Project\n\n## Benchmarks\n\nOld numbers.\n")
+    with pytest.raises(ValueError, match="without the markers"):
+        update_readme(readme, "table")
+    assert readme.read_text() == "# Project\n\n## Benchmarks\n\nOld numbers.\n"

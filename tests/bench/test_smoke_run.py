@@ -55,6 +55,8 @@ def test_throughput_memory_scaling_and_training_ran(smoke_run):
     assert set(results["scaling"]["sweep"]["instances"]) == {"1", "4"}
     assert results["scaling"]["sweep"]["instances"]["4"]["instances_returned"] == 4
     assert set(results["scaling"]["sweep"]["references"]) == {"1", "2"}
+    answer = results["scaling"]["answer_per_instance"]
+    assert set(answer) == {"128", "256"} and answer["256"]["image_shape"] == [192, 256]
     assert results["training"]["presets"]["tiny"]["step_s"]["n"] == 1
     assert results["machine"]["gpus"] == []
 
