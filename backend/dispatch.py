@@ -20,8 +20,11 @@ from rq.job import Job, JobStatus
 from rq.results import Result
 
 from common.exceptions import (
+    BadRequestError,
+    ImageFetchError,
     JobFailedError,
     JobTimeoutError,
+    LabelStudioApiError,
     QueueFullError,
     QueueUnavailableError,
     WorkerLostError,
@@ -35,6 +38,10 @@ _WAIT_SLICE_S = 1
 
 _POLL_S = 0.02
 """Pause between checks once less than a slice remains."""
+
+_WORKER_ERROR_STATUS = {kind.__name__: kind.http_status for kind in (BadRequestError, ImageFetchError,
+                                                                      LabelStudioApiError)}
+"""A job that failed with one of these answers its HTTP status (4xx/502: the input or Label Studio), not 500."""
 
 
 @contextlib.contextmanager
@@ -128,7 +135,10 @@ class JobClient:
             return value
         detail = (result.exc_string or "").strip().splitlines()
         message = detail[-1] if detail else f"the job ended as {result.type.name.lower()}"
-        raise JobFailedError(f"The worker could not run job {job.id}: {message}")
+        failure = JobFailedError(f"The worker could not run job {job.id}: {message}")
+        kind = message.split(":", 1)[0].rsplit(".", 1)[-1]  # "common.exceptions.ImageFetchError: ..."
+        failure.http_status = _WORKER_ERROR_STATUS.get(kind, JobFailedError.http_status)
+        raise failure
 
     def _check_worker(self, job: Job) -> None:
         status = job.get_status(refresh=True)

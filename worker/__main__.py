@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     connection = connect(settings.redis_url)
     try:
         predictor = runtime.load_predictor(settings)
-    except (FileNotFoundError, ValueError) as error:
-        log.error("cannot load the model: %s", error)
+    except Exception as error:  # a corrupt checkpoint raises h5py, keras and json errors of many types
+        source = settings.checkpoint or settings.model_preset or runtime.DEFAULT_CHECKPOINT
+        log.error("cannot load the model (%s): %s: %s", source, type(error).__name__, error)
         return 2
     rt = runtime.Runtime(settings, predictor)
     runtime.install(rt)
