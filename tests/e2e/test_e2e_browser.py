@@ -73,10 +73,19 @@ def test_smart_rectangle_in_the_ui(request, ls, ls_client, make_project, backend
     assert iou(box_of(drawn), reference) >= DRAWN_BOX_IOU, (box_of(drawn), reference)
 
     # what Label Studio stored: the accepted suggestions. The frontend deletes the drawn smart region itself on
-    # accept (Annotation.deleteAllDynamicregions), so it is not part of the annotation.
+    # accept (Annotation.deleteAllDynamicregions), so it is not part of the annotation unless suggested.
     (annotation,) = ls_client.annotations(target.task_id)
     stored = annotation["result"]
     assert len(stored) == len(suggestions), [r["type"] for r in stored]
     assert set(by_type(stored)) == set(by_type(suggestions))
     assert all(labels_of(region) == [LABEL] for region in stored)
+    if request.node.callspec.id == "plugin":
+        # the plugin suggests the drawn object too, since the frontend deletes the drawn smart region on accept
+        rectangles = [box_of(r) for r in stored if r["type"] == REGION_TYPES[RECTANGLE_NAME]]
+        assert max(iou(box, reference) for box in rectangles) >= DRAWN_BOX_IOU, (rectangles, reference)
+        # the submit reached the plugin's store through the webhook
+        from backend.exemplars import ExemplarBank
+
+        bank = ExemplarBank(request.getfixturevalue("plugin").model_dir)
+        assert target.task_id in [e["task_id"] for e in bank.exemplars_for(project.id).get(LABEL, [])]
     assert ml["id"] in [b["id"] for b in ls_client.ml_backends(project.id)]

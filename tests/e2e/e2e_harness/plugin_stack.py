@@ -35,6 +35,10 @@ READY_TIMEOUT_S = float(os.environ.get("SIAMESE_E2E_PLUGIN_TIMEOUT", "300"))  # 
 STOP_GRACE_S = 40.0
 WORKER_COMMAND = "-m worker"
 INTERACTIVE_TIMEOUT_S = 20  # the backend's wait for an interactive job; Label Studio waits ML_TIMEOUT_PREDICT
+BATCH_BUDGET_S = 15  # how long a batch /predict collects results; the worker posts the rest to Label Studio
+# A short fine-tuning whose result always becomes active: the e2e test checks the Train button -> new version
+# -> Label Studio path; the activation rule and training quality have their own tests.
+TRAINING_ENV = {"TRAIN_MAX_STEPS": "10", "TRAIN_TIME_BUDGET": "60", "TRAIN_ACTIVATION": "always"}
 NO_WORKER_VERSION = "siamese-assist-no-worker-yet"  # common.versions.UNKNOWN_VERSION
 UNTRAINED_MARKERS = ("tiny", "untrained", "random")
 # Per-project thresholds (the ML backend's "Extra params" in Label Studio) for an untrained model, whose scores
@@ -127,6 +131,8 @@ def start(state_dir: Path, ls_url: str, ls_token: str, extra_env: dict[str, str]
         PORT=str(PORT),
         HOST=LOOPBACK,
         INTERACTIVE_TIMEOUT=str(INTERACTIVE_TIMEOUT_S),
+        BATCH_BUDGET=str(BATCH_BUDGET_S),
+        **TRAINING_ENV,
         PYTHONUNBUFFERED="1",
     )
     env.update({target: os.environ[source] for source, target in PASSED_THROUGH.items() if os.environ.get(source)})
