@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import rectangle, stamp
+from learning_helpers import rectangle, stamp
 
 from common.annotation_store import ACCEPTED, CANCELLED, DELETED, AnnotationStore
 

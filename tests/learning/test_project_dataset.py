@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import IMAGE_SIZE, rectangle, tile_image, tile_positions, tile_result
+from learning_helpers import IMAGE_SIZE, rectangle, tile_image, tile_positions, tile_result
 
 from common.annotation_store import ACCEPTED, StoredAnnotation
 from worker.project_dataset import build_dataset, choose_per_task, dedupe_regions

@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import rectangle, stamp
+from learning_helpers import rectangle, stamp
 
 from backend.exemplars import ExemplarBank
 from common.annotation_store import AnnotationStore

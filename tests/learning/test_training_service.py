@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import annotation_event, stamp, tile_image, tile_result
+from learning_helpers import annotation_event, stamp, tile_image, tile_result
 from PIL import Image
 
 from backend.app import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import annotation_event, rectangle, stamp, tile_result
+from learning_helpers import annotation_event, rectangle, stamp, tile_result
 from rq.job import Job
 
 from common.annotation_store import ACCEPTED, CANCELLED, DELETED, AnnotationStore
