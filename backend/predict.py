@@ -160,6 +160,9 @@ class Predictions:
             return results
         thresholds = resolve_thresholds(self.settings, setup.extra_params)
         # all or nothing: a half-enqueued batch would leave jobs no one collects or posts
+        for task in tasks:  # a bad task is refused before any job is enqueued
+            _task_id(task)
+            _task_image_url(task, config)
         self.jobs.ensure_room(QueueName.BATCH, len(tasks), self.settings.max_queued_batch, BATCH_RETRY_AFTER_S)
         pending = []
         for index, task in enumerate(tasks):

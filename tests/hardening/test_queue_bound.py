@@ -56,3 +56,13 @@ def test_a_batch_that_would_overflow_is_refused_whole(make_client, redis_conn, l
     answer = client.post("/predict", json=batch)
     assert answer.status_code == 200 and len(answer.json["results"]) == 2
     assert make_queue(QueueName.BATCH, redis_conn).count == BOUND  # both queued: a worker will post them
+
+
+def test_a_batch_with_one_bad_task_enqueues_nothing(make_client, redis_conn, ls_payload):
+    client = make_client()
+    assert client.post("/webhook", json=ls_payload("webhook_annotation_created")).status_code == 200
+    batch = ls_payload("predict_batch_request")
+    batch["tasks"][1]["data"].pop("image")  # the second task is unusable
+    answer = client.post("/predict", json=batch)
+    assert answer.status_code == 400 and "no image URL" in answer.json["error"]
+    assert make_queue(QueueName.BATCH, redis_conn).count == 0  # the first, good task was not enqueued either
