@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+"""File suffixes (lower case) that dataset readers and folder search treat as images."""
+
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000; Label Studio users do annotate large aerial images
 MIN_SIDE = 1
 
@@ -50,8 +53,36 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
 
 
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read and decode an image file: uint8 RGB (H, W, 3)."""
-    return decode_image(Path(path).read_bytes(), max_pixels=max_pixels)
+    """Read and decode an image file: uint8 RGB (H, W, 3). Raises ImageDecodeError naming the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read image {path}: {exc}") from exc
+    try:
+        return decode_image(data, max_pixels=max_pixels)
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(f"{path}: {exc}") from exc
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """`(height, width)` of an image file after EXIF orientation, read from the header only.
+
+    Raises:
+        ImageDecodeError: the file is not a readable image (the message names it).
+    """
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageDecodeError(f"cannot read image {path}: {exc}") from exc
+    if orientation in _TRANSPOSING_ORIENTATIONS:
+        width, height = height, width
+    return height, width
+
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)  # orientations that swap width and height
 
 
 def pil_to_rgb(img: Image.Image) -> np.ndarray:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.image_io import IMAGE_SUFFIXES
 from model.evaluation.coco_metrics import encode_mask
+from model.images import IMAGE_SUFFIXES
 
 __all__ = ["RESULTS_FILE", "CONTACT_SHEET_FILE", "SearchHit", "SearchResult", "parse_xywh_box", "search"]
 

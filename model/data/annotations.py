@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.image_io import read_image_rgb
+from model.images import load_image
 
 __all__ = [
     "AnnotatedImage",
@@ -162,7 +162,7 @@ class AnnotatedImage:
 
     def load_image(self) -> np.ndarray:
         """Decode the pixels: `(height, width, 3)` uint8 RGB. Raises ValueError when the size disagrees."""
-        image = self.source() if callable(self.source) else read_image_rgb(self.source)
+        image = self.source() if callable(self.source) else load_image(self.source)
         if image.shape[:2] != (self.height, self.width):
             raise ValueError(
                 f"image {self.image_id!r} decodes to {image.shape[:2]} but is annotated as "

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import numpy as np
 
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask
-from model.data.image_io import image_size
+from model.images import image_size
 
 __all__ = ["read_label_studio"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
-from model.data.image_io import IMAGE_SUFFIXES, image_size
+from model.images import IMAGE_SUFFIXES, image_size
 
 __all__ = ["read_yolo_seg"]
 
