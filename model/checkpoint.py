@@ -66,6 +66,8 @@ def read_card(weights_path: str | Path) -> ModelCard:
         values = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path}: unreadable model card ({exc})") from exc
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{path}: a model card must be a JSON object, got {type(values).__name__}")
     if values.get("format") != CARD_FORMAT:
         raise CheckpointError(f"{path}: format {values.get('format')!r} is not {CARD_FORMAT!r}")
     return ModelCard.from_dict(values)
@@ -73,6 +75,9 @@ def read_card(weights_path: str | Path) -> ModelCard:
 
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A process killed mid-write (HDF5 can even crash outright on a full disk) leaves its temporary file behind.
+    for stale in path.parent.glob(f".{path.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + "".join(path.suffixes))
     os.close(fd)
     try:

@@ -56,3 +56,14 @@ def test_card_with_wrong_format_or_config_is_refused(tiny_model, tmp_path):
     card_path(path).write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="invalid config"):
         load_checkpoint(path)
+
+
+def test_card_that_is_not_an_object_and_stale_temporary_files(tiny_model, tmp_path):
+    path = tmp_path / "m.weights.h5"
+    stale = tmp_path / ".m.weights.h5.abc123.tmp.weights.h5"
+    stale.write_bytes(b"half a file")
+    save_checkpoint(tiny_model, path, ModelCard(version="v", preset="tiny", config={}))
+    assert not stale.exists()
+    card_path(path).write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="JSON object"):
+        load_checkpoint(path)
