@@ -148,7 +148,8 @@ class Predictor:
         )
         detections = detections[0].numpy()
         masks = masks[0].numpy()
-        keep = detections[:, 5] > 0
+        # Boxes that clipping to the image window collapsed to zero width or height are no instances.
+        keep = (detections[:, 5] > 0) & (detections[:, 2] > detections[:, 0]) & (detections[:, 3] > detections[:, 1])
         detections, masks = detections[keep][:limit], masks[keep][:limit]
         boxes = boxes_to_original(detections[:, :4], query.info)
         instances = []
