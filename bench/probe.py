@@ -58,7 +58,7 @@ def run_probe(kind: str, arguments: dict, timeout: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     import importlib
 
-    from bench.memory import self_peak_rss_mb
+    from bench.memory import peak_rss_mb
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in PROBES:
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module, function = PROBES[args[0]].split(":")
     result = getattr(importlib.import_module(module), function)(**json.loads(args[1]))
-    result["peak_rss_mb"] = round(self_peak_rss_mb(), 1)
+    # VmHWM of this process: `ru_maxrss` would carry the parent's peak over fork + exec on Linux.
+    result["peak_rss_mb"] = round(peak_rss_mb(os.getpid()), 1)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
 

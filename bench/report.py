@@ -276,7 +276,7 @@ def _growth(results: dict, image_prefix: str) -> list[str]:
             continue
         post = sum(r["stages"][k]["median"] for k in ("paste", "rle", "regions_box", "regions_brush",
                                                       "regions_polygon"))
-        lines.append(f"| {size} | {_ms(r['model_call'])} | {_num(post * 1e3)} | {_num(r['peak_rss_mb'])} | "
+        lines.append(f"| {size} | {_ms(r['model_call'])} | {_num(post * 1e3)} | {_num(r.get('peak_rss_mb'))} | "
                      f"{_num(r['feature_mb'])} |")
     sweep = s.get("sweep") or {}
     problem = _problem(sweep) if sweep else "not run"

@@ -177,8 +177,9 @@ def plot_growth(scaling: dict, path: Path) -> Path | None:
         ax.set_xlabel("image long side = query size (px)")
         ax.set_ylabel("ms (median)")
         twin = ax.twinx()
-        twin.plot(xs, [v["peak_rss_mb"] for _, v in sizes], "^:", color="grey", label="peak RSS")
-        twin.set_ylabel("peak RSS of the process (MB)")
+        if all(v.get("peak_rss_mb") for _, v in sizes):
+            twin.plot(xs, [v["peak_rss_mb"] for _, v in sizes], "^:", color="grey", label="peak RSS")
+            twin.set_ylabel("peak RSS of the process (MB)")
         ax.legend(loc="upper left", fontsize=8)
     ax.set_title(f"size ({scaling.get('preset')})")
     ax = axes[1]
