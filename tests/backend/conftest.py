@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from backend.app import create_app
-from common.queues import connect
 from common.settings import Settings
-from stack.services import EmbeddedRedis
-
-LS_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ls"
-
-
-def _load(name: str) -> dict:
-    return json.loads((LS_FIXTURES / f"{name}.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def ls_payload():
-    """`ls_payload(name)` -> a fresh copy of a captured Label Studio payload from tests/fixtures/ls/."""
-    return _load
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory) -> str:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.db").start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture()
-def redis_conn(redis_url):
-    connection = connect(redis_url)
-    connection.flushall()
-    return connection
 
 
 @pytest.fixture()
