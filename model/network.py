@@ -70,13 +70,15 @@ class SiameseMaskRCNN(keras.Model):
         pooled = tf.reshape(pooled, tf.stack([shape[0], shape[1], pooled.shape[1], pooled.shape[2]]))
         return tf.reduce_mean(pooled, axis=1)
 
-    def detect(self, pyramid, reference, window, score_threshold, nms_threshold):
+    def detect(self, pyramid, reference, window, score_threshold, nms_threshold, mask_limit=None):
         """Detections and masks.
 
         Args:
             pyramid: output of `encode_image`; reference: output of `encode_references`.
             window: [B, 4] normalised image region inside the padded input.
             score_threshold, nms_threshold: scalar float tensors.
+            mask_limit: scalar int tensor; masks are computed for the best `mask_limit` detections only (the rest
+                are zero). None: all.
         Returns:
             detections [B, D, 6] `(y1, x1, y2, x2, class_id, score)` normalised (zero rows = none);
             masks [B, D, 28, 28] float probabilities, in box coordinates.
@@ -109,7 +111,10 @@ class SiameseMaskRCNN(keras.Model):
         # The mask head is the most expensive part of the heads: run it only on the rows that hold detections
         # (detections are sorted, padding last), then pad back to the static count.
         # At least one row: oneDNN's convolution mishandles an empty batch.
-        count = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(detections[..., 5] > 0, tf.int32), axis=1)), 1)
+        count = tf.reduce_max(tf.reduce_sum(tf.cast(detections[..., 5] > 0, tf.int32), axis=1))
+        if mask_limit is not None:
+            count = tf.minimum(count, tf.cast(mask_limit, tf.int32))
+        count = tf.maximum(count, 1)
         mask_rois = pyramid_roi_align(
             matched[:ROI_LEVELS], detections[:, :count, :4], cfg.mask_pool_size, cfg.image_size
         )

@@ -145,6 +145,7 @@ class Predictor:
             tf.constant(query.info.normalized_window()[None]),
             tf.constant(score, tf.float32),
             tf.constant(nms, tf.float32),
+            tf.constant(limit, tf.int32),  # the mask head runs on the kept detections only
         )
         detections = detections[0].numpy()
         masks = masks[0].numpy()

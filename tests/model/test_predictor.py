@@ -102,3 +102,15 @@ def test_image_sizes_do_not_retrace(tiny_predictor):
     for h, w in [(50, 400), (400, 50), (128, 128), (1, 1)]:
         tiny_predictor.encode_image(_image(h, w))
     assert tiny_predictor._encode_image.experimental_get_tracing_count() == 1
+
+
+def test_max_instances_limits_the_mask_work_not_the_answer(tiny_predictor):
+    image = _image(seed=5)
+    query = tiny_predictor.encode_image(image)
+    ref = tiny_predictor.encode_references(image, [[20, 30, 60, 90]])
+    everything = tiny_predictor.find(query, ref, score_threshold=0.0)
+    first_two = tiny_predictor.find(query, ref, score_threshold=0.0, max_instances=2)
+    assert len(first_two) == min(2, len(everything))
+    for a, b in zip(first_two, everything, strict=False):
+        np.testing.assert_allclose(a.box, b.box, atol=1e-4)
+        assert (a.mask == b.mask).all()
