@@ -89,14 +89,10 @@ def cmd_train(args) -> int:
     from model.checkpoint import ModelCard, load_checkpoint
     from model.data.augment import Augmentation
     from model.data.episodes import EpisodeSampler
-    from model.data.loading import load_dataset
-    from model.data.splits import ClassSplit, paper_split
     from model.presets import get_preset
     from model.training.trainer import Trainer, TrainSettings
 
-    dataset = load_dataset(args.data, args.format)
-    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
-    split.check_against(dataset.categories)
+    dataset, split = _dataset_and_split(args)
     classes = split.train_classes(dataset.categories)
     parent = None
     start_step = 0
@@ -142,15 +138,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from model.data.loading import load_dataset
-    from model.data.splits import ClassSplit, paper_split
     from model.evaluation.figures import write_report_figures
     from model.evaluation.predictor_adapter import predictor_predict_fn
     from model.evaluation.protocol import evaluate
 
-    dataset = load_dataset(args.data, args.format)
-    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
-    split.check_against(dataset.categories)
+    dataset, split = _dataset_and_split(args)
     classes = split.select(dataset.categories, args.classes)
     if args.baseline:
         from model.evaluation.baseline import ColourHistogramBaseline
@@ -187,6 +179,17 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--checkpoint", help="our .weights.h5 (its .card.json beside it names the preset)")
     group.add_argument("--preset", default="mobile", help="untrained preset when no checkpoint (default: mobile)")
+
+
+def _dataset_and_split(args):
+    """The dataset of `--data/--format` and the class split of `--split` or `--held-out` (checked against it)."""
+    from model.data.loading import load_dataset
+    from model.data.splits import ClassSplit, paper_split
+
+    dataset = load_dataset(args.data, args.format)
+    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    split.check_against(dataset.categories)
+    return dataset, split
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:

@@ -70,3 +70,11 @@ def test_convert_then_predict_with_a_paper_layout_file(tmp_path):
     result = run_cli("predict", "--checkpoint", str(converted), "--image", str(image), "--ref-box", "5,5,20,20")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["image_size"] == {"width": 64, "height": 48}
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_unknown_held_out_class_is_refused(coco128_dir, command, tmp_path):
+    extra = ["--out", str(tmp_path / "run")] if command == "train" else ["--baseline", "--json", str(tmp_path / "r.json")]
+    result = run_cli(command, "--data", str(coco128_dir), "--format", "yolo-seg", "--held-out", "unicorn", *extra)
+    assert result.returncode == 2
+    assert "['unicorn'] are not categories" in result.stderr
