@@ -27,7 +27,7 @@ def build_model(config: ModelConfig) -> SiameseMaskRCNN:
         config,
         backbone=backbone,
         fpn=fpn,
-        matching=SiameseMatching(config.matching_channels, name="siamese_matching"),
+        matching=SiameseMatching(config.matching_channels, config.matching_inputs, name="siamese_matching"),
         rpn=build_rpn(config.matching_channels, config.rpn_channels, config.anchors_per_location),
         classifier=MatchClassifierHead(config.classifier_fc, name="match_classifier_head"),
         mask_head=MaskHead(config.mask_channels, config.mask_convs, name="mask_head"),

@@ -22,6 +22,18 @@ def _box(text: str) -> list[float]:
     return [x, y, x + w, y + h]
 
 
+def _config_override(text: str) -> tuple[str, object]:
+    """`FIELD=VALUE` -> (field, value); VALUE is read as JSON when it parses (numbers, lists), else as a string."""
+    field, sep, raw = text.partition("=")
+    if not sep or not field:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return field.strip(), value
+
+
 def _predictor(args):
     from model.predictor import Predictor
 
@@ -102,7 +114,7 @@ def cmd_train(args) -> int:
         if args.resume:
             start_step = int(parent_card.training.get("steps", 0))
     else:
-        model = build_model(get_preset(args.preset))
+        model = build_model(get_preset(args.preset, **dict(args.set)))
     augmentation = Augmentation() if args.augment else None
     sampler = EpisodeSampler(dataset, classes, augmentation=augmentation, seed=args.seed)
     settings = TrainSettings(
@@ -229,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     p.add_argument("--preset", default="mobile")
     p.add_argument("--init", help="start from this checkpoint (ours)")
+    p.add_argument("--set", type=_config_override, action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one field of the preset (repeat), e.g. --set matching_inputs=distance_product")
     p.add_argument("--resume", action="store_true", help="continue the step count of --init")
     p.add_argument("--out", required=True)
     p.add_argument("--version", help="model version written in the card (default: PRESET-OUTNAME)")

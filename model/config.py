@@ -13,6 +13,10 @@ from typing import Any
 BACKBONES = ("resnet50", "resnet101", "mobilenet_v2", "tiny")
 REFERENCE_PREPROCESSING = ("raw", "mean_subtracted")
 PYRAMID_LEVELS = ("P2", "P3", "P4", "P5", "P6")
+# What the matching conv sees at every level (model/layers/matching.py):
+# "features_distance" = concat[P, |P - T|], the paper's; "distance_product" = concat[|P - T|, P * T], where the
+# query's features only enter through their comparison with the reference T.
+MATCHING_INPUTS = ("features_distance", "distance_product")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ModelConfig:
     # Feature pyramid and matching
     fpn_channels: int = 256
     matching_channels: int = 384
+    matching_inputs: str = "features_distance"
     backbone_strides: tuple[int, ...] = (4, 8, 16, 32, 64)
     # RPN
     rpn_channels: int = 512
@@ -91,6 +96,8 @@ class ModelConfig:
                 f"reference_preprocessing must be one of {REFERENCE_PREPROCESSING}, "
                 f"got {self.reference_preprocessing!r}"
             )
+        if self.matching_inputs not in MATCHING_INPUTS:
+            raise ValueError(f"matching_inputs must be one of {MATCHING_INPUTS}, got {self.matching_inputs!r}")
         if self.image_size % 64:
             raise ValueError(f"image_size must be a multiple of 64 (the P6 stride), got {self.image_size}")
         if self.reference_size % 32:

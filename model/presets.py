@@ -96,4 +96,7 @@ def get_preset(name: str, **overrides: object) -> ModelConfig:
         config = PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+    unknown = sorted(set(overrides) - set(config.to_dict()))
+    if unknown:
+        raise ValueError(f"unknown model config fields {unknown}; known fields: {sorted(config.to_dict())}")
     return config.replace(**overrides) if overrides else config

@@ -1,8 +1,13 @@
 """The siamese matching step: compare every query pyramid level with the reference's pooled feature vector.
 
-For level l: T_l = global average of the reference's P_l; D_l = |P_l(query) - T_l|; output = 1x1 conv of
-concat[P_l(query), D_l] (linear, `fpn_distance_P{l}`). K references are averaged before this layer (the average of
-pooled vectors equals the pooled average of the maps, which is what the paper computes).
+For level l: T_l = global average of the reference's P_l; D_l = |P_l(query) - T_l|; the output is a 1x1 conv
+(linear, `fpn_distance_P{l}`) of
+- "features_distance" (the paper's): concat[P_l(query), D_l];
+- "distance_product": concat[D_l, P_l(query) * T_l]. The query's features reach the RPN and heads only through
+  their comparison with the reference, so the network cannot learn "this looks like a training class" and ignore
+  the reference (what a small training set invites: see README, "The shipped checkpoint").
+Both give the conv 2F inputs, so the weight shapes are the same. K references are averaged before this layer (the
+average of pooled vectors equals the pooled average of the maps, which is what the paper computes).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from model.config import PYRAMID_LEVELS
+from model.config import MATCHING_INPUTS, PYRAMID_LEVELS
 
 
 def pool_reference(pyramid: list) -> object:
@@ -22,16 +27,20 @@ def pool_reference(pyramid: list) -> object:
 class SiameseMatching(layers.Layer):
     """Args:
         channels: output depth of every level (3F/2 = 384 in the paper).
+        inputs: one of `MATCHING_INPUTS` (see the module docstring).
     Call:
         pyramid: list of L tensors [B, h_l, w_l, F] (query P2..P6); reference: [B, L, F] pooled reference.
     Returns:
         list of L tensors [B, h_l, w_l, channels].
     """
 
-    def __init__(self, channels: int, **kwargs):
+    def __init__(self, channels: int, inputs: str = "features_distance", **kwargs):
         super().__init__(**kwargs)
+        if inputs not in MATCHING_INPUTS:
+            raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")
         # === Config ===
         self.channels = channels
+        self.inputs = inputs
         # === Layers ===
         self.level_convs = [layers.Conv2D(channels, 1, name=f"fpn_distance_{lvl}") for lvl in PYRAMID_LEVELS]
 
@@ -39,8 +48,10 @@ class SiameseMatching(layers.Layer):
         outputs = []
         for i, (level, conv) in enumerate(zip(pyramid, self.level_convs, strict=True)):
             vector = reference[:, i][:, None, None, :]
-            outputs.append(conv(ops.concatenate([level, ops.abs(level - vector)], axis=-1)))
+            distance = ops.abs(level - vector)
+            pair = [level, distance] if self.inputs == "features_distance" else [distance, level * vector]
+            outputs.append(conv(ops.concatenate(pair, axis=-1)))
         return outputs
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels}
+        return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}

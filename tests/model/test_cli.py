@@ -78,3 +78,44 @@ def test_unknown_held_out_class_is_refused(coco128_dir, command, tmp_path):
     result = run_cli(command, "--data", str(coco128_dir), "--format", "yolo-seg", "--held-out", "unicorn", *extra)
     assert result.returncode == 2
     assert "['unicorn'] are not categories" in result.stderr
+
+
+def _write_yolo_seg(root: Path) -> None:
+    """Two 96x128 images, each with two squares of class `box` (a polygon per square)."""
+    import numpy as np
+
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "classes.txt").write_text("box\nother\n")
+    for index, (x, y) in enumerate([(10, 10), (60, 40)]):
+        image = np.full((96, 128, 3), 30, np.uint8)
+        image[y : y + 30, x : x + 30] = (230, 200, 40)
+        image[50:80, 90:120] = (230, 200, 40)
+        Image.fromarray(image).save(root / "images" / f"im{index}.png")
+        lines = []
+        for bx, by in [(x, y), (90, 50)]:
+            corners = [(bx, by), (bx + 30, by), (bx + 30, by + 30), (bx, by + 30)]
+            lines.append("0 " + " ".join(f"{px / 128:.4f} {py / 96:.4f}" for px, py in corners))
+        (root / "labels" / f"im{index}.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_train_set_changes_a_preset_field_and_the_card_keeps_it(tmp_path):
+    data = tmp_path / "data"
+    _write_yolo_seg(data)
+    out = tmp_path / "run"
+    result = run_cli("train", "--data", str(data), "--format", "yolo-seg", "--held-out", "other", "--preset", "tiny",
+                     "--set", "matching_inputs=distance_product", "--set", "detection_min_confidence=0.3",
+                     "--steps", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads((out / "model.card.json").read_text())
+    assert card["config"]["matching_inputs"] == "distance_product"
+    assert card["config"]["detection_min_confidence"] == 0.3
+    result = run_cli("predict", "--checkpoint", str(out / "model.weights.h5"), "--image",
+                     str(data / "images" / "im0.png"), "--ref-box", "10,10,30,30")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_train_set_refuses_a_malformed_or_unknown_field(tmp_path):
+    result = run_cli("train", "--data", str(tmp_path), "--format", "yolo-seg", "--set", "oops", "--out",
+                     str(tmp_path / "run"))
+    assert result.returncode == 2 and "FIELD=VALUE" in result.stderr

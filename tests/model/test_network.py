@@ -43,12 +43,50 @@ def test_paper_large_has_the_papers_394_arrays_and_parameter_count():
     assert model.count_params() == 52_950_809  # model-spec 1.11
 
 
-@pytest.mark.parametrize("layer", [SiameseMatching(12), MatchClassifierHead(8), MaskHead(4, num_convs=2)])
+@pytest.mark.parametrize(
+    "layer",
+    [SiameseMatching(12), SiameseMatching(12, "distance_product"), MatchClassifierHead(8), MaskHead(4, num_convs=2)],
+)
 def test_layers_serialise(layer):
     clone = layer.__class__.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is type(layer)
+
+
+@pytest.mark.parametrize("inputs", ["features_distance", "distance_product"])
+def test_matching_computes_its_documented_formula(inputs):
+    """out = [P, |P - T|] @ W + b (paper) or [|P - T|, P * T] @ W + b, per pixel and per level."""
+    rng = np.random.default_rng(0)
+    features, channels = 4, 3
+    layer = SiameseMatching(channels, inputs)
+    pyramid = [rng.normal(size=(2, size, size, features)).astype("float32") for size in (8, 4, 2, 1, 1)]
+    reference = rng.normal(size=(2, 5, features)).astype("float32")
+    outputs = layer(pyramid, reference)
+    for level, (query, out) in enumerate(zip(pyramid, outputs, strict=True)):
+        kernel, bias = (np.asarray(w) for w in layer.level_convs[level].weights)
+        vector = reference[:, level][:, None, None, :]
+        pair = [query, np.abs(query - vector)] if inputs == "features_distance" else [
+            np.abs(query - vector), query * vector]
+        expected = np.concatenate(pair, axis=-1) @ kernel[0, 0] + bias
+        np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_distance_product_matching_ignores_features_the_reference_does_not_have():
+    """With T = 0 on some channels, the product half carries nothing from them: only the reference's channels speak."""
+    layer = SiameseMatching(2, "distance_product")
+    query = np.zeros((1, 2, 2, 2), "float32")
+    query[..., 1] = 5.0  # a strong feature on a channel the reference lacks
+    pyramid = [query] * 5
+    reference = np.zeros((1, 5, 2), "float32")
+    reference[..., 0] = 1.0
+    layer(pyramid, reference)
+    for conv in layer.level_convs:  # keep only the product half's weights
+        kernel, bias = conv.get_weights()
+        kernel[:, :, :2] = 0
+        conv.set_weights([kernel, bias])
+    out = np.asarray(layer(pyramid, reference)[0])
+    np.testing.assert_allclose(out, np.broadcast_to(layer.level_convs[0].get_weights()[1], out.shape), atol=1e-6)
 
 
 def test_config_round_trip_and_validation():
@@ -60,6 +98,14 @@ def test_config_round_trip_and_validation():
         get_preset("tiny", image_size=100)
     with pytest.raises(ValueError, match="unknown preset"):
         get_preset("huge")
+    with pytest.raises(ValueError, match=r"unknown model config fields \['typo'\]"):
+        get_preset("tiny", typo=1)
+    with pytest.raises(ValueError, match="matching_inputs must be one of"):
+        get_preset("tiny", matching_inputs="cosine")
+    # Cards written before the field existed load as the paper's matching.
+    old = get_preset("mobile").to_dict()
+    del old["matching_inputs"]
+    assert ModelConfig.from_dict(old).matching_inputs == "features_distance"
 
 
 def test_mobile_preset_loads_imagenet_features(shared_dir):
