@@ -82,13 +82,15 @@ def run_training(plan: Plan, deadline: Deadline) -> dict:
 
 
 def train_button_estimate(measured: dict | None) -> str:
-    """The Train button's wall time is not measured (a default fine-tuning run alone takes minutes, more than the
-    run's budget allows); estimate its training part from the measured batch-1 step time and the default budget."""
+    """The Train button's wall time is not measured in this run (a default fine-tuning run alone takes minutes, more
+    than the run's budget allows; `bench/train_button.py` measures it on the real service); estimate its training
+    part from the measured batch-1 step time and the default budget."""
     from common.settings import Settings
 
     settings = Settings.from_env({})
     steps, budget = settings.train_max_steps, settings.train_time_budget
-    text = (f"not measured (one default fine-tuning run does not fit this run's budget): the default budget is "
+    text = (f"not measured in this run (see `python bench/train_button.py` for a measurement on the real service): "
+            f"the default budget is "
             f"TRAIN_MAX_STEPS={steps} steps or TRAIN_TIME_BUDGET={budget:g} s of training, plus fetching the images "
             "and the held-out evaluation")
     if measured and "step_s" in measured and measured.get("batch_size") == 1:
