@@ -1,0 +1,95 @@
+"""A mask as its runs of foreground pixels in row-major order, found on the mask's content box only.
+
+Both run-length formats the service writes are built from these runs: COCO RLE for transport
+(`common.masks`, column-major: the runs of the transposed mask) and Label Studio's brush RLE
+(`backend.brush_rle`, row-major). An object covers a small part of its image, so every per-pixel operation here
+runs on the crop to the mask's bounding box; only the two `any` reductions that find that box read every pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["alternating_counts", "counts_to_runs", "foreground_runs"]
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+def foreground_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maximal runs of True in `mask.ravel(order="C")`, without flattening the mask.
+
+    Args:
+        mask: `(H, W)` bool, any memory layout (a transposed view gives the column-major runs).
+
+    Returns:
+        `(starts, ends)`: two `(R,)` int64 arrays of flat row-major indices into the `H * W` pixels, sorted,
+        half-open (`ends[i]` is one past the last pixel of run i) and maximal (`ends[i] < starts[i + 1]`); a run
+        may continue from the end of one row into the next. Empty for an empty mask.
+    """
+    if mask.ndim != 2:
+        raise ValueError(f"foreground_runs expects a (H, W) mask, got shape {mask.shape}.")
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return _EMPTY, _EMPTY
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, left, width = int(rows[0]), int(cols[0]), mask.shape[1]
+    crop = mask[top : rows[-1] + 1, left : cols[-1] + 1]
+    # Each row of the crop is followed by one background pixel, and the whole by a leading one: in this flat
+    # buffer every run starts and ends inside its row, so the changes alternate start, end, start, end ...
+    height, crop_width = crop.shape
+    stride = crop_width + 1
+    buffer = np.zeros(1 + height * stride, np.int8)
+    buffer[1:].reshape(height, stride)[:, :crop_width] = crop
+    change = np.flatnonzero(buffer[1:] != buffer[:-1])  # pixel i of the padded crop differs from pixel i - 1
+    row, col = np.divmod(change, stride)
+    flat = (row + top) * width + (col + left)
+    starts, ends = flat[0::2], flat[1::2]
+    # A run that ends on the right edge of the image and one that starts on the left edge of the next row
+    # meet at the same flat index: they are one run.
+    return _join_touching(starts, ends)
+
+
+def _join_touching(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint runs with every pair where one ends where the next starts made one."""
+    joined = ends[:-1] == starts[1:]
+    if joined.any():
+        starts = starts[np.concatenate(([True], ~joined))]
+        ends = ends[np.concatenate((~joined, [True]))]
+    return starts, ends
+
+
+def alternating_counts(starts: np.ndarray, ends: np.ndarray, total: int) -> np.ndarray:
+    """Run lengths alternating background, foreground, background ... over `total` pixels (COCO's `counts`).
+
+    Args:
+        starts, ends: `(R,)` maximal foreground runs from `foreground_runs`.
+        total: number of pixels (`H * W`).
+
+    Returns:
+        `(C,)` int64 lengths summing to `total`. The first (background) length is 0 when the first pixel is
+        foreground; no other length is 0, and there is no trailing 0, as pycocotools writes them.
+    """
+    bounds = np.empty(2 * len(starts) + 2, np.int64)
+    bounds[0], bounds[-1] = 0, total
+    bounds[1:-1:2], bounds[2:-1:2] = starts, ends
+    counts = np.diff(bounds)
+    if len(counts) > 1 and counts[-1] == 0:
+        counts = counts[:-1]  # the last run is foreground up to the last pixel
+    return counts
+
+
+def counts_to_runs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The foreground runs of alternating background, foreground ... lengths (the inverse of `alternating_counts`).
+
+    Args:
+        counts: `(C,)` non-negative lengths, background first.
+
+    Returns:
+        `(starts, ends)` as `foreground_runs` gives them: sorted, half-open, maximal (empty foreground runs are
+        dropped, and runs separated by an empty background run are one).
+    """
+    bounds = np.cumsum(np.asarray(counts, np.int64))
+    pairs = len(bounds) // 2
+    starts, ends = bounds[0 : 2 * pairs : 2], bounds[1 : 2 * pairs : 2]
+    kept = ends > starts
+    return _join_touching(starts[kept], ends[kept])
