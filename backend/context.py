@@ -13,8 +13,8 @@ import dataclasses
 import math
 
 import numpy as np
-from label_studio_sdk.converter.brush import decode_rle
 
+from backend.brush_rle import decode_brush_rle
 from common.exceptions import BadRequestError
 from common.masks import mask_bbox
 
@@ -96,9 +96,7 @@ def _polygon_box(value: dict, height: int, width: int) -> Box:
 def _brush_box(value: dict, height: int, width: int) -> Box:
     if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
         raise ValueError("only brush regions in RLE format are supported")
-    flat = decode_rle(value["rle"])
-    if flat.size != height * width * 4:
-        raise ValueError(f"the RLE decodes to {flat.size} values, expected {height}x{width}x4")
+    flat = decode_brush_rle(value["rle"], expected_length=height * width * 4)  # refused before decoding
     box = mask_bbox(flat.reshape(height, width, 4)[:, :, 3] > 0)
     if box is None:
         raise ValueError("the brush mask is empty")

@@ -1,12 +1,12 @@
 """Instances (pixel boxes, scores, RLE masks) -> Label Studio result regions.
 
 One instance becomes one region per output control of the label config: a `rectanglelabels` box, a
-`brushlabels` mask (Label Studio's RLE, `label_studio_sdk.converter.brush.mask2rle`), and one `polygonlabels`
+`brushlabels` mask (Label Studio's RLE, `backend.brush_rle`: the SDK's `mask2rle` bytes), and one `polygonlabels`
 region per connected part of the mask. Coordinates are percentages (0-100) of the image as Label Studio knows
 it (`original_width` x `original_height`); if the worker decoded the image at another size (EXIF handled
 differently), boxes and polygons are rescaled and masks resampled to Label Studio's size.
 
-This module is pure (numpy, OpenCV, the SDK's RLE): the worker uses it too when it posts predictions itself.
+This module is pure (numpy, OpenCV, pycocotools): the worker uses it too when it posts predictions itself.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from label_studio_sdk.converter.brush import mask2rle
 
+from backend.brush_rle import mask_to_brush_rle
 from backend.polygons import mask_to_polygons
 from common.jobs import InstanceRecord, OutputControl
 from common.masks import decode_mask, encode_mask
@@ -85,13 +85,30 @@ def keep_references(instances: list[InstanceRecord], references: list[tuple[floa
     return records
 
 
+def _span(samples: np.ndarray, first: int, last: int) -> tuple[int, int]:
+    """`[start, stop)` of the targets whose non-decreasing source index `samples` lies in `[first, last]`."""
+    return int(np.searchsorted(samples, first, side="left")), int(np.searchsorted(samples, last, side="right"))
+
+
 def _resample(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize of a bool mask to `(height, width)`."""
+    """Nearest-neighbour resize of a `(h, w)` bool mask to `(height, width)` bool.
+
+    Target pixel `(r, c)` takes source pixel `(int(r * h / height), int(c * w / width))`. Only the target rows and
+    columns that sample the mask's bounding box are gathered; the rest of the frame stays background.
+    """
     if mask.shape == (height, width):
         return mask
-    rows = (np.arange(height) * mask.shape[0] / height).astype(int)
-    cols = (np.arange(width) * mask.shape[1] / width).astype(int)
-    return mask[rows][:, cols]
+    out = np.zeros((height, width), bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    source_rows = (np.arange(height) * mask.shape[0] / height).astype(int)
+    source_cols = (np.arange(width) * mask.shape[1] / width).astype(int)
+    # Both samplings are non-decreasing, so the target pixels that read the box form one rectangle.
+    r0, r1 = _span(source_rows, rows[0], rows[-1])
+    c0, c1 = _span(source_cols, cols[0], cols[-1])
+    out[r0:r1, c0:c1] = mask[source_rows[r0:r1]][:, source_cols[c0:c1]]
+    return out
 
 
 def _base(control: OutputControl, height: int, width: int, score: float) -> dict:
@@ -145,8 +162,7 @@ def instances_to_regions(
             if not mask.any():
                 continue  # an empty brush or polygon is no suggestion; the rectangle (if asked for) still is
             if control.type == "brushlabels":
-                resized = _resample(mask, height, width).astype(np.uint8) * 255
-                region["value"] = {"format": "rle", "rle": [int(v) for v in mask2rle(resized)],
+                region["value"] = {"format": "rle", "rle": mask_to_brush_rle(_resample(mask, height, width)),
                                    "brushlabels": [label]}
                 regions.append(region)
             elif control.type == "polygonlabels":
