@@ -47,6 +47,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-images", type=int)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--reuse-baseline", type=Path, metavar="DIR",
+                        help="take the colour baseline's reports from an earlier --out DIR with the same data, split "
+                             "and runs (the baseline does not depend on the checkpoint)")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -78,6 +81,14 @@ def main() -> int:
         for setting, same_image in settings.items():
             reports = {}
             for name, fn in candidates.items():
+                earlier = args.reuse_baseline and args.reuse_baseline / f"{selection}-{setting}-{name}.json"
+                if name == "baseline" and earlier and earlier.is_file():
+                    report = json.loads(earlier.read_text())
+                    if report["runs"] != args.runs:
+                        raise SystemExit(f"{earlier} has {report['runs']} runs, not {args.runs}")
+                    (out / earlier.name).write_text(earlier.read_text())
+                    reports[name] = report
+                    continue
                 started = time.monotonic()
                 report = evaluate(fn, dataset, classes, runs=args.runs, seed=0, max_images=args.max_images,
                                   allow_same_image_reference=same_image)
