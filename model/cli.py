@@ -183,7 +183,7 @@ def cmd_search(args) -> int:
     from model.search import search
 
     predictor = _predictor(args)
-    search(predictor, load_image(args.ref_image), args.ref_box[0], args.images, top_k=args.top, out_dir=args.out)
+    search(predictor, load_image(args.ref_image), args.ref_box, args.images, top_k=args.top, out_dir=args.out)
     return 0
 
 
@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="rank a folder of images by their best match to a reference")
     _add_model_args(p)
     p.add_argument("--ref-image", required=True)
-    p.add_argument("--ref-box", required=True, type=_box, action="append")
+    p.add_argument("--ref-box", required=True, type=_box, action="append", help="x,y,w,h (repeat: K-shot)")
     p.add_argument("--images", required=True)
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--out", required=True)

@@ -98,7 +98,8 @@ def search(
     Args:
         predictor: a `model.predictor.Predictor` (or anything with `encode_image`, `encode_references`, `find`).
         ref_image: `(H, W, 3)` uint8 RGB, or a path to the reference image.
-        ref_box: `(4,)` `x1, y1, x2, y2` pixels in `ref_image` (see `parse_xywh_box` for the CLI's x,y,w,h).
+        ref_box: `(4,)` `x1, y1, x2, y2` pixels in `ref_image`, or `(K, 4)` for K references (K-shot: their
+            embeddings are averaged; see `parse_xywh_box` for the CLI's x,y,w,h).
         images_dir: folder searched (files with an image suffix; sub-folders too when `recursive`).
         top_k: hits drawn on the contact sheet.
         out_dir: where results.json and contact_sheet.png go (created).
@@ -122,8 +123,8 @@ def search(
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
     reference_pixels = load_image(ref_image) if isinstance(ref_image, str | Path) else np.asarray(ref_image)
-    box = np.asarray(ref_box, dtype=np.float32).reshape(1, 4)
-    reference = predictor.encode_references(reference_pixels, box)
+    boxes = np.asarray(ref_box, dtype=np.float32).reshape(-1, 4)
+    reference = predictor.encode_references(reference_pixels, boxes)
     options = {
         k: v
         for k, v in (("score_threshold", score_threshold), ("max_instances", max_instances))
@@ -162,17 +163,18 @@ def search(
     out_dir.mkdir(parents=True, exist_ok=True)
     results_json = out_dir / RESULTS_FILE
     results_json.write_text(
-        json.dumps(_report(predictor, ref_image, box[0], images_dir, hits, skipped, options), indent=1)
+        json.dumps(_report(predictor, ref_image, boxes, images_dir, hits, skipped, options), indent=1)
     )
-    contact_sheet = write_contact_sheet(reference_pixels, box[0], hits[:top_k], out_dir / CONTACT_SHEET_FILE)
+    contact_sheet = write_contact_sheet(reference_pixels, boxes[0], hits[:top_k], out_dir / CONTACT_SHEET_FILE)
     return SearchResult(hits, skipped, results_json, contact_sheet)
 
 
-def _report(predictor, ref_image, box, images_dir, hits, skipped, options) -> dict:
+def _report(predictor, ref_image, boxes, images_dir, hits, skipped, options) -> dict:
     return {
         "reference": {
             "image": str(ref_image) if isinstance(ref_image, str | Path) else "<array>",
-            "box_xyxy": [float(v) for v in box],
+            "box_xyxy": [float(v) for v in boxes[0]],
+            "boxes_xyxy": [[float(v) for v in box] for box in boxes],
         },
         "predictor_version": getattr(predictor, "version", "unknown"),
         "find_options": options,

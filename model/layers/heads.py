@@ -3,7 +3,7 @@
 The paper writes its fully connected layers as `TimeDistributed(Conv2D(FC, 7x7))`; Keras 3 unrolls
 TimeDistributed into one call per ROI (40x slower on CPU, keras3-notes). Here the ROIs are folded into the batch
 axis and the 7x7 conv is the equivalent Dense over the flattened (h, w, c) cell, with the same layer names, so
-`model/paper_weights.py` can reshape the paper's (7, 7, in, out) kernel into (7*7*in, out).
+`model/paper_mapping.py` can reshape the paper's (7, 7, in, out) kernel into (7*7*in, out).
 """
 
 from __future__ import annotations

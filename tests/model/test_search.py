@@ -122,3 +122,21 @@ def test_search_end_to_end_with_the_tiny_predictor(tmp_path):
     data = json.loads(result.results_json.read_text())
     assert data["predictor_version"] == predictor.version and len(data["ranked"]) == 3
     assert result.contact_sheet.stat().st_size > 0
+
+
+def test_search_with_several_reference_boxes_encodes_them_together(tmp_path):
+    """K-shot: all boxes reach `encode_references` in one call (averaged there) and are reported."""
+    folder = _write_folder(tmp_path)
+    seen = []
+
+    class Recording(_RednessPredictor):
+        def encode_references(self, image, boxes):
+            seen.append(np.array(boxes))
+            return super().encode_references(image, boxes)
+
+    boxes = [[8, 8, 24, 24], [30, 8, 46, 24]]
+    result = search(Recording(), np.zeros((SIZE, SIZE, 3), np.uint8), boxes, folder, out_dir=tmp_path / "out",
+                    progress=False)
+    assert len(seen) == 1 and seen[0].shape == (2, 4)
+    data = json.loads(result.results_json.read_text())
+    assert data["reference"]["boxes_xyxy"] == boxes and data["reference"]["box_xyxy"] == boxes[0]
