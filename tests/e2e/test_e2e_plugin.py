@@ -170,6 +170,32 @@ def test_submitted_annotations_reach_the_plugin_store(ls_client, make_project, p
     assert sorted(e["task_id"] for e in stored) == sorted(t.task_id for t in annotated)
 
 
+def test_resync_recovers_annotations_the_webhook_never_delivered(ls_client, make_project, plugin):
+    """Annotations submitted before the plugin was connected (no webhook yet) come in from Label Studio's export."""
+    import requests
+
+    from backend.exemplars import ExemplarBank
+
+    project = make_project("plugin: resync")
+    annotated = project.tasks[:2]
+    for task in annotated:  # no ML backend yet, so no webhook: the plugin hears nothing of these
+        ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
+    bank = ExemplarBank(plugin.model_dir)
+    ls_client.add_ml_backend(
+        project.id, plugin.url, "siamese-assist", interactive=True, extra_params=plugin.extra_params()
+    )
+    assert bank.exemplars_for(project.id).get(LABEL, []) == []
+
+    queued = requests.post(f"{plugin.url}/resync", json={"project": project.id}, timeout=10)
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["resync"] is True  # the plugin knows where Label Studio is (from /setup)
+    job_url = f"{plugin.url}/jobs/{queued.json()['job_id']}"
+    status = poll(lambda: requests.get(job_url, timeout=10).json(), lambda s: s["status"] in ("finished", "failed"), 120)
+    assert status["status"] == "finished", status
+    stored = bank.exemplars_for(project.id).get(LABEL, [])
+    assert sorted({e["task_id"] for e in stored}) == sorted(t.task_id for t in annotated)
+
+
 def test_train_button_produces_a_new_model_version_that_label_studio_uses(ls_client, make_project, plugin):
     project, ml = connect(ls_client, make_project, plugin, "plugin: training")
     *annotated, unlabeled = project.tasks
