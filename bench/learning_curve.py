@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,17 @@ def restrict(dataset, classes: tuple[str, ...]):
     images = []
     for image in dataset.images:
         kept = tuple(
-            InstanceAnnotation(category_id=position[a.category], category=a.category, box=a.box, polygons=a.polygons,
-                               rle=a.rle, iscrowd=a.iscrowd)
-            for a in image.instances if a.category in position)
+            InstanceAnnotation(
+                category_id=position[a.category],
+                category=a.category,
+                box=a.box,
+                polygons=a.polygons,
+                rle=a.rle,
+                iscrowd=a.iscrowd,
+            )
+            for a in image.instances
+            if a.category in position
+        )
         if any(not a.iscrowd for a in kept):
             images.append(AnnotatedImage(image.image_id, image.source, image.height, image.width, kept))
     return Dataset(tuple(classes), tuple(images), dataset.name)
@@ -83,8 +92,11 @@ def synthetic_dataset(count: int, seed: int):
         size = SYNTHETIC_SIZE
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
         base = 80 + 50 * np.sin(xx / rng.uniform(9, 20)) * np.cos(yy / rng.uniform(9, 20))
-        pixels = np.clip(np.stack([base, base * 0.8 + 30, base * 0.6 + 50], -1) + rng.normal(0, 10, (size, size, 3)),
-                         0, 255).astype(np.uint8)
+        pixels = np.clip(
+            np.stack([base, base * 0.8 + 30, base * 0.6 + 50], -1) + rng.normal(0, 10, (size, size, 3)),
+            0,
+            255,
+        ).astype(np.uint8)
         instances, occupied = [], np.zeros((size, size), bool)
         for _ in range(int(rng.integers(*SYNTHETIC_OBJECTS, endpoint=True)) + 1):
             radius = int(rng.integers(12, 28))
@@ -97,7 +109,9 @@ def synthetic_dataset(count: int, seed: int):
             else:
                 continue
             occupied |= mask.astype(bool)
-            kind = int(rng.integers(0, 3)) if instances else int(rng.integers(0, 2))  # the first is never a distractor
+            kind = (
+                int(rng.integers(0, 3)) if instances else int(rng.integers(0, 2))
+            )  # the first is never a distractor
             mask = np.zeros((size, size), np.uint8)
             if kind == 0:  # disc: red, filled
                 cv2.circle(pixels, (cx, cy), radius, (210, 50, 40), -1)
@@ -110,8 +124,14 @@ def synthetic_dataset(count: int, seed: int):
                 cv2.fillPoly(pixels, [points.astype(np.int32)], (60, 190, 60))
                 continue
             rle = mask_utils.encode(np.asfortranarray(mask))
-            instances.append(InstanceAnnotation(category_id=kind, category=SYNTHETIC_CLASSES[kind],
-                                                box=box_from_mask(mask.astype(bool)), rle=rle))
+            instances.append(
+                InstanceAnnotation(
+                    category_id=kind,
+                    category=SYNTHETIC_CLASSES[kind],
+                    box=box_from_mask(mask.astype(bool)),
+                    rle=rle,
+                )
+            )
         frozen = pixels.copy()
         images.append(AnnotatedImage(f"synthetic-{index}", lambda p=frozen: p, size, size, tuple(instances)))
     return Dataset(SYNTHETIC_CLASSES, tuple(images), f"synthetic-{count}")
@@ -124,7 +144,9 @@ def load(name: str, args: argparse.Namespace):
         return synthetic_dataset(args.synthetic_images, args.seed)
     if name == "coco128":
         if not COCO128_DIR.exists():
-            raise SystemExit(f"{COCO128_DIR} is absent: coco128-seg lives in ../shared/data (or pass --datasets synthetic)")
+            raise SystemExit(
+                f"{COCO128_DIR} is absent: coco128-seg lives in ../shared/data (or pass --datasets synthetic)"
+            )
         return restrict(load_dataset(COCO128_DIR, "yolo-seg"), tuple(args.classes.split(",")))
     raise SystemExit(f"unknown dataset {name!r}: use coco128 or synthetic")
 
@@ -138,13 +160,44 @@ def evaluate_checkpoint(weights: Path, eval_set, runs: int, seed: int) -> dict:
     from model.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(weights)
-    report = evaluate(predictor_predict_fn(predictor, score_threshold=predictor.config.detection_min_confidence),
-                      eval_set, runs=runs, seed=seed, progress=False)
-    return {key: report[key] for key in METRICS} | {"queries": report["num_queries"]}
+    report = evaluate(
+        predictor_predict_fn(predictor, score_threshold=predictor.config.detection_min_confidence),
+        eval_set,
+        runs=runs,
+        seed=seed,
+        progress=False,
+    )
+    return {key: report[key] for key in METRICS} | {
+        "queries": report["num_queries"],
+        "per_class": report["per_class"],
+    }
 
 
-def curve(dataset, parent: Path, args: argparse.Namespace, workdir: Path) -> list[dict]:
-    """One point per k: accept the first k images, fine-tune, evaluate on the never-accepted images."""
+def class_roles(checkpoint: Path, classes: tuple[str, ...]) -> dict[str, str]:
+    """Per class: "held out" (never a training class of the checkpoint), "trained" (it was), or "new" (unknown).
+
+    The shipped checkpoint was trained on coco128-seg itself: its training classes were seen on these very images,
+    so their curve starts high and measures little; only held-out classes show what accepted labels teach.
+    """
+    from model.checkpoint import read_card
+
+    training = read_card(checkpoint).training or {}
+    held_out, trained = set(training.get("held_out_classes", ())), set(training.get("train_classes", ()))
+    return {c: "held out" if c in held_out else "trained" if c in trained else "new" for c in classes}
+
+
+def curve(
+    dataset,
+    parent: Path,
+    args: argparse.Namespace,
+    workdir: Path,
+    on_point: Callable[[list[dict]], None] = lambda points: None,
+) -> list[dict]:
+    """One point per k: accept the first k images, fine-tune, evaluate on the never-accepted images.
+
+    `on_point` gets the points so far after each one (the caller writes partial results: a long run that is
+    stopped still leaves its finished points).
+    """
     from model.data.annotations import Dataset
     from model.training.finetune import FineTuneSettings, finetune
 
@@ -152,8 +205,10 @@ def curve(dataset, parent: Path, args: argparse.Namespace, workdir: Path) -> lis
     order = np.random.default_rng(args.seed).permutation(len(dataset.images))
     shuffled = [dataset.images[i] for i in order]
     if len(shuffled) <= max(ks):
-        raise SystemExit(f"{dataset.name} has {len(shuffled)} images; k up to {max(ks)} leaves none to evaluate on")
-    evaluation = shuffled[max(ks):]
+        raise SystemExit(
+            f"{dataset.name} has {len(shuffled)} images; k up to {max(ks)} leaves none to evaluate on"
+        )
+    evaluation = shuffled[max(ks) :]
     if args.eval_images:
         evaluation = evaluation[: args.eval_images]
     eval_set = Dataset(dataset.categories, tuple(evaluation), dataset.name)
@@ -171,25 +226,84 @@ def curve(dataset, parent: Path, args: argparse.Namespace, workdir: Path) -> lis
             accepted = Dataset(dataset.categories, tuple(shuffled[:k]), dataset.name)
             result = finetune(parent, accepted, workdir / f"k{k}.weights.h5", f"learning-curve-k{k}", budget)
             weights, steps = result.weights_path, result.steps
+        trained_at = time.monotonic()
         metrics = evaluate_checkpoint(weights, eval_set, args.runs, args.seed)
-        point = {"k": k, "steps": steps, "eval_images": len(evaluation), **metrics,
-                 "seconds": round(time.monotonic() - started, 1)}
-        log.info("%s k=%d: box AP50 %.3f, recall %.3f (%d steps, %.0f s)", dataset.name, k,
-                 metrics["box_ap50"]["mean"], metrics["recall"]["mean"], steps, point["seconds"])
+        point = {
+            "k": k,
+            "steps": steps,
+            "eval_images": len(evaluation),
+            **metrics,
+            "accepted_instances": sum(len(image.instances) for image in shuffled[:k]),
+            "finetune_seconds": round(trained_at - started, 1),
+            "eval_seconds": round(time.monotonic() - trained_at, 1),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        log.info(
+            "%s k=%d: box AP50 %.3f, recall %.3f (%d steps, fine-tune %.0f s, evaluation %.0f s)",
+            dataset.name,
+            k,
+            metrics["box_ap50"]["mean"],
+            metrics["recall"]["mean"],
+            steps,
+            point["finetune_seconds"],
+            point["eval_seconds"],
+        )
         points.append(point)
+        on_point(points)
     return points
 
 
 # --- reports ----------------------------------------------------------------------------------------------------
 
 
-def table(name: str, points: list[dict]) -> str:
-    lines = [f"### {name}", "", "| accepted images k | box AP50 | mask AP50 | one-reference recall | steps | queries |",
-             "|---:|---:|---:|---:|---:|---:|"]
+def table(name: str, points: list[dict], roles: dict[str, str] | None = None) -> str:
+    """Markdown: one row per k (mean ± 95% interval over evaluation runs), then box AP50 per class.
+
+    `roles` marks each class "held out" / "trained" for the starting checkpoint (see `class_roles`).
+    """
+    lines = [
+        f"### {name}",
+        "",
+        "| accepted images k | box AP50 | mask AP50 | one-reference recall | steps | queries |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for p in points:
         cells = [f"{100 * p[m]['mean']:.1f} ± {100 * p[m]['ci95']:.1f}" for m in METRICS]
         lines.append(f"| {p['k']} | {' | '.join(cells)} | {p['steps']} | {p['queries']} |")
+    classes = list(points[0].get("per_class", {})) if points else []
+    if classes:
+        roles = roles or {}
+        heads = [f"{c} ({roles[c]})" if c in roles else c for c in classes]
+        lines += [
+            "",
+            "Box AP50 per class:",
+            "",
+            f"| k | {' | '.join(heads)} |",
+            "|---:|" + "---:|" * len(classes),
+        ]
+        for p in points:
+            cells = [
+                f"{100 * p['per_class'][c]['box_ap50']:.1f}" if c in p["per_class"] else "–" for c in classes
+            ]
+            lines.append(f"| {p['k']} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
+
+
+def write_reports(
+    out: Path, args: argparse.Namespace, results: dict[str, list[dict]], roles: dict[str, dict[str, str]]
+) -> str:
+    """Write `learning_curve.json`, `.md` and `.png` under `out` (called after every point); returns the markdown."""
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    (out / "learning_curve.json").write_text(
+        json.dumps({"settings": settings, "class_roles": roles, "results": results}, indent=1)
+    )
+    markdown = "".join(
+        table(name, points, roles.get(name)) + "\n" for name, points in results.items() if points
+    )
+    (out / "learning_curve.md").write_text(f"Starting checkpoint: `{args.checkpoint.name}`\n\n{markdown}")
+    if any(results.values()):
+        plot({name: points for name, points in results.items() if points}, out / "learning_curve.png")
+    return markdown
 
 
 def plot(results: dict, path: Path) -> None:
@@ -201,7 +315,10 @@ def plot(results: dict, path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name, points in results.items():
         ks = [p["k"] for p in points]
-        for axis, metric, title in ((axes[0], "box_ap50", "box AP50"), (axes[1], "recall", "one-reference recall")):
+        for axis, metric, title in (
+            (axes[0], "box_ap50", "box AP50"),
+            (axes[1], "recall", "one-reference recall"),
+        ):
             means = np.array([p[metric]["mean"] for p in points]) * 100
             errors = np.array([p[metric]["ci95"] for p in points]) * 100
             axis.errorbar(ks, means, yerr=errors, marker="o", capsize=3, label=name)
@@ -217,36 +334,49 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/learning_curve.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python bench/learning_curve.py", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT, help="the starting checkpoint")
     parser.add_argument("--datasets", default="coco128,synthetic", help="comma-separated: coco128, synthetic")
     parser.add_argument("--classes", default=",".join(COCO128_CLASSES), help="coco128 classes to use")
     parser.add_argument("--ks", default=",".join(map(str, DEFAULT_KS)), help="accepted image counts")
     parser.add_argument("--synthetic-images", type=int, default=40)
-    parser.add_argument("--eval-images", type=int, default=0, help="cap on evaluation images (0: all remaining)")
+    parser.add_argument(
+        "--eval-images", type=int, default=0, help="cap on evaluation images (0: all remaining)"
+    )
     parser.add_argument("--runs", type=int, default=2, help="evaluation repetitions (fresh references each)")
-    parser.add_argument("--max-steps", type=int, default=0, help="override the default step budget (quick runs)")
-    parser.add_argument("--time-budget", type=float, default=0, help="override the default time budget, seconds")
+    parser.add_argument(
+        "--max-steps", type=int, default=0, help="override the default step budget (quick runs)"
+    )
+    parser.add_argument(
+        "--time-budget", type=float, default=0, help="override the default time budget, seconds"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not args.checkpoint.exists():
-        raise SystemExit(f"{args.checkpoint} does not exist: pass --checkpoint (any of our *.weights.h5 with its card)")
+        raise SystemExit(
+            f"{args.checkpoint} does not exist: pass --checkpoint (any of our *.weights.h5 with its card)"
+        )
 
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[dict]] = {}
+    roles: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="learning-curve-") as scratch:
-        for name in args.datasets.split(","):
-            dataset = load(name.strip(), args)
-            log.info("%s: %d images with %s", dataset.name, len(dataset.images), list(dataset.categories))
-            results[name] = curve(dataset, args.checkpoint, args, Path(scratch))
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    (args.out / "learning_curve.json").write_text(json.dumps({"settings": settings, "results": results}, indent=1))
-    markdown = "".join(table(name, points) + "\n" for name, points in results.items())
-    (args.out / "learning_curve.md").write_text(f"Starting checkpoint: `{args.checkpoint.name}`\n\n{markdown}")
-    plot(results, args.out / "learning_curve.png")
+        for name in (n.strip() for n in args.datasets.split(",")):
+            dataset = load(name, args)
+            roles[name] = class_roles(args.checkpoint, tuple(dataset.categories))
+            log.info("%s: %d images with %s", dataset.name, len(dataset.images), roles[name])
+
+            def partial(points: list[dict], name: str = name) -> None:
+                results[name] = points
+                write_reports(args.out, args, results, roles)
+
+            results[name] = curve(dataset, args.checkpoint, args, Path(scratch), partial)
+    markdown = write_reports(args.out, args, results, roles)
     print(markdown)
     print(f"wrote {args.out}/learning_curve.json, .md and .png")
     return 0

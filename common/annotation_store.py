@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS annotations (
 );
 CREATE INDEX IF NOT EXISTS annotations_task ON annotations (task_id);
 -- MAX(seq), read once per recorded annotation, in O(log n): without it a resync of n new annotations scans
--- the table n times (5000 annotations: 14 s instead of about 1 s)
+-- the table n times (5000 annotations: 2.0 s of CPU instead of 0.16 s; the time grows with n squared)
 CREATE INDEX IF NOT EXISTS annotations_seq ON annotations (seq);
 CREATE TABLE IF NOT EXISTS deleted_tasks (task_id INTEGER PRIMARY KEY, recorded_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
