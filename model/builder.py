@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keras
+
 from model.config import ModelConfig
 from model.layers.backbones import build_backbone
 from model.layers.fpn import build_fpn
@@ -10,14 +12,30 @@ from model.layers.matching import SiameseMatching
 from model.layers.rpn import build_rpn
 from model.network import SiameseMaskRCNN
 
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+"""Precision name -> Keras dtype policy of every layer. "bfloat16": weights stay float32, convolutions and dense
+layers compute in bfloat16 (fast on CPUs with AMX or AVX512_BF16 and on GPUs), boxes, NMS and ROIAlign stay float32
+(`SiameseMaskRCNN.detect`). Inference only: training keeps float32."""
 
-def build_model(config: ModelConfig) -> SiameseMaskRCNN:
+
+def build_model(config: ModelConfig, precision: str = "float32") -> SiameseMaskRCNN:
     """Build a Siamese Mask R-CNN with all weights created.
 
     The backbone starts from ImageNet when `config.backbone_weights == "imagenet"` (MobileNetV2 only; Keras
     downloads the file once into ~/.keras/models/ if it is not there), otherwise from random weights. Everything
-    else starts random.
+    else starts random. `precision` is a key of `PRECISIONS`.
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(PRECISIONS[precision])  # layers take the policy when they are created
+    try:
+        return _build(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build(config: ModelConfig) -> SiameseMaskRCNN:
     backbone = build_backbone(
         config.backbone, alpha=config.backbone_alpha, weights=config.backbone_weights, mean_pixel=config.mean_pixel
     )

@@ -104,8 +104,11 @@ def write_card(weights_path: str | Path, card: ModelCard) -> Path:
     return path
 
 
-def load_checkpoint(weights_path: str | Path):
+def load_checkpoint(weights_path: str | Path, precision: str = "float32"):
     """Rebuild the network of a checkpoint from its card and load the weights.
+
+    Args:
+        precision: "float32", or "bfloat16" to compute the convolutions in bfloat16 (see `model.builder`).
 
     Returns:
         (model, card). The backbone is not re-initialised from ImageNet (the checkpoint has its weights).
@@ -120,7 +123,7 @@ def load_checkpoint(weights_path: str | Path):
         config = ModelConfig.from_dict(card.config).replace(backbone_weights=None)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{card_path(weights_path)}: invalid config in model card ({exc})") from exc
-    model = build_model(config)
+    model = build_model(config, precision=precision)
     try:
         model.load_weights(str(weights_path))
     except Exception as exc:  # h5py/keras raise many types for a corrupt or foreign file

@@ -84,8 +84,12 @@ class SiameseMaskRCNN(keras.Model):
             masks [B, D, 28, 28] float probabilities, in box coordinates.
         """
         cfg = self.config
+        window = tf.cast(window, tf.float32)
         matched = self.matching(pyramid, reference)
-        logits, deltas = run_rpn(self.rpn, matched)
+        # Under a bfloat16 policy (build_model(precision="bfloat16")) the convolutions compute in bfloat16; box
+        # decoding, NMS and ROIAlign stay float32 (TensorFlow's NMS and crop_and_resize refuse bfloat16).
+        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(self.rpn, matched))
+        roi_features = [tf.cast(level, tf.float32) for level in matched[:ROI_LEVELS]]
         proposals, valid = propose(
             tf.nn.softmax(logits)[..., 1],
             deltas,
@@ -95,8 +99,8 @@ class SiameseMaskRCNN(keras.Model):
             nms_threshold=cfg.rpn_nms_threshold,
             bbox_std=cfg.rpn_bbox_std,
         )
-        rois = pyramid_roi_align(matched[:ROI_LEVELS], proposals, cfg.pool_size, cfg.image_size)
-        class_logits, box_deltas = self.classifier(rois)
+        rois = pyramid_roi_align(roi_features, proposals, cfg.pool_size, cfg.image_size)
+        class_logits, box_deltas = (tf.cast(t, tf.float32) for t in self.classifier(rois))
         detections = detect(
             proposals,
             valid,
@@ -115,10 +119,8 @@ class SiameseMaskRCNN(keras.Model):
         if mask_limit is not None:
             count = tf.minimum(count, tf.cast(mask_limit, tf.int32))
         count = tf.maximum(count, 1)
-        mask_rois = pyramid_roi_align(
-            matched[:ROI_LEVELS], detections[:, :count, :4], cfg.mask_pool_size, cfg.image_size
-        )
-        masks = tf.sigmoid(self.mask_head(mask_rois))
+        mask_rois = pyramid_roi_align(roi_features, detections[:, :count, :4], cfg.mask_pool_size, cfg.image_size)
+        masks = tf.sigmoid(tf.cast(self.mask_head(mask_rois), tf.float32))
         masks = tf.pad(masks, [[0, 0], [0, cfg.detection_max_instances - count], [0, 0], [0, 0]])
         return detections, masks
 

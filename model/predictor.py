@@ -35,7 +35,8 @@ class Instance:
 
 @dataclass(frozen=True)
 class EncodedImage:
-    """Backbone + FPN features of one query image (5 levels), and how it was resized."""
+    """Backbone + FPN features of one query image (5 levels; bfloat16 under that precision), and how it was
+    resized."""
 
     pyramid: tuple
     info: ResizeInfo
@@ -88,18 +89,19 @@ class Predictor:
     # --- construction --------------------------------------------------------------------------------------
 
     @classmethod
-    def from_checkpoint(cls, weights_path: str | Path) -> Predictor:
-        model, card = load_checkpoint(weights_path)
+    def from_checkpoint(cls, weights_path: str | Path, precision: str = "float32") -> Predictor:
+        """`precision`: "float32" or "bfloat16" (faster where the CPU has AMX/AVX512_BF16; see `model.builder`)."""
+        model, card = load_checkpoint(weights_path, precision=precision)
         return cls(model, version=card.version, card=card)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> Predictor:
+    def from_preset(cls, name: str, precision: str = "float32", **overrides) -> Predictor:
         """An untrained network of a preset (ImageNet backbone where the preset has one)."""
         from model.builder import build_model
         from model.presets import get_preset
 
         config = get_preset(name, **overrides)
-        return cls(build_model(config), version=f"{config.name}-untrained")
+        return cls(build_model(config, precision=precision), version=f"{config.name}-untrained")
 
     # --- inference -----------------------------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class Predictor:
         """Reference embedding of K boxes `(x1, y1, x2, y2)` pixels in `image` (averaged: K-shot)."""
         crops = reference_inputs(to_rgb(image), boxes, self.config)
         vector = self._encode_references(tf.constant(crops[None]))
-        return ReferenceEmbedding(np.asarray(vector[0]), len(crops))
+        return ReferenceEmbedding(np.asarray(tf.cast(vector[0], tf.float32)), len(crops))
 
     def find(
         self,

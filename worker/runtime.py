@@ -39,11 +39,34 @@ _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
 
+BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+"""CPU features that make bfloat16 convolutions fast in oneDNN (without them bfloat16 is emulated and slower)."""
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The `flags` of the first CPU in /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def resolve_precision(setting: str, flags: frozenset[str]) -> str:
+    """MODEL_PRECISION -> "float32" or "bfloat16"; "auto" picks bfloat16 only on CPUs with `BF16_CPU_FLAGS`."""
+    if setting == "auto":
+        return "bfloat16" if flags & BF16_CPU_FLAGS else "float32"
+    return setting
+
+
 def load_predictor(settings: Settings) -> Any:
     """Load the model once: CHECKPOINT, else MODEL_PRESET, else the shipped checkpoint, else the `tiny` preset."""
     from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
 
     started = time.perf_counter()
+    precision = resolve_precision(settings.model_precision, cpu_flags())
     if settings.model_seed is not None:
         import keras
 
@@ -52,16 +75,16 @@ def load_predictor(settings: Settings) -> Any:
         path = Path(settings.checkpoint)
         if not path.exists():
             raise FileNotFoundError(f"CHECKPOINT={settings.checkpoint} does not exist; fix the path or unset it.")
-        predictor = Predictor.from_checkpoint(str(path))
+        predictor = Predictor.from_checkpoint(str(path), precision=precision)
     elif settings.model_preset:
-        predictor = Predictor.from_preset(settings.model_preset)
+        predictor = Predictor.from_preset(settings.model_preset, precision=precision)
     elif DEFAULT_CHECKPOINT.exists():
-        predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT))
+        predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT), precision=precision)
     else:
         log.warning("No checkpoint: CHECKPOINT and MODEL_PRESET are unset and %s is absent; serving the untrained "
                     "%r preset (suggestions will be meaningless)", DEFAULT_CHECKPOINT, FALLBACK_PRESET)
-        predictor = Predictor.from_preset(FALLBACK_PRESET)
-    log.info("model %s loaded in %.1f s", predictor.version, time.perf_counter() - started)
+        predictor = Predictor.from_preset(FALLBACK_PRESET, precision=precision)
+    log.info("model %s loaded in %.1f s (%s)", predictor.version, time.perf_counter() - started, precision)
     return predictor
 
 
