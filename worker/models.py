@@ -77,7 +77,9 @@ class ProjectModels:
                 "worker; or roll back with POST /versions/rollback."
             )
         started = time.perf_counter()
-        precision = runtime.resolve_precision(self.settings.model_precision, runtime.cpu_flags())
+        precision = runtime.resolve_precision(
+            self.settings.model_precision, runtime.cpu_flags(), runtime.has_gpu()
+        )
         predictor = Predictor.from_checkpoint(self.registry.weights_path(project_id, version), precision=precision)
         log.info("project %s: loaded model version %s in %.1f s", project_id, version, time.perf_counter() - started)
         with self._lock:

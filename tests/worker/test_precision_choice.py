@@ -15,6 +15,7 @@ def test_auto_needs_bf16_cpu_features():
     assert resolve_precision("auto", frozenset({"avx2", "avx512f"})) == "float32"
     assert resolve_precision("float32", frozenset({"amx_bf16"})) == "float32"
     assert resolve_precision("bfloat16", frozenset()) == "bfloat16"
+    assert resolve_precision("auto", frozenset({"amx_bf16"}), gpu=True) == "float32"  # unmeasured on GPUs
 
 
 def test_cpu_flags_reads_the_first_flags_line(tmp_path):
@@ -25,7 +26,7 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path):
 
 
 def test_model_precision_setting():
-    assert Settings.from_env({}).model_precision == "float32"
+    assert Settings.from_env({}).model_precision == "auto"
     assert Settings.from_env({"MODEL_PRECISION": "auto"}).model_precision == "auto"
     with pytest.raises(SettingsError, match="MODEL_PRECISION"):
         Settings.from_env({"MODEL_PRECISION": "fp8"})
