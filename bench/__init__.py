@@ -6,10 +6,10 @@ a `tiny` smoke run produces a complete report. Module map:
 | module | what |
 |---|---|
 | `timing` | `Stats` (median, min-max), `measure`, `Deadline`, `Accumulator`, `ratio` |
-| `plan` | `Plan.full()` / `Plan.smoke()`: presets, sizes, repeats, budget |
+| `plan` | `Plan.full()` / `Plan.smoke()`: presets, sizes, precisions, repeats, budget |
 | `scenes` | synthetic images with N copies of an object |
-| `models` | seeded untrained predictors and their checkpoints for workers |
-| `service` | embedded Redis + gunicorn backend + `python -m worker` on 127.0.0.1 |
+| `models` | seeded untrained predictors (float32 or bfloat16, same weights) and their checkpoints |
+| `service` | embedded Redis + gunicorn backend + `python -m worker` (explicit MODEL_PRECISION) |
 | `model_latency` | direct in-process calls with a stage breakdown |
 | `end_to_end` | interactive latency over HTTP, cold and warm, with the ratios |
 | `throughput` | batch images per second with 1 and 2 workers |

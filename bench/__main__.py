@@ -4,6 +4,7 @@
     python -m bench --plan smoke --out DIR   # tiny preset, one repeat (what CI runs)
     python -m bench --only interactive,throughput --repeats 3 --budget-minutes 10
     python -m bench --only interactive --presets mobile --sizes 512 --repeats 2
+    python -m bench --only interactive --presets mobile --sizes 512 --precisions bfloat16
 
 Every run binds only 127.0.0.1, starts and stops its own Redis, backend and workers, and stops by itself.
 """
@@ -26,6 +27,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FAMILIES), help=f"comma-separated families of {FAMILIES}")
     parser.add_argument("--presets", default=None, help="comma-separated presets for interactive latency")
     parser.add_argument("--sizes", default=None, help="comma-separated query sizes for interactive latency")
+    parser.add_argument("--precisions", default=None,
+                        help="comma-separated precisions for interactive latency (float32, bfloat16)")
+    parser.add_argument("--service-precision", default=None, choices=("float32", "bfloat16", "auto"),
+                        help="precision of the throughput workers and the growth sweeps (default auto: what the "
+                             "worker picks on this machine)")
     parser.add_argument("--repeats", type=int, default=None, help="recorded calls per measurement")
     parser.add_argument("--budget-minutes", type=float, default=None, help="wall-time budget of the whole run")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output directory (default bench/results)")
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         plan = plan.replace(presets=tuple(p.strip() for p in args.presets.split(",") if p.strip()))
     if args.sizes:
         plan = plan.replace(query_sizes=tuple(int(s) for s in args.sizes.split(",") if s.strip()))
+    if args.precisions:
+        plan = plan.replace(precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip()))
+    if args.service_precision:
+        plan = plan.replace(service_precision=args.service_precision)
     if args.budget_minutes is not None:
         plan = plan.replace(budget_s=args.budget_minutes * 60.0)
     families = tuple(name.strip() for name in args.only.split(",") if name.strip())

@@ -1,11 +1,13 @@
 """Interactive latency end to end (HTTP -> backend -> queue -> worker -> response), cold and warm, side by side
 with the direct in-process model call on the same images and the same weights.
 
-For each preset and query size: one worker serves a checkpoint of the in-process model. Each repeat uses a new
-image (cold: nothing cached) and then a second box on the same image (warm: the worker's feature cache holds its
-backbone features), over HTTP, and the same two calls in-process (`bench.model_latency`). Interleaving the four
-measurements repeat by repeat keeps the ratios fair on a noisy shared machine. Score threshold 0 and a fixed
-instance limit make the work per request independent of the (random) heads.
+For each preset, query size and precision: one worker serves a checkpoint of the in-process model, in the same
+precision (MODEL_PRECISION is set explicitly). Each repeat uses a new image (cold: nothing cached) and then a
+second box on the same image (warm: the worker's feature cache holds its backbone features), over HTTP, and the
+same two calls in-process (`bench.model_latency`). Interleaving the four measurements repeat by repeat keeps the
+ratios fair on a noisy shared machine. Score threshold 0 and a fixed instance limit make the work per request
+independent of the (random) heads. The precisions of one configuration use the same weights and the same images,
+one right after the other, so their ratio (`bf16_over_fp32_*`) compares precision alone.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import zlib
 from bench.memory import peak_rss_mb
 from bench.model_latency import DirectPipeline, summarize_calls
 from bench.models import CheckpointStore, build_predictor, config_label
-from bench.plan import Plan, size_overrides
+from bench.plan import Plan
 from bench.scenes import encode_jpeg, make_scene
 from bench.service import BenchService
 from bench.timing import Deadline, Stats, measure, ratio
 
-__all__ = ["image_seed", "release_models", "run_config", "run_interactive"]
+__all__ = ["add_precision_ratios", "image_seed", "release_models", "run_config", "run_interactive"]
 
 WORKER_TIMING_KEYS = ("fetch_decode_s", "encode_image_s", "reference_and_heads_s", "total_s")
 """What the worker reports per job (`worker.jobs.interactive_job`)."""
@@ -35,38 +37,56 @@ log = logging.getLogger(__name__)
 
 
 def run_interactive(plan: Plan, service: BenchService, store: CheckpointStore, deadline: Deadline) -> dict:
-    """Every (preset, query size) of the plan; a configuration that does not fit the budget is marked skipped."""
+    """Every (preset, query size, precision) of the plan, labelled e.g. `mobile@512 bf16`; a configuration that
+    does not fit the budget is marked skipped."""
     results = {}
-    configs = [(preset, size_overrides(preset, size)) for preset in plan.presets for size in plan.query_sizes]
-    # Each preset at its own size first: if the budget runs out, the overridden sizes are what is lost.
-    configs.sort(key=lambda config: bool(config[1]))
-    for preset, overrides in configs:
-        label = config_label(preset, overrides)
+    for preset, overrides, precision in plan.interactive_configs():
+        label = config_label(preset, overrides, precision)
         if deadline.expired():
             results[label] = {"skipped": "time budget"}
             continue
         try:
-            results[label] = run_config(plan, service, store, preset, overrides, deadline)
+            results[label] = run_config(plan, service, store, preset, overrides, precision, deadline)
         except Exception as error:  # one broken configuration must not lose the others' numbers
             log.exception("interactive %s failed", label)
             results[label] = {"error": f"{type(error).__name__}: {error}"}
         finally:
             release_models()
+    add_precision_ratios(results)
     return results
 
 
+def add_precision_ratios(results: dict) -> None:
+    """Put bfloat16 / float32 ratios (direct cold and warm, end to end cold) into each bfloat16 configuration's
+    `ratios`, where the float32 run of the same preset and size was measured too."""
+    measured = {(r["preset"], r["image_size"], r["precision"]): r for r in results.values()
+                if "ratios" in r and "precision" in r}
+    for (preset, size, precision), bf16 in measured.items():
+        fp32 = measured.get((preset, size, "float32"))
+        if precision != "bfloat16" or fp32 is None:
+            continue
+        for kind in ("cold", "warm"):
+            bf16["ratios"][f"bf16_over_fp32_direct_{kind}"] = _round(ratio(
+                bf16["direct"][kind]["model_call"]["median"], fp32["direct"][kind]["model_call"]["median"]))
+        bf16["ratios"]["bf16_over_fp32_e2e_cold"] = _round(ratio(bf16["end_to_end"]["cold"]["median"],
+                                                                 fp32["end_to_end"]["cold"]["median"]))
+
+
 def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset: str, overrides: dict,
-               deadline: Deadline) -> dict:
-    """Cold and warm, end to end and direct, for one configuration. Returns medians, ranges, ratios, RSS."""
-    log.info("interactive %s: building the model", config_label(preset, overrides))
-    predictor = build_predictor(preset, overrides, plan.seed)
+               precision: str, deadline: Deadline) -> dict:
+    """Cold and warm, end to end and direct, for one configuration in one precision (the worker's and the
+    in-process predictor's). Returns medians, ranges, ratios, RSS."""
+    log.info("interactive %s: building the model", config_label(preset, overrides, precision))
+    predictor = build_predictor(preset, overrides, plan.seed, precision)
     checkpoint = store.path_for(predictor)
-    worker = service.launch_workers(checkpoint, 1)[0]
+    worker = service.launch_workers(checkpoint, 1, precision)[0]
     direct = DirectPipeline(predictor, plan.max_instances)
     height, width = plan.image_shape
     images = []
     for index in range(plan.warmup + plan.repeats):
-        scene = make_scene(height, width, plan.copies, seed=image_seed(plan.seed, predictor.version, index))
+        # The same images in every precision (the seed leaves the precision out).
+        scene = make_scene(height, width, plan.copies, seed=image_seed(plan.seed, config_label(preset, overrides),
+                                                                       index))
         data = encode_jpeg(scene.image)
         url = service.add_file(f"{predictor.version}-{index}.jpg", data)
         images.append((data, url, scene.boxes[0], scene.boxes[1]))
@@ -124,6 +144,7 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
     return {
         "preset": preset,
         "overrides": overrides,
+        "precision": precision,
         "image_size": predictor.config.image_size,
         "image_shape": list(plan.image_shape),
         "repeats": len(e2e["cold"]),

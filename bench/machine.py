@@ -55,9 +55,12 @@ def load_average() -> tuple[float, float, float]:
 
 
 def describe_machine() -> dict:
-    """CPU model, logical cores, RAM, GPUs, Python and package versions, load average now."""
+    """CPU model, its bfloat16 features, logical cores, RAM, GPUs, Python and package versions, load average now."""
+    from worker.runtime import BF16_CPU_FLAGS, cpu_flags
+
     return {
         "cpu": _cpu_model(),
+        "bf16_cpu_flags": sorted(cpu_flags() & BF16_CPU_FLAGS),
         "logical_cores": os.cpu_count(),
         "memory_gib": _memory_gib(),
         "gpus": _gpus(),

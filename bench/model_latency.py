@@ -167,7 +167,8 @@ def _matching_rpn_probe(model):
     @tf.function(reduce_retracing=True)
     def probe(pyramid, reference):
         matched = model.matching(pyramid, reference)
-        logits, deltas = run_rpn(model.rpn, matched)
+        # As in `detect`: under bfloat16 the RPN computes in bfloat16 and the proposals are decoded in float32.
+        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(model.rpn, matched))
         return propose(tf.nn.softmax(logits)[..., 1], deltas, anchors, pre_nms_limit=cfg.rpn_pre_nms_limit,
                        post_nms_count=cfg.rpn_post_nms_test, nms_threshold=cfg.rpn_nms_threshold,
                        bbox_std=cfg.rpn_bbox_std)

@@ -19,7 +19,7 @@ from bench.plan import Plan
 from bench.report import PLOT_NAME, check_targets
 from bench.timing import Deadline
 
-__all__ = ["FAMILIES", "run"]
+__all__ = ["FAMILIES", "resolve_service_precision", "run"]
 
 FAMILIES = ("interactive", "throughput", "scaling", "training")
 SHARE_OF_BUDGET = {"interactive": 0.5, "throughput": 0.14, "scaling": 0.2, "training": 0.2}
@@ -40,6 +40,15 @@ def _guarded(results: dict, name: str, fn: Callable[[], dict]) -> None:
         results[name] = {"error": f"{type(error).__name__}: {error}"}
 
 
+def resolve_service_precision(plan: Plan) -> Plan:
+    """The plan with `service_precision` explicit: "auto" becomes what a worker would pick on this machine."""
+    from worker.runtime import cpu_flags, has_gpu, resolve_precision
+
+    if plan.service_precision != "auto":
+        return plan
+    return plan.replace(service_precision=resolve_precision("auto", cpu_flags(), has_gpu()))
+
+
 def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict:
     """Measure `families` of `plan`; write the plot into `out_dir`; return the results (not yet written)."""
     from bench.end_to_end import run_interactive
@@ -56,8 +65,10 @@ def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict
         raise ValueError(f"unknown benchmark families {sorted(unknown)}; choose from {FAMILIES}")
     started = time.monotonic()
     deadline = Deadline(plan.budget_s)
-    results: dict = {"plan": plan.to_dict(), "started_utc": _utc(), "machine": describe_machine(),
-                     "notes": [plan.cuts] if plan.cuts else []}
+    requested = plan.service_precision
+    plan = resolve_service_precision(plan)
+    results: dict = {"plan": plan.to_dict(), "service_precision_requested": requested, "started_utc": _utc(),
+                     "machine": describe_machine(), "notes": [plan.cuts] if plan.cuts else []}
     scratch = Path(tempfile.mkdtemp(prefix="siamese-bench-"))
     service = BenchService(scratch / "service", {
         "SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(plan.max_instances), "INTERACTIVE_TIMEOUT": "180",

@@ -10,7 +10,8 @@
 - Answer building per instance: one clean elliptic mask (a tenth of the image) at growing image sizes, turned
   into COCO RLE (worker) and box / brush / polygon regions (backend). No model: random heads make noisy masks,
   so this is the per-pixel cost of a realistic answer.
-The results are also drawn (`plot_growth`).
+Size and instance sweeps run in `Plan.service_precision` (what the service computes in by default here). The
+results are also drawn (`plot_growth`).
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ log = logging.getLogger(__name__)
 
 
 def size_point(preset: str, size: int, repeats: int, warmup: int, copies: int, max_instances: int,
-               seed: int) -> dict:
+               seed: int, precision: str) -> dict:
     """(In a probe process.) Cold calls at query size `size` on `size`-wide 4:3 images: stage medians."""
     from bench.model_latency import DirectPipeline, summarize_calls
     from bench.models import build_predictor
     from bench.scenes import encode_jpeg, make_scene
 
-    predictor = build_predictor(preset, size_overrides(preset, size), seed)
+    predictor = build_predictor(preset, size_overrides(preset, size), seed, precision)
     pipeline = DirectPipeline(predictor, max_instances)
     height = int(round(size * ASPECT))
     calls = []
@@ -58,7 +59,7 @@ def size_point(preset: str, size: int, repeats: int, warmup: int, copies: int, m
 
 
 def instance_sweep(preset: str, size: int, counts: list[int], references: list[int], repeats: int, warmup: int,
-                   seed: int) -> dict:
+                   seed: int, precision: str) -> dict:
     """(In a probe process.) Warm-call cost against the number of instances N, and against K reference boxes."""
     from bench.model_latency import DirectPipeline
     from bench.models import build_predictor
@@ -68,7 +69,7 @@ def instance_sweep(preset: str, size: int, counts: list[int], references: list[i
     overrides = size_overrides(preset, size)
     if max(counts) > get_preset(preset).detection_max_instances:
         overrides["detection_max_instances"] = max(counts)
-    predictor = build_predictor(preset, overrides, seed)
+    predictor = build_predictor(preset, overrides, seed, precision)
     height, width = SWEEP_SHAPE
     per_count = {}
     for count in counts:
@@ -126,7 +127,8 @@ def _warm_summary(calls) -> dict:
 
 def run_scaling(plan: Plan, deadline: Deadline) -> dict:
     """The three sweeps of the plan, each in fresh processes; skipped parts say why."""
-    results: dict = {"preset": plan.growth_preset, "sizes": {}, "sweep": None,
+    results: dict = {"preset": plan.growth_preset, "precision": plan.service_precision, "sizes": {},
+                     "sweep": None,
                      "answer_per_instance": {str(side): answer_cost(side, plan.growth_repeats + 1)
                                              for side in plan.answer_sides}}
     for size in plan.growth_sizes:
@@ -137,6 +139,7 @@ def run_scaling(plan: Plan, deadline: Deadline) -> dict:
             results["sizes"][str(size)] = run_probe("size", {
                 "preset": plan.growth_preset, "size": size, "repeats": plan.growth_repeats, "warmup": plan.warmup,
                 "copies": plan.copies, "max_instances": plan.max_instances, "seed": plan.seed,
+                "precision": plan.service_precision,
             }, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
         except ProbeError as error:
             log.error("%s", error)
@@ -148,7 +151,7 @@ def run_scaling(plan: Plan, deadline: Deadline) -> dict:
         results["sweep"] = run_probe("instances", {
             "preset": plan.growth_preset, "size": native_size(plan.growth_preset), "counts": list(plan.instance_counts),
             "references": list(plan.reference_counts), "repeats": plan.growth_repeats, "warmup": plan.warmup,
-            "seed": plan.seed,
+            "seed": plan.seed, "precision": plan.service_precision,
         }, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
     except ProbeError as error:
         log.error("%s", error)

@@ -20,7 +20,7 @@ from bench.timing import stopwatch
 from common.queues import connect, worker_alive_key
 from stack.services import ChildProcess, EmbeddedRedis, backend_command, wait_for_http, worker_command
 
-__all__ = ["LABEL", "LABEL_CONFIG", "BenchService", "interactive_body"]
+__all__ = ["LABEL", "LABEL_CONFIG", "BenchService", "interactive_body", "worker_env"]
 
 LOOPBACK = "127.0.0.1"
 LABEL = "Object"
@@ -38,7 +38,8 @@ WORKER_START_S = 300.0
 """Loading paper-large and tracing its three stages takes about a minute on a busy 2-core machine."""
 REQUEST_TIMEOUT_S = 180.0
 _POLL_S = 0.2
-_SCRUBBED_ENV = ("REDIS_URL", "CHECKPOINT", "MODEL_PRESET", "MODEL_SEED", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
+_SCRUBBED_ENV = ("REDIS_URL", "CHECKPOINT", "MODEL_PRESET", "MODEL_SEED", "MODEL_PRECISION", "LABEL_STUDIO_URL",
+                 "LABEL_STUDIO_API_KEY")
 
 
 def _epoch(stamp: datetime | None) -> float | None:
@@ -66,6 +67,26 @@ def interactive_body(task_id: int, image_url: str, size: tuple[int, int], box) -
     }
     return {"tasks": [{"id": task_id, "data": {"image": image_url}}], "label_config": LABEL_CONFIG,
             "project": PROJECT, "params": {"context": {"result": [region]}}}
+
+
+def worker_env(base: dict[str, str], checkpoint: Path, precision: str,
+               extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A benchmark worker's environment: `base`, the checkpoint, an explicit MODEL_PRECISION, then `extra`.
+
+    The precision is never left to "auto": the worker must compute in the precision of the in-process predictor
+    it is compared with, whatever this machine's CPU would pick.
+
+    Raises:
+        ValueError: `precision` is not one of `bench.plan.PRECISION_TAGS`, or `extra` sets MODEL_PRECISION.
+    """
+    from bench.plan import PRECISION_TAGS
+
+    if precision not in PRECISION_TAGS:
+        raise ValueError(f"benchmark workers need an explicit precision, one of {sorted(PRECISION_TAGS)}; got "
+                         f"{precision!r}")
+    if "MODEL_PRECISION" in (extra or {}):
+        raise ValueError("pass the worker's precision as `precision`, not in `extra`")
+    return dict(base, CHECKPOINT=str(checkpoint), MODEL_PRECISION=precision, **(extra or {}))
 
 
 class BenchService:
@@ -124,16 +145,17 @@ class BenchService:
     def backend_pid(self) -> int:
         return self._backend.pid if self._backend else 0
 
-    def start_workers(self, checkpoint: Path, count: int, env: dict[str, str] | None = None,
+    def start_workers(self, checkpoint: Path, count: int, precision: str, env: dict[str, str] | None = None,
                       timeout: float = WORKER_START_S) -> list[ChildProcess]:
         """Start `count` workers serving `checkpoint`; return once every one has loaded, warmed up and polls."""
-        self.launch_workers(checkpoint, count, env)
+        self.launch_workers(checkpoint, count, precision, env)
         return self.wait_for_workers(timeout)
 
-    def launch_workers(self, checkpoint: Path, count: int, env: dict[str, str] | None = None) -> list[ChildProcess]:
+    def launch_workers(self, checkpoint: Path, count: int, precision: str,
+                       env: dict[str, str] | None = None) -> list[ChildProcess]:
         """Start `count` workers serving `checkpoint` (replacing any running) without waiting for them."""
         self.stop_workers()
-        child_env = dict(self.env, CHECKPOINT=str(checkpoint), **(env or {}))
+        child_env = worker_env(self.env, checkpoint, precision, env)
         for index in range(count):
             name = f"bench-worker-{index}-{os.getpid()}-{time.monotonic_ns()}"
             worker = ChildProcess(name, worker_command("--name", name), child_env,

@@ -4,7 +4,8 @@ Batch jobs are enqueued on the `batch` queue exactly as the backend's /predict d
 (`worker.jobs.batch_job`, one job per task, one label with one stored exemplar), then awaited with the backend's
 own `JobClient`. Throughput = images / wall time from the first enqueue to the last result. Each worker runs with
 a small feature cache (`Plan.cache_mb`) and its RSS is sampled after every round: with more distinct images than
-fit in the cache, a flat RSS shows the cache bound holds.
+fit in the cache, a flat RSS shows the cache bound holds. Workers compute in `Plan.service_precision` (explicit:
+the runner resolves "auto" before the run).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def run_throughput(plan: Plan, service: BenchService, store: CheckpointStore, de
     from backend.dispatch import JobClient
     from common.queues import QueueName
 
-    preset = plan.throughput_preset
-    checkpoint = store.ensure(preset, {}, plan.seed)
+    preset, precision = plan.throughput_preset, plan.service_precision
+    checkpoint = store.ensure(preset, {}, plan.seed, precision)
     height, width = plan.image_shape
     exemplar = make_scene(height, width, plan.copies, seed=plan.seed + 7)
     exemplar_url = service.add_file("throughput-exemplar.jpg", encode_jpeg(exemplar.image))
@@ -75,13 +76,14 @@ def run_throughput(plan: Plan, service: BenchService, store: CheckpointStore, de
             client.wait(job, max(1.0, ROUND_TIMEOUT_S - (time.perf_counter() - started)), cancel_on_timeout=True)
         return time.perf_counter() - started
 
-    results: dict = {"preset": preset, "images_per_round": plan.throughput_images, "cache_mb": plan.cache_mb,
-                     "workers": {}}
+    results: dict = {"preset": preset, "precision": precision, "images_per_round": plan.throughput_images,
+                     "cache_mb": plan.cache_mb, "workers": {}}
     for workers in plan.worker_counts:
         if deadline.expired():
             results["workers"][str(workers)] = {"skipped": "time budget"}
             continue
-        started_workers = service.start_workers(checkpoint, workers, env={"FEATURE_CACHE_MB": str(plan.cache_mb)})
+        started_workers = service.start_workers(checkpoint, workers, precision,
+                                                env={"FEATURE_CACHE_MB": str(plan.cache_mb)})
         # Image creation is inside the timed rounds for every worker count alike (a few ms per image).
         run_round(workers, f"warmup{workers}")
         rounds, rss = [], []

@@ -26,12 +26,26 @@ def test_full_plan_covers_the_issue():
     assert set(plan.worker_counts) == {1, 2}
 
 
+def test_full_plan_measures_mobile_in_both_precisions_and_paper_large_in_float32():
+    labels = [(preset, overrides.get("image_size"), precision)
+              for preset, overrides, precision in Plan.full().interactive_configs()]
+    assert labels == [("mobile", None, "float32"), ("mobile", None, "bfloat16"), ("paper-large", None, "float32"),
+                      ("mobile", 1024, "float32"), ("mobile", 1024, "bfloat16"), ("paper-large", 512, "float32")]
+    assert Plan.full().service_precision == "auto"
+
+
+def test_smoke_plan_runs_the_bfloat16_path_too():
+    assert [c[2] for c in Plan.smoke().interactive_configs()] == ["float32", "bfloat16"]
+
+
 def test_smoke_plan_uses_the_tiny_preset_only():
     plan = Plan.smoke()
     assert {*plan.presets, plan.throughput_preset, plan.growth_preset, *plan.training_presets} == {"tiny"}
 
 
-@pytest.mark.parametrize("change", [{"repeats": 0}, {"query_sizes": (500,)}, {"copies": 1}])
+@pytest.mark.parametrize("change", [{"repeats": 0}, {"query_sizes": (500,)}, {"copies": 1}, {"precisions": ()},
+                                    {"precisions": ("auto",)}, {"precisions": ("float16",)},
+                                    {"service_precision": "int8"}])
 def test_invalid_plans_are_refused(change):
     with pytest.raises(ValueError):
         Plan.full().replace(**change)

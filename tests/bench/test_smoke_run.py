@@ -31,11 +31,12 @@ def smoke_run(tmp_path_factory):
     return out, json.loads((out / "latest.json").read_text()), completed.stdout
 
 
-def test_interactive_numbers_and_cache_behaviour(smoke_run):
+@pytest.mark.parametrize(("label", "precision"), [("tiny@192 fp32", "float32"), ("tiny@192 bf16", "bfloat16")])
+def test_interactive_numbers_and_cache_behaviour(smoke_run, label, precision):
     _, results, _ = smoke_run
-    config = results["interactive"]["tiny@192"]
+    config = results["interactive"][label]
     assert config["overrides"] == {"image_size": 192, "image_min_dim": 150}
-    assert config["image_size"] == 192
+    assert config["image_size"] == 192 and config["precision"] == precision
     assert config["repeats"] == 1
     assert config["feature_cache_hits"] == {"cold": 0, "warm": 1}
     assert config["end_to_end"]["cold"]["n"] == 1
@@ -45,6 +46,18 @@ def test_interactive_numbers_and_cache_behaviour(smoke_run):
     for name in ("warm_over_cold", "e2e_over_direct_cold", "full_over_backbone_body"):
         assert config["ratios"][name] > 0
     assert config["worker_peak_rss_mb"] > 0
+
+
+def test_bfloat16_is_compared_with_float32_and_service_precision_is_explicit(smoke_run):
+    _, results, _ = smoke_run
+    interactive = results["interactive"]
+    assert interactive["tiny@192 bf16"]["ratios"]["bf16_over_fp32_direct_cold"] > 0
+    assert "bf16_over_fp32_direct_cold" not in interactive["tiny@192 fp32"]["ratios"]
+    # bfloat16 features take half the bytes: the in-process predictor really computed in bfloat16.
+    assert interactive["tiny@192 bf16"]["feature_mb_per_image"] < interactive["tiny@192 fp32"]["feature_mb_per_image"]
+    service_precision = results["plan"]["service_precision"]
+    assert service_precision in {"float32", "bfloat16"}
+    assert results["throughput"]["precision"] == results["scaling"]["precision"] == service_precision
 
 
 def test_throughput_memory_scaling_and_training_ran(smoke_run):
