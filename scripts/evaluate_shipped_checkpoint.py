@@ -30,6 +30,7 @@ def summary(report: dict) -> dict:
 def main() -> int:
     import keras
 
+    from model.builder import build_model
     from model.checkpoint import read_card, write_card
     from model.data.loading import load_dataset
     from model.data.splits import paper_split
@@ -47,9 +48,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-images", type=int)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--reuse-baseline", type=Path, metavar="DIR",
-                        help="take the colour baseline's reports from an earlier --out DIR with the same data, split "
-                             "and runs (the baseline does not depend on the checkpoint)")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="take reports of the --reuse-candidates from an earlier --out DIR with the same data, "
+                             "split and runs")
+    parser.add_argument("--reuse-candidates", default="baseline",
+                        help="comma-separated, of model,untrained,baseline (default: baseline, which does not depend "
+                             "on the checkpoint; 'untrained' may be reused for a checkpoint of the same config)")
+    parser.add_argument("--candidates", default="model,untrained,baseline",
+                        help="evaluate only these (e.g. 'untrained,baseline' while the model still trains); the card "
+                             "and figures are written when all three reports exist")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -59,7 +66,8 @@ def main() -> int:
     trained = Predictor.from_checkpoint(args.checkpoint)
     threshold = trained.config.detection_min_confidence
     keras.utils.set_random_seed(0)
-    untrained = Predictor.from_preset(trained.card.preset)
+    # The same network as the checkpoint (its card's config, e.g. its matching variant), ImageNet backbone, random heads.
+    untrained = Predictor(build_model(trained.config.replace(backbone_weights="imagenet")), version="untrained")
     candidates = {
         "model": predictor_predict_fn(trained, score_threshold=threshold),
         "untrained": predictor_predict_fn(untrained, score_threshold=threshold),
@@ -81,13 +89,15 @@ def main() -> int:
         for setting, same_image in settings.items():
             reports = {}
             for name, fn in candidates.items():
-                earlier = args.reuse_baseline and args.reuse_baseline / f"{selection}-{setting}-{name}.json"
-                if name == "baseline" and earlier and earlier.is_file():
+                earlier = args.reuse and args.reuse / f"{selection}-{setting}-{name}.json"
+                if name in args.reuse_candidates.split(",") and earlier and earlier.is_file():
                     report = json.loads(earlier.read_text())
                     if report["runs"] != args.runs:
                         raise SystemExit(f"{earlier} has {report['runs']} runs, not {args.runs}")
                     (out / earlier.name).write_text(earlier.read_text())
                     reports[name] = report
+                    continue
+                if name not in args.candidates.split(","):
                     continue
                 started = time.monotonic()
                 report = evaluate(fn, dataset, classes, runs=args.runs, seed=0, max_images=args.max_images,
@@ -97,10 +107,16 @@ def main() -> int:
                 reports[name] = report
                 print(selection, setting, name, json.dumps(summary(report)), flush=True)
             metrics.setdefault(selection, {})[setting] = {name: summary(r) for name, r in reports.items()}
+            if set(reports) != set(candidates):
+                continue
             write_report_figures(
                 reports["model"], dataset, out / f"{selection}-{setting}.png", label=trained.version,
                 compare={"untrained": reports["untrained"], "baseline": reports["baseline"]},
             )
+    if any(set(by_setting[s]) != set(candidates) for by_setting in metrics.values() if isinstance(by_setting, dict)
+           for s in by_setting):
+        print("not every candidate was evaluated: the card is left unchanged", file=sys.stderr)
+        return 0
     card = read_card(args.checkpoint)
     card.metrics = {**card.metrics, f"coco128_split{args.split}": metrics}
     write_card(args.checkpoint, card)
