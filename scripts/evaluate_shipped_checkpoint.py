@@ -84,13 +84,22 @@ def main() -> int:
     # The paper lets the reference come from the query image itself; on coco128 many classes occur in one image
     # only, so that rule rewards finding the reference again. "other-images" is the cross-image figure.
     settings = {"paper-references": True, "other-image-references": False}
-    for selection in ("held-out", "train"):
-        classes = split.select(dataset.categories, selection)
+    # "train": the classes the checkpoint was trained on (its card), "validation": the split's other classes it never
+    # saw either (e.g. classes kept out of training to choose the step), when there are any.
+    held_out = split.select(dataset.categories, "held-out")
+    trained_on = tuple(c for c in trained.card.training.get("train_classes") or () if c in dataset.categories)
+    trained_on = trained_on or split.select(dataset.categories, "train")
+    selections = {"held-out": held_out, "train": trained_on,
+                  "validation": tuple(c for c in dataset.categories if c not in held_out and c not in trained_on)}
+    for selection, classes in selections.items():
+        if not classes:
+            continue
         for setting, same_image in settings.items():
             reports = {}
             for name, fn in candidates.items():
                 earlier = args.reuse and args.reuse / f"{selection}-{setting}-{name}.json"
-                if name in args.reuse_candidates.split(",") and earlier and earlier.is_file():
+                reusable = earlier and earlier.is_file() and json.loads(earlier.read_text())["classes"] == list(classes)
+                if name in args.reuse_candidates.split(",") and reusable:
                     report = json.loads(earlier.read_text())
                     if report["runs"] != args.runs:
                         raise SystemExit(f"{earlier} has {report['runs']} runs, not {args.runs}")
