@@ -46,6 +46,9 @@ MOBILE = ModelConfig(
     resize_antialias=True,
     fpn_channels=128,
     matching_channels=192,
+    # The RPN sees the query only through its comparison with the reference: on small training sets the paper's
+    # concat[P, |P - T|] lets it learn the training classes and ignore T (README, "The shipped checkpoint").
+    matching_inputs="distance_product",
     rpn_channels=128,  # the RPN's 3x3 conv over P2 is the largest single cost at 512 px
     classifier_fc=256,
     mask_channels=128,
