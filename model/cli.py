@@ -201,7 +201,12 @@ def _dataset_and_split(args):
     from model.data.splits import ClassSplit, paper_split
 
     dataset = load_dataset(args.data, args.format)
-    split = paper_split(args.split) if args.split else ClassSplit.from_names(args.held_out or [])
+    if args.split:
+        parts = [paper_split(k) for k in args.split]  # several: their union (e.g. test + validation classes)
+        held_out = frozenset().union(*(part.held_out for part in parts))
+        split = ClassSplit(held_out, name="+".join(part.name for part in parts))
+    else:
+        split = ClassSplit.from_names(args.held_out or [])
     split.check_against(dataset.categories)
     return dataset, split
 
@@ -209,7 +214,9 @@ def _dataset_and_split(args):
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="COCO JSON, YOLO-seg folder or Label Studio JSON export")
     p.add_argument("--format", required=True, choices=["coco", "yolo-seg", "label-studio"])
-    p.add_argument("--split", type=int, choices=[1, 2, 3, 4], help="the paper's COCO class split (held out)")
+    p.add_argument("--split", type=int, nargs="+", choices=[1, 2, 3, 4],
+                   help="the paper's COCO class split held out; several: their union (train: --split 1 2 keeps the "
+                        "split-2 classes out too, as validation classes)")
     p.add_argument("--held-out", nargs="*", help="explicit held-out class names (instead of --split)")
 
 
