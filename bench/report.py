@@ -296,17 +296,18 @@ def _growth(results: dict, image_prefix: str) -> list[str]:
     precision = f" in {s['precision']}" if s.get("precision") else ""
     lines = ["### How cost grows", "", f"Preset `{s.get('preset')}`{precision}, direct in-process, cold call; image "
              "long side = query size (4:3 images).", "",
-             "| long side (px) | model call (ms) | paste + RLE + regions (ms) | process peak RSS (MB) | features (MB) |",
-             "|---|---|---|---|---|"]
+             "| long side (px) | model call (ms) | instances / regions | paste + RLE + regions (ms) | "
+             "process peak RSS (MB) | features (MB) |",
+             "|---|---|---|---|---|---|"]
     for size, r in s.get("sizes", {}).items():
         problem = _problem(r)
         if problem:
-            lines.append(f"| {size} | {problem} | | | |")
+            lines.append(f"| {size} | {problem} | | | | |")
             continue
         post = sum(r["stages"][k]["median"] for k in ("paste", "rle", "regions_box", "regions_brush",
                                                       "regions_polygon"))
-        lines.append(f"| {size} | {_ms(r['model_call'])} | {_num(post * 1e3)} | {_num(r.get('peak_rss_mb'))} | "
-                     f"{_num(r['feature_mb'])} |")
+        lines.append(f"| {size} | {_ms(r['model_call'])} | {r.get('instances', '–')} / {r.get('regions', '–')} | "
+                     f"{_num(post * 1e3)} | {_num(r.get('peak_rss_mb'))} | {_num(r['feature_mb'])} |")
     sweep = s.get("sweep") or {}
     problem = _problem(sweep) if sweep else "not run"
     if problem:

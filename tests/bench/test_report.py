@@ -62,7 +62,7 @@ def _results() -> dict:
         "memory": {"backend_peak_rss_mb": {"1": 30.0, "2": 60.0}, "workers": {
             "mobile@512 fp32": {"peak_rss_mb": 900.0, "feature_mb": 11.0, "entries_in_default_cache": 46}}},
         "scaling": {"preset": "mobile", "precision": "bfloat16", "sizes": {"512": {"model_call": _stats(0.3), "stages": _interactive(0, 0)[
-            "direct"]["cold"]["stages"], "peak_rss_mb": 900.0, "feature_mb": 11.0}}, "sweep": {"error": "boom"}},
+            "direct"]["cold"]["stages"], "instances": 30, "regions": 70, "peak_rss_mb": 900.0, "feature_mb": 11.0}}, "sweep": {"error": "boom"}},
         "training": {"presets": {"mobile": {"image_size": 512, "batch_size": 2, "step_s": _stats(3.0),
                                             "first_step_s": 40.0}},
                      "train_button_to_new_version": "not measured: no training job"},
@@ -106,6 +106,7 @@ def test_markdown_has_every_section_and_says_what_was_not_measured():
     assert ("end to end 300 ms cold, 60.0 ms warm in bfloat16 (the service's default here); 500 ms cold, 100 ms warm "
             "in float32 here (met") in text
     assert "Preset `mobile` in bfloat16, batch jobs" in text
+    assert "| 512 | 300 (270–360) | 30 / 70 | 50.0 | 900 | 11.0 |" in text
     assert "0.20 ✅" in text and "0.50 ❌" in text
     assert "Instances and references: failed: boom." in text
     assert "30.0 + 60.0" in text
