@@ -88,6 +88,11 @@ class Predictor:
 
     # --- construction --------------------------------------------------------------------------------------
 
+    @property
+    def precision(self) -> str:
+        """"bfloat16" when the network was built under that policy (`model.builder.PRECISIONS`), else "float32"."""
+        return "bfloat16" if self.model.dtype_policy.name == "mixed_bfloat16" else "float32"
+
     @classmethod
     def from_checkpoint(cls, weights_path: str | Path, precision: str = "float32") -> Predictor:
         """`precision`: "float32" or "bfloat16" (faster where the CPU has AMX/AVX512_BF16; see `model.builder`)."""

@@ -77,10 +77,10 @@ class ProjectModels:
                 "worker; or roll back with POST /versions/rollback."
             )
         started = time.perf_counter()
-        precision = runtime.resolve_precision(
-            self.settings.model_precision, runtime.cpu_flags(), runtime.has_gpu()
+        # The precision the worker resolved once at start (load_predictor): every version computes alike.
+        predictor = Predictor.from_checkpoint(
+            self.registry.weights_path(project_id, version), precision=self.base.precision
         )
-        predictor = Predictor.from_checkpoint(self.registry.weights_path(project_id, version), precision=precision)
         log.info("project %s: loaded model version %s in %.1f s", project_id, version, time.perf_counter() - started)
         with self._lock:
             self._loaded[version] = predictor

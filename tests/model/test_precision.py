@@ -30,6 +30,7 @@ def test_building_in_bfloat16_leaves_the_global_policy_alone(tiny_pair):
     _, bf16 = tiny_pair
     assert bf16.model.backbone.layers[-1].dtype_policy.name == "mixed_bfloat16"
     assert all(v.dtype == "float32" for v in bf16.model.weights)  # weights stay float32: checkpoints are shared
+    assert (tiny_pair[0].precision, bf16.precision) == ("float32", "bfloat16")
 
 
 def test_bfloat16_features_are_close_and_half_the_bytes(tiny_pair):
