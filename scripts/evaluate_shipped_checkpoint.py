@@ -27,6 +27,18 @@ def summary(report: dict) -> dict:
         "queries": report["num_queries"], "images": report["num_images"], "runs": report["runs"]}
 
 
+def _earlier_report(path: Path, classes, runs: int) -> dict | None:
+    """The report at `path` when it exists and covers the same classes; refused when its run count differs."""
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    if report["classes"] != list(classes):
+        return None
+    if report["runs"] != runs:
+        raise SystemExit(f"{path} has {report['runs']} runs, not {runs}")
+    return report
+
+
 def main() -> int:
     import keras
 
@@ -91,39 +103,40 @@ def main() -> int:
     trained_on = trained_on or split.select(dataset.categories, "train")
     selections = {"held-out": held_out, "train": trained_on,
                   "validation": tuple(c for c in dataset.categories if c not in held_out and c not in trained_on)}
+    reuse = set(args.reuse_candidates.split(","))
+    wanted = set(args.candidates.split(","))
+    complete = True  # every candidate has a report in every setting: only then are the card and figures written
     for selection, classes in selections.items():
         if not classes:
             continue
         for setting, same_image in settings.items():
             reports = {}
             for name, fn in candidates.items():
-                earlier = args.reuse and args.reuse / f"{selection}-{setting}-{name}.json"
-                reusable = earlier and earlier.is_file() and json.loads(earlier.read_text())["classes"] == list(classes)
-                if name in args.reuse_candidates.split(",") and reusable:
-                    report = json.loads(earlier.read_text())
-                    if report["runs"] != args.runs:
-                        raise SystemExit(f"{earlier} has {report['runs']} runs, not {args.runs}")
-                    (out / earlier.name).write_text(earlier.read_text())
-                    reports[name] = report
+                file_name = f"{selection}-{setting}-{name}.json"
+                earlier = (_earlier_report(args.reuse / file_name, classes, args.runs)
+                           if args.reuse and name in reuse else None)
+                if earlier is not None:
+                    (out / file_name).write_text(json.dumps(earlier, indent=2))
+                    reports[name] = earlier
                     continue
-                if name not in args.candidates.split(","):
+                if name not in wanted:
                     continue
                 started = time.monotonic()
                 report = evaluate(fn, dataset, classes, runs=args.runs, seed=0, max_images=args.max_images,
                                   allow_same_image_reference=same_image)
                 report["seconds"] = round(time.monotonic() - started, 1)
-                (out / f"{selection}-{setting}-{name}.json").write_text(json.dumps(report, indent=2))
+                (out / file_name).write_text(json.dumps(report, indent=2))
                 reports[name] = report
                 print(selection, setting, name, json.dumps(summary(report)), flush=True)
             metrics.setdefault(selection, {})[setting] = {name: summary(r) for name, r in reports.items()}
             if set(reports) != set(candidates):
+                complete = False
                 continue
             write_report_figures(
                 reports["model"], dataset, out / f"{selection}-{setting}.png", label=trained.version,
                 compare={"untrained": reports["untrained"], "baseline": reports["baseline"]},
             )
-    if any(set(by_setting[s]) != set(candidates) for by_setting in metrics.values() if isinstance(by_setting, dict)
-           for s in by_setting):
+    if not complete:
         print("not every candidate was evaluated: the card is left unchanged", file=sys.stderr)
         return 0
     card = read_card(args.checkpoint)
