@@ -8,7 +8,7 @@ from model.config import ModelConfig
 from model.layers.backbones import build_backbone
 from model.layers.fpn import build_fpn
 from model.layers.heads import MaskHead, MatchClassifierHead
-from model.layers.matching import SiameseMatching
+from model.layers.matching import RoiMatching, SiameseMatching
 from model.layers.rpn import build_rpn
 from model.network import SiameseMaskRCNN
 
@@ -41,12 +41,18 @@ def _build(config: ModelConfig) -> SiameseMaskRCNN:
     )
     c_channels = tuple(int(t.shape[-1]) for t in backbone.outputs)
     fpn = build_fpn(config.fpn_channels, c_channels)
+    if config.conditioning == "pyramid":  # the RPN sees the matched maps
+        matching = SiameseMatching(config.matching_channels, config.matching_inputs, name="siamese_matching")
+        rpn_inputs = config.matching_channels
+    else:  # the RPN sees the query pyramid; only pooled ROIs are matched
+        matching = RoiMatching(config.matching_channels, config.matching_inputs, name="roi_matching_layer")
+        rpn_inputs = config.fpn_channels
     model = SiameseMaskRCNN(
         config,
         backbone=backbone,
         fpn=fpn,
-        matching=SiameseMatching(config.matching_channels, config.matching_inputs, name="siamese_matching"),
-        rpn=build_rpn(config.matching_channels, config.rpn_channels, config.anchors_per_location),
+        matching=matching,
+        rpn=build_rpn(rpn_inputs, config.rpn_channels, config.anchors_per_location),
         classifier=MatchClassifierHead(config.classifier_fc, name="match_classifier_head"),
         mask_head=MaskHead(config.mask_channels, config.mask_convs, name="mask_head"),
     )

@@ -17,6 +17,13 @@ PYRAMID_LEVELS = ("P2", "P3", "P4", "P5", "P6")
 # "features_distance" = concat[P, |P - T|], the paper's; "distance_product" = concat[|P - T|, P * T], where the
 # query's features only enter through their comparison with the reference T.
 MATCHING_INPUTS = ("features_distance", "distance_product")
+# Where the reference meets the image (model/network.py):
+# "pyramid" = the paper's: every query pyramid level is matched with the reference, and the RPN and both heads run
+# on the matched maps (everything after the FPN depends on the reference);
+# "roi" = the RPN proposes objects of any kind from the query pyramid alone, and only each proposal's pooled
+# features are matched with the reference before the heads. Proposals and their pooled features are then part of
+# the per-image cache, and a new reference box costs the reference branch plus the heads.
+CONDITIONING = ("pyramid", "roi")
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class ModelConfig:
     fpn_channels: int = 256
     matching_channels: int = 384
     matching_inputs: str = "features_distance"
+    conditioning: str = "pyramid"
     backbone_strides: tuple[int, ...] = (4, 8, 16, 32, 64)
     # RPN
     rpn_channels: int = 512
@@ -98,6 +106,8 @@ class ModelConfig:
             )
         if self.matching_inputs not in MATCHING_INPUTS:
             raise ValueError(f"matching_inputs must be one of {MATCHING_INPUTS}, got {self.matching_inputs!r}")
+        if self.conditioning not in CONDITIONING:
+            raise ValueError(f"conditioning must be one of {CONDITIONING}, got {self.conditioning!r}")
         if self.image_size % 64:
             raise ValueError(f"image_size must be a multiple of 64 (the P6 stride), got {self.image_size}")
         if self.reference_size % 32:

@@ -3,9 +3,15 @@
 It holds no preprocessing (see `model/preprocess.py`) and no numpy post-processing (see `model/postprocess.py`).
 Inference runs in three stages so the worker can cache the expensive one:
 
-    encode_image(images)          -> pyramid        (backbone + FPN on the query; cacheable per image)
+    encode_image(images)          -> features       (everything that depends on the query alone; cacheable per image)
     encode_references(references) -> reference      (backbone + FPN + average pooling; [B, L, F])
-    detect(pyramid, reference, window, ...)         (matching, RPN, proposals, heads, masks)
+    detect(features, reference, window, ...)        (what depends on the reference: heads, and more, see below)
+
+Where the reference meets the image is `config.conditioning` (model/config.py):
+- "pyramid" (the paper's): `features` = the query pyramid; `detect` matches every level with the reference, then
+  runs the RPN, proposals, ROIAlign and both heads on the matched maps.
+- "roi": the RPN runs on the query pyramid alone, so `features` also hold the proposals and their pooled features;
+  `detect` matches only those pooled features with the reference (`RoiMatching`) and runs the heads.
 
 Training uses `compute_losses(batch)`, which returns the five named losses.
 """
@@ -21,9 +27,9 @@ from model.anchors import pyramid_anchors
 from model.config import ModelConfig
 from model.layers.detection import detect
 from model.layers.heads import MaskHead, MatchClassifierHead
-from model.layers.matching import SiameseMatching, pool_reference
+from model.layers.matching import RoiMatching, SiameseMatching, pool_reference
 from model.layers.proposals import propose
-from model.layers.roi_align import pyramid_roi_align
+from model.layers.roi_align import MIN_LEVEL, pyramid_roi_align, roi_levels
 from model.layers.rpn import run_rpn
 from model.targets import roi_targets
 
@@ -37,8 +43,8 @@ class SiameseMaskRCNN(keras.Model):
         config: the hyperparameters of proposals, detection and training (`ModelConfig`).
         backbone: model [B, S, S, 3] molded image -> [C2..C5]; shared by query and references.
         fpn: model [C2..C5] -> [P2..P6]; shared too.
-        matching: `SiameseMatching`; rpn: the shared RPN model; classifier: `MatchClassifierHead`;
-        mask_head: `MaskHead`.
+        matching: `SiameseMatching` (conditioning "pyramid") or `RoiMatching` ("roi").
+        rpn: the shared RPN model; classifier: `MatchClassifierHead`; mask_head: `MaskHead`.
     """
 
     def __init__(self, config: ModelConfig, backbone, fpn, matching, rpn, classifier, mask_head, **kwargs):
@@ -46,7 +52,7 @@ class SiameseMaskRCNN(keras.Model):
         self.config = config
         self.backbone = backbone
         self.fpn = fpn
-        self.matching: SiameseMatching = matching
+        self.matching: SiameseMatching | RoiMatching = matching
         self.rpn = rpn
         self.classifier: MatchClassifierHead = classifier
         self.mask_head: MaskHead = mask_head
@@ -58,23 +64,38 @@ class SiameseMaskRCNN(keras.Model):
 
     # --- inference stages ---------------------------------------------------------------------------------
 
-    def encode_image(self, images):
-        """[B, S, S, 3] molded -> list of 5 pyramid levels [B, h, w, F]."""
+    def pyramid(self, images):
+        """[B, S, S, 3] molded -> list of 5 pyramid levels [B, h, w, F] (backbone + FPN)."""
         return self.fpn(self.backbone(images, training=False), training=False)
+
+    def encode_image(self, images) -> dict:
+        """[B, S, S, 3] molded -> the image's features, everything of the query that no reference changes.
+
+        Returns:
+            "pyramid": list of 5 levels [B, h, w, F]. With conditioning "roi" also "proposals" [B, P, 4] normalised
+            `(y1, x1, y2, x2)` (P = rpn_post_nms_test, zero rows padding), "valid" [B, P] bool and "rois"
+            [B, P, pool, pool, F], the proposals pooled from the pyramid (in the pyramid's dtype).
+        """
+        pyramid = self.pyramid(images)
+        if self.config.conditioning == "pyramid":
+            return {"pyramid": pyramid}
+        proposals, valid = self._propose(pyramid, self.config.rpn_post_nms_test)
+        rois = _align(pyramid, proposals, self.config.pool_size, self.config.image_size)
+        return {"pyramid": pyramid, "proposals": proposals, "valid": valid, "rois": tf.cast(rois, pyramid[0].dtype)}
 
     def encode_references(self, references):
         """[B, K, R, R, 3] molded references -> [B, L, F], the K-shot average of the pooled pyramids."""
         shape = tf.shape(references)
         flat = tf.reshape(references, tf.concat([[-1], shape[2:]], axis=0))
-        pooled = pool_reference(self.encode_image(flat))  # [B*K, L, F]
+        pooled = pool_reference(self.pyramid(flat))  # [B*K, L, F]
         pooled = tf.reshape(pooled, tf.stack([shape[0], shape[1], pooled.shape[1], pooled.shape[2]]))
         return tf.reduce_mean(pooled, axis=1)
 
-    def detect(self, pyramid, reference, window, score_threshold, nms_threshold, mask_limit=None):
+    def detect(self, features, reference, window, score_threshold, nms_threshold, mask_limit=None):
         """Detections and masks.
 
         Args:
-            pyramid: output of `encode_image`; reference: output of `encode_references`.
+            features: output of `encode_image`; reference: output of `encode_references`.
             window: [B, 4] normalised image region inside the padded input.
             score_threshold, nms_threshold: scalar float tensors.
             mask_limit: scalar int tensor; masks are computed for the best `mask_limit` detections only (the rest
@@ -85,22 +106,18 @@ class SiameseMaskRCNN(keras.Model):
         """
         cfg = self.config
         window = tf.cast(window, tf.float32)
-        matched = self.matching(pyramid, reference)
+        if cfg.conditioning == "pyramid":
+            matched = self.matching(features["pyramid"], reference)
+            proposals, valid = self._propose(matched, cfg.rpn_post_nms_test)
+            pool = self._pooler(matched)
+            class_rois = pool(proposals, cfg.pool_size)
+        else:
+            proposals, valid = features["proposals"], features["valid"]
+            pool = self._pooler(features["pyramid"], reference)
+            class_rois = self._match_rois(features["rois"], proposals, reference)
         # Under a bfloat16 policy (build_model(precision="bfloat16")) the convolutions compute in bfloat16; box
         # decoding, NMS and ROIAlign stay float32 (TensorFlow's NMS and crop_and_resize refuse bfloat16).
-        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(self.rpn, matched))
-        roi_features = [tf.cast(level, tf.float32) for level in matched[:ROI_LEVELS]]
-        proposals, valid = propose(
-            tf.nn.softmax(logits)[..., 1],
-            deltas,
-            self._anchors,
-            pre_nms_limit=cfg.rpn_pre_nms_limit,
-            post_nms_count=cfg.rpn_post_nms_test,
-            nms_threshold=cfg.rpn_nms_threshold,
-            bbox_std=cfg.rpn_bbox_std,
-        )
-        rois = pyramid_roi_align(roi_features, proposals, cfg.pool_size, cfg.image_size)
-        class_logits, box_deltas = (tf.cast(t, tf.float32) for t in self.classifier(rois))
+        class_logits, box_deltas = (tf.cast(t, tf.float32) for t in self.classifier(class_rois))
         detections = detect(
             proposals,
             valid,
@@ -119,21 +136,56 @@ class SiameseMaskRCNN(keras.Model):
         if mask_limit is not None:
             count = tf.minimum(count, tf.cast(mask_limit, tf.int32))
         count = tf.maximum(count, 1)
-        mask_rois = pyramid_roi_align(roi_features, detections[:, :count, :4], cfg.mask_pool_size, cfg.image_size)
-        masks = tf.sigmoid(tf.cast(self.mask_head(mask_rois), tf.float32))
+        masks = tf.sigmoid(tf.cast(self.mask_head(pool(detections[:, :count, :4], cfg.mask_pool_size)), tf.float32))
         masks = tf.pad(masks, [[0, 0], [0, cfg.detection_max_instances - count], [0, 0], [0, 0]])
         return detections, masks
 
     def call(self, inputs):
         """Keras entry point: {"image", "reference", "window"} -> (detections, masks), default thresholds."""
-        pyramid = self.encode_image(inputs["image"])
+        features = self.encode_image(inputs["image"])
         reference = self.encode_references(inputs["reference"])
         return self.detect(
-            pyramid,
+            features,
             reference,
             inputs["window"],
             tf.constant(self.config.detection_min_confidence),
             tf.constant(self.config.detection_nms_threshold),
+        )
+
+    # --- shared steps --------------------------------------------------------------------------------------
+
+    def _propose(self, feature_maps: list, count: int):
+        """RPN over P2..P6 `feature_maps` -> (proposals [B, count, 4] normalised yxyx, valid [B, count] bool).
+
+        No gradient flows from the proposals into the RPN (its losses train it)."""
+        cfg = self.config
+        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(self.rpn, feature_maps))
+        return propose(
+            tf.stop_gradient(tf.nn.softmax(logits)[..., 1]),
+            tf.stop_gradient(deltas),
+            self._anchors,
+            pre_nms_limit=cfg.rpn_pre_nms_limit,
+            post_nms_count=count,
+            nms_threshold=cfg.rpn_nms_threshold,
+            bbox_std=cfg.rpn_bbox_std,
+        )
+
+    def _match_rois(self, rois, boxes, reference):
+        """ROIs [B, N, p, p, F] pooled from the query pyramid at `boxes` [B, N, 4] -> matched [B, N, p, p, C]:
+        each compared with the reference vector ([B, L, F]) of the level it was pooled from."""
+        levels = roi_levels(tf.stop_gradient(tf.cast(boxes, tf.float32)), self.config.image_size) - MIN_LEVEL
+        return self.matching(rois, tf.gather(reference, levels, batch_dims=1))
+
+    def _pooler(self, feature_maps: list, reference=None):
+        """`pool(boxes [B, N, 4], size) -> [B, N, size, size, C]`, the features the heads see.
+
+        conditioning "pyramid": `feature_maps` are the matched maps, pooled as they are. "roi": they are the query
+        pyramid, and every pooled ROI is matched with `reference` afterwards."""
+        cfg = self.config
+        if cfg.conditioning == "pyramid":
+            return lambda boxes, size: _align(feature_maps, boxes, size, cfg.image_size)
+        return lambda boxes, size: self._match_rois(
+            _align(feature_maps, boxes, size, cfg.image_size), boxes, reference
         )
 
     # --- training ------------------------------------------------------------------------------------------
@@ -143,25 +195,23 @@ class SiameseMaskRCNN(keras.Model):
 
         Args:
             batch: "image" [B, S, S, 3] molded; "reference" [B, K, R, R, 3] molded; "rpn_match" [B, A] int32;
-                "rpn_deltas" [B, A, 4]; "gt_boxes" [B, G, 4] normalised (zero rows = padding);
+                "rpn_deltas" [B, A, 4] (with conditioning "roi" the RPN targets are all objects of the active
+                classes, see `model.training.batches`); "gt_boxes" [B, G, 4] normalised (zero rows = padding);
                 "gt_masks" [B, G, m, m] mini-masks.
         Returns:
             {"rpn_class", "rpn_bbox", "mrcnn_class", "mrcnn_bbox", "mrcnn_mask"}: scalar tensors.
         """
         cfg = self.config
-        pyramid = self.encode_image(batch["image"])
+        pyramid = self.pyramid(batch["image"])
         reference = self.encode_references(batch["reference"])
-        matched = self.matching(pyramid, reference)
-        logits, deltas = run_rpn(self.rpn, matched)
-        proposals, valid = propose(
-            tf.stop_gradient(tf.nn.softmax(logits)[..., 1]),
-            tf.stop_gradient(deltas),
-            self._anchors,
-            pre_nms_limit=cfg.rpn_pre_nms_limit,
-            post_nms_count=cfg.rpn_post_nms_train,
-            nms_threshold=cfg.rpn_nms_threshold,
-            bbox_std=cfg.rpn_bbox_std,
-        )
+        if cfg.conditioning == "pyramid":
+            rpn_input = self.matching(pyramid, reference)
+            pool = self._pooler(rpn_input)
+        else:
+            rpn_input = pyramid
+            pool = self._pooler(pyramid, reference)
+        logits, deltas = run_rpn(self.rpn, rpn_input)
+        proposals, valid = self._propose(rpn_input, cfg.rpn_post_nms_train)
 
         def sample(args):
             return roi_targets(
@@ -183,14 +233,10 @@ class SiameseMaskRCNN(keras.Model):
                 tf.TensorSpec([cfg.train_rois], tf.float32),
             ),
         )
-        class_logits, box_deltas = self.classifier(
-            pyramid_roi_align(matched[:ROI_LEVELS], rois, cfg.pool_size, cfg.image_size)
-        )
+        class_logits, box_deltas = self.classifier(pool(rois, cfg.pool_size))
         # Only positive ROIs have a mask loss, and `roi_targets` puts them first: skip the mask head on the rest.
         positives = int(cfg.train_rois * cfg.roi_positive_ratio)
-        mask_logits = self.mask_head(
-            pyramid_roi_align(matched[:ROI_LEVELS], rois[:, :positives], cfg.mask_pool_size, cfg.image_size)
-        )
+        mask_logits = self.mask_head(pool(rois[:, :positives], cfg.mask_pool_size))
         return {
             "rpn_class": L.rpn_class_loss(batch["rpn_match"], logits),
             "rpn_bbox": L.rpn_bbox_loss(batch["rpn_match"], batch["rpn_deltas"], deltas),
@@ -224,3 +270,8 @@ class SiameseMaskRCNN(keras.Model):
             "reference": np.zeros((batch, references, cfg.reference_size, cfg.reference_size, 3), np.float32),
             "window": np.tile(np.array([[0, 0, 1, 1]], np.float32), (batch, 1)),
         }
+
+
+def _align(pyramid: list, boxes, size: int, image_size: int):
+    """ROIAlign of `boxes` [B, N, 4] from P2..P5 of `pyramid`, in float32 (crop_and_resize refuses bfloat16)."""
+    return pyramid_roi_align([tf.cast(level, tf.float32) for level in pyramid[:ROI_LEVELS]], boxes, size, image_size)

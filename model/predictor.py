@@ -35,11 +35,17 @@ class Instance:
 
 @dataclass(frozen=True)
 class EncodedImage:
-    """Backbone + FPN features of one query image (5 levels; bfloat16 under that precision), and how it was
-    resized."""
+    """What the network computed from one query image alone (`SiameseMaskRCNN.encode_image`: the backbone + FPN
+    pyramid, and with conditioning "roi" the proposals and their pooled features; bfloat16 under that precision),
+    and how the image was resized."""
 
-    pyramid: tuple
+    features: dict
     info: ResizeInfo
+
+    @property
+    def pyramid(self) -> tuple:
+        """The 5 pyramid levels [1, h, w, F]."""
+        return tuple(self.features["pyramid"])
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -47,7 +53,8 @@ class EncodedImage:
 
     @property
     def nbytes(self) -> int:
-        return int(sum(int(np.prod(level.shape)) * level.dtype.size for level in self.pyramid))
+        tensors = tf.nest.flatten(self.features)
+        return int(sum(int(np.prod(t.shape)) * t.dtype.size for t in tensors))
 
 
 @dataclass(frozen=True)
@@ -111,12 +118,12 @@ class Predictor:
     # --- inference -----------------------------------------------------------------------------------------
 
     def encode_image(self, image: np.ndarray) -> EncodedImage:
-        """Backbone + FPN of a query image (any size; grayscale / RGBA / 16-bit accepted)."""
+        """The cacheable features of a query image (any size; grayscale / RGBA / 16-bit accepted)."""
         cfg = self.config
         rgb = to_rgb(image)
         square, info = resize_square(rgb, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
-        pyramid = self._encode_image(tf.constant(mold(square, cfg.mean_pixel)[None]))
-        return EncodedImage(tuple(pyramid), info)
+        features = self._encode_image(tf.constant(mold(square, cfg.mean_pixel)[None]))
+        return EncodedImage(features, info)
 
     def encode_references(self, image: np.ndarray, boxes) -> ReferenceEmbedding:
         """Reference embedding of K boxes `(x1, y1, x2, y2)` pixels in `image` (averaged: K-shot)."""
@@ -147,7 +154,7 @@ class Predictor:
             raise ValueError(f"score_threshold and nms_threshold must be in [0, 1], got {score}, {nms}")
         limit = cfg.detection_max_instances if max_instances is None else min(int(max_instances), cfg.detection_max_instances)
         detections, masks = self._detect(
-            list(query.pyramid),
+            query.features,
             tf.constant(reference.vector[None], tf.float32),
             tf.constant(query.info.normalized_window()[None]),
             tf.constant(score, tf.float32),

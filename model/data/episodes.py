@@ -39,6 +39,9 @@ class Episode:
         reference_box: `(4,)` float32 `x1, y1, x2, y2` pixels in `reference_image`.
         category: the category name; category_id: its index in the dataset's categories.
         query_id, reference_id: `AnnotatedImage.image_id` of the two images.
+        object_boxes: `(M, 4)` float32 `x1, y1, x2, y2` pixels of every non-crowd instance of an *active* category
+            in the query (the targets among them): the objects a reference-agnostic RPN learns to propose
+            (`conditioning="roi"`). None: the targets only.
     """
 
     query_image: np.ndarray
@@ -50,6 +53,7 @@ class Episode:
     category_id: int
     query_id: str
     reference_id: str
+    object_boxes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,15 @@ class EpisodeSampler:
         query_image = query.load_image()
         reference_image = query_image if draw.image_index == query_index else reference.load_image()
         boxes, masks = query.boxes(targets), query.masks(targets)
+        objects = [a for a in query.instances if a.category_id in self.active_category_ids and not a.iscrowd]
+        object_boxes = query.boxes(objects).reshape(-1, 4)
         reference_box = reference.instances[draw.instance_index].box.astype(np.float32)
         if self.augmentation is not None:
-            query_image, boxes, masks = self.augmentation.apply(query_image, boxes, masks, rng)
+            # Masks are transformed one by one, so the object boxes can ride along after the targets' boxes.
+            query_image, both, masks = self.augmentation.apply(
+                query_image, np.concatenate([boxes, object_boxes]), masks, rng
+            )
+            boxes, object_boxes = both[: len(boxes)], both[len(boxes) :]
             reference_image, ref_boxes, _ = self.augmentation.apply(
                 reference_image, reference_box[None], None, rng
             )
@@ -173,6 +183,7 @@ class EpisodeSampler:
             category_id=category_id,
             query_id=query.image_id,
             reference_id=reference.image_id,
+            object_boxes=object_boxes,
         )
 
     def sample(self) -> Episode:

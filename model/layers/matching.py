@@ -8,6 +8,10 @@ For level l: T_l = global average of the reference's P_l; D_l = |P_l(query) - T_
   the reference (what a small training set invites: see README, "The shipped checkpoint").
 Both give the conv 2F inputs, so the weight shapes are the same. K references are averaged before this layer (the
 average of pooled vectors equals the pooled average of the maps, which is what the paper computes).
+
+`RoiMatching` is the same comparison applied to pooled proposals instead of whole maps (`conditioning="roi"`): each
+ROI is compared with the reference vector of the pyramid level it was pooled from, and one 1x1 conv (`roi_matching`,
+shared by all levels, like the heads) mixes the pair.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ import keras
 from keras import layers, ops
 
 from model.config import MATCHING_INPUTS, PYRAMID_LEVELS
+
+
+def _pair(features, vector, inputs: str) -> list:
+    """The two halves the matching conv sees (module docstring); `vector` broadcasts against `features`."""
+    distance = ops.abs(features - vector)
+    return [features, distance] if inputs == "features_distance" else [distance, features * vector]
 
 
 def pool_reference(pyramid: list) -> object:
@@ -48,10 +58,40 @@ class SiameseMatching(layers.Layer):
         outputs = []
         for i, (level, conv) in enumerate(zip(pyramid, self.level_convs, strict=True)):
             vector = reference[:, i][:, None, None, :]
-            distance = ops.abs(level - vector)
-            pair = [level, distance] if self.inputs == "features_distance" else [distance, level * vector]
-            outputs.append(conv(ops.concatenate(pair, axis=-1)))
+            outputs.append(conv(ops.concatenate(_pair(level, vector, self.inputs), axis=-1)))
         return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}
+
+
+@keras.saving.register_keras_serializable(package="siamese_assist")
+class RoiMatching(layers.Layer):
+    """Match pooled ROIs with the reference (`conditioning="roi"`).
+
+    Args:
+        channels: output depth (what the heads see; `matching_channels` of the config).
+        inputs: one of `MATCHING_INPUTS`.
+    Call:
+        rois: [B, N, p, p, F] ROIs pooled from the query pyramid; reference: [B, N, F] the reference vector of each
+        ROI's pyramid level (`reference_per_roi`).
+    Returns:
+        [B, N, p, p, channels].
+    """
+
+    def __init__(self, channels: int, inputs: str = "distance_product", **kwargs):
+        super().__init__(**kwargs)
+        if inputs not in MATCHING_INPUTS:
+            raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")
+        # === Config ===
+        self.channels = channels
+        self.inputs = inputs
+        # === Layers ===
+        self.conv = layers.Dense(channels, name="roi_matching")
+
+    def call(self, rois, reference):
+        vector = ops.cast(reference, rois.dtype)[:, :, None, None, :]
+        return self.conv(ops.concatenate(_pair(rois, vector, self.inputs), axis=-1))
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}

@@ -54,18 +54,16 @@ def episode_to_example(episode, config: ModelConfig, anchors: np.ndarray, rng: n
     if len(boxes) > config.max_gt_instances:
         keep = np.sort(rng.choice(len(boxes), config.max_gt_instances, replace=False))
         boxes, masks = boxes[keep], masks[keep]
-    top, left = info.window[0], info.window[1]
-    padded_px = np.stack(
-        [boxes[:, 1] * info.scale + top, boxes[:, 0] * info.scale + left,
-         boxes[:, 3] * info.scale + top, boxes[:, 2] * info.scale + left],
-        axis=1,
-    ) if len(boxes) else np.zeros((0, 4), np.float32)
-    gt_norm = normalize_boxes(padded_px, config.image_size)
-    # Degenerate boxes (under a pixel once resized) would give infinite deltas.
-    sizeable = ((padded_px[:, 2] - padded_px[:, 0]) >= 1) & ((padded_px[:, 3] - padded_px[:, 1]) >= 1)
-    gt_norm, boxes, masks = gt_norm[sizeable], boxes[sizeable], masks[sizeable]
+    gt_norm, sizeable = _to_network_boxes(boxes, info, config.image_size)
+    boxes, masks = boxes[sizeable], masks[sizeable]
+    # The paper's RPN is matched with the reference: it proposes the targets. A reference-agnostic one
+    # (conditioning "roi") proposes every object of the active classes.
+    rpn_boxes = gt_norm
+    if config.conditioning == "roi" and getattr(episode, "object_boxes", None) is not None:
+        rpn_boxes = _to_network_boxes(np.asarray(episode.object_boxes, np.float32).reshape(-1, 4), info,
+                                      config.image_size)[0]
     match, deltas = rpn_targets(
-        anchors, gt_norm, num_anchors=config.rpn_train_anchors, bbox_std=config.rpn_bbox_std, rng=rng
+        anchors, rpn_boxes, num_anchors=config.rpn_train_anchors, bbox_std=config.rpn_bbox_std, rng=rng
     )
     g = config.max_gt_instances
     gt_boxes = np.zeros((g, 4), np.float32)
@@ -81,6 +79,20 @@ def episode_to_example(episode, config: ModelConfig, anchors: np.ndarray, rng: n
         "gt_boxes": gt_boxes,
         "gt_masks": gt_masks,
     }
+
+
+def _to_network_boxes(boxes: np.ndarray, info, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) xyxy pixels of the original image -> ((n, 4) normalised yxyx of the padded input, (N,) bool kept).
+
+    Boxes under a pixel once resized are dropped (they would give infinite deltas)."""
+    top, left = info.window[0], info.window[1]
+    padded_px = np.stack(
+        [boxes[:, 1] * info.scale + top, boxes[:, 0] * info.scale + left,
+         boxes[:, 3] * info.scale + top, boxes[:, 2] * info.scale + left],
+        axis=1,
+    ) if len(boxes) else np.zeros((0, 4), np.float32)
+    sizeable = ((padded_px[:, 2] - padded_px[:, 0]) >= 1) & ((padded_px[:, 3] - padded_px[:, 1]) >= 1)
+    return normalize_boxes(padded_px, image_size)[sizeable], sizeable
 
 
 def collate(examples: list[dict]) -> dict:
