@@ -106,6 +106,7 @@ def cmd_train(args) -> int:
 
     dataset, split = _dataset_and_split(args)
     classes = split.train_classes(dataset.categories)
+    early_stopping = _early_stopping(args, dataset, split)  # checked before the (slow) model build
     parent = None
     start_step = 0
     if args.init:
@@ -125,12 +126,16 @@ def cmd_train(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     version = args.version or f"{model.config.name}-{out.name}"
+    held_out = split.held_out_classes(dataset.categories)
     card = ModelCard(
         version=version, preset=model.config.name, config={}, parent=parent,
         training={"data": str(args.data), "format": args.format, "split": split.name,
-                  "held_out_classes": sorted(split.held_out_classes(dataset.categories)),
+                  "held_out_classes": sorted(held_out),
                   "train_classes": list(classes), "images": len(dataset), "augmentation": bool(args.augment)},
     )
+    if early_stopping:  # held out = validation (chose the step) + test (untouched by any choice)
+        card.training["validation_classes"] = list(early_stopping.classes)
+        card.training["test_classes"] = sorted(c for c in held_out if c not in early_stopping.classes)
     from tqdm import tqdm
 
     bar = tqdm(total=settings.steps, initial=start_step, unit="step", dynamic_ncols=True)
@@ -142,11 +147,52 @@ def cmd_train(args) -> int:
         with open(out / "train_log.jsonl", "a") as fh:
             fh.write(json.dumps({"step": log.step, "total": log.total, **log.losses, "seconds": log.seconds}) + "\n")
 
-    trainer = Trainer(model, iter(sampler), settings, on_step=on_step)
+    def on_validation(point):
+        precision = "n/a" if point.precision is None else f"{point.precision:.3f}"
+        bar.write(f"step {point.step}: validation box AP50 {point.box_ap50:.4f}, recall {point.recall:.3f}, "
+                  f"precision {precision} ({point.seconds:.0f} s)")
+        with open(out / "train_log.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": point.step, "validation": {"box_ap50": point.box_ap50, "recall": point.recall,
+                                                                    "precision": point.precision}}) + "\n")
+
+    if early_stopping:
+        early_stopping.on_validation = on_validation
+    trainer = Trainer(model, iter(sampler), settings, on_step=on_step, early_stopping=early_stopping)
     trainer.run(out / "model.weights.h5", card, start_step=start_step)
     bar.close()
+    if early_stopping and early_stopping.best:
+        print(f"kept step {early_stopping.best.step} (validation box AP50 {early_stopping.best.box_ap50:.4f})",
+              file=sys.stderr)
     print(f"wrote {out / 'model.weights.h5'}", file=sys.stderr)
     return 0
+
+
+def _early_stopping(args, dataset, split):
+    """The `EarlyStopping` of the train options `--validate-every` etc. (None when off); ValueError when they
+    contradict each other or the held-out classes."""
+    from model.training.early_stopping import EarlyStopping, ValidationSettings, select_validation_classes
+
+    chosen = args.validation_split is not None or args.validation_classes is not None
+    if not args.validate_every:
+        if chosen or args.patience:
+            raise ValueError("validation classes or --patience given but --validate-every is 0: validation would "
+                             "never run; add --validate-every N (steps)")
+        return None
+    if not chosen:
+        raise ValueError("--validate-every needs validation classes: --validation-split S (a split also given to "
+                         "--split, e.g. --split 1 2 --validation-split 2) or --validation-classes NAME ...")
+    if args.validation_split is not None and args.validation_split not in (args.split or ()):
+        raise ValueError(f"--validation-split {args.validation_split} is not held out from training: give it to "
+                         f"--split as well (e.g. --split 1 {args.validation_split} --validation-split "
+                         f"{args.validation_split}), so its classes are never trained on")
+    classes = select_validation_classes(dataset.categories, split.held_out, split=args.validation_split,
+                                        names=args.validation_classes)
+    settings = ValidationSettings(
+        every=args.validate_every, max_images=args.validation_images, runs=args.validation_runs,
+        seed=args.validation_seed, score_threshold=args.validation_score_threshold, patience=args.patience,
+    )
+    source = f"coco-split-{args.validation_split}" if args.validation_split is not None else "explicit"
+    return EarlyStopping(dataset, classes, settings, source=source)
 
 
 def cmd_evaluate(args) -> int:
@@ -220,6 +266,30 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--held-out", nargs="*", help="explicit held-out class names (instead of --split)")
 
 
+def _add_validation_args(p: argparse.ArgumentParser) -> None:
+    from model.evaluation.predictor_adapter import PAPER_SCORE_THRESHOLD
+    from model.training.early_stopping import DEFAULT_VALIDATION_IMAGES, DEFAULT_VALIDATION_RUNS
+
+    g = p.add_argument_group("early stopping", "score the weights on validation classes (held out from training, "
+                             "not the test classes) every N steps; the checkpoint keeps the best step's weights")
+    g.add_argument("--validate-every", type=int, default=0, metavar="N", help="steps between validations (0 = off)")
+    which = g.add_mutually_exclusive_group()
+    which.add_argument("--validation-split", type=int, choices=[1, 2, 3, 4], metavar="S",
+                       help="validate on this paper split's classes; must also be given to --split (--split 1 2 "
+                            "--validation-split 2: split 1 = test, split 2 = validation)")
+    which.add_argument("--validation-classes", nargs="+", metavar="NAME",
+                       help="validate on these class names; each must be in --held-out (or a --split)")
+    g.add_argument("--validation-images", type=int, default=DEFAULT_VALIDATION_IMAGES, metavar="M",
+                   help=f"query images per validation, the dataset's first M (default {DEFAULT_VALIDATION_IMAGES})")
+    g.add_argument("--validation-runs", type=int, default=DEFAULT_VALIDATION_RUNS,
+                   help=f"runs with fresh references per validation (default {DEFAULT_VALIDATION_RUNS})")
+    g.add_argument("--validation-seed", type=int, default=0, help="references' seed, the same every validation")
+    g.add_argument("--validation-score-threshold", type=float, default=PAPER_SCORE_THRESHOLD,
+                   help=f"as python -m model evaluate's --score-threshold (default {PAPER_SCORE_THRESHOLD})")
+    g.add_argument("--patience", type=int, default=0, metavar="K",
+                   help="stop after K validations without improvement (0 = train all --steps)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--time-budget-minutes", type=float, default=0)
     p.add_argument("--seed", type=int, default=0)
+    _add_validation_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="the paper's one-shot protocol: AP50 (boxes, masks), recall, precision")

@@ -22,9 +22,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SUMMARY_KEYS = ("box_ap50", "mask_ap50", "recall", "precision")
 
 
+def _rounded(value: float | None) -> float | None:
+    """None stays None: a run where nothing was returned has no precision (e.g. a small --max-images)."""
+    return None if value is None else round(value, 4)
+
+
 def summary(report: dict) -> dict:
-    return {k: {"mean": round(report[k]["mean"], 4), "ci95": round(report[k]["ci95"], 4)} for k in SUMMARY_KEYS} | {
+    """The card's figures of one report: mean and 95% interval per metric (None = not measurable), and its size."""
+    return {k: {"mean": _rounded(report[k]["mean"]), "ci95": _rounded(report[k]["ci95"])} for k in SUMMARY_KEYS} | {
         "queries": report["num_queries"], "images": report["num_images"], "runs": report["runs"]}
+
+
+def summary_line(figures: dict) -> str:
+    """One printable line of a `summary()`: "box_ap50 0.0123 ± 0.0010, ..., precision n/a, 12 queries, ..."."""
+    def metric(k: str) -> str:
+        mean, ci95 = figures[k]["mean"], figures[k]["ci95"]
+        return f"{k} n/a" if mean is None else f"{k} {mean:.4f} ± {ci95:.4f}"
+
+    sizes = f"{figures['queries']} queries, {figures['images']} images, {figures['runs']} runs"
+    return ", ".join([*(metric(k) for k in SUMMARY_KEYS), sizes])
 
 
 def _earlier_report(path: Path, classes, runs: int) -> dict | None:
@@ -127,7 +143,7 @@ def main() -> int:
                 report["seconds"] = round(time.monotonic() - started, 1)
                 (out / file_name).write_text(json.dumps(report, indent=2))
                 reports[name] = report
-                print(selection, setting, name, json.dumps(summary(report)), flush=True)
+                print(selection, setting, name, summary_line(summary(report)), flush=True)
             metrics.setdefault(selection, {})[setting] = {name: summary(r) for name, r in reports.items()}
             if set(reports) != set(candidates):
                 complete = False

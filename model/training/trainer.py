@@ -14,12 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from model.checkpoint import ModelCard, save_checkpoint
 from model.training.batches import collate, episode_to_example
+
+if TYPE_CHECKING:
+    from model.training.early_stopping import EarlyStopping
 
 STAGES = ("heads", "all")
 OPTIMIZERS = ("sgd", "adam")
@@ -104,13 +108,23 @@ class Trainer:
     Args:
         model: a built `SiameseMaskRCNN`; episodes: iterator of `Episode`; settings: `TrainSettings`.
         on_step: called with a `StepLog` every `log_every` steps (progress bars, job progress in the worker).
+        early_stopping: validates every N steps (and at the last step) and makes the final checkpoint hold the
+            best validated step's weights; None = the last step's weights.
     """
 
-    def __init__(self, model, episodes: Iterator, settings: TrainSettings, on_step: Callable[[StepLog], None] | None = None):
+    def __init__(
+        self,
+        model,
+        episodes: Iterator,
+        settings: TrainSettings,
+        on_step: Callable[[StepLog], None] | None = None,
+        early_stopping: EarlyStopping | None = None,
+    ):
         self.model = model
         self.episodes = episodes
         self.settings = settings
         self.on_step = on_step
+        self.early_stopping = early_stopping
         self.rng = np.random.default_rng(settings.seed)
         tf.random.set_seed(settings.seed)
         if settings.optimizer == "sgd":
@@ -163,12 +177,15 @@ class Trainer:
         return {k: float(v) for k, v in losses.items()}, float(total)
 
     def run(self, out_path: str | Path | None = None, card: ModelCard | None = None, start_step: int = 0) -> list[StepLog]:
-        """Train until `settings.steps` (or the time budget); save checkpoints to `out_path` if given.
+        """Train until `settings.steps` (or the time budget, or early stopping's patience); save checkpoints to
+        `out_path` if given. With `early_stopping`, the model ends with (and the last checkpoint holds) the best
+        validated step's weights.
 
         Returns:
             the logged steps.
         """
         s = self.settings
+        stopper = self.early_stopping
         started = time.monotonic()
         batches = _prefetch(self._make_batch, PREFETCH_BATCHES)
         window: list[tuple[dict, float]] = []
@@ -187,21 +204,37 @@ class Trainer:
                 window.clear()
                 if self.on_step:
                     self.on_step(log)
+            if stopper and stopper.due(step):
+                stopper.validate(self.model, step)
             if out_path and s.checkpoint_every and step % s.checkpoint_every == 0 and step < s.steps:
                 self.save(out_path, card, step, time.monotonic() - started)
+            if stopper and stopper.should_stop:
+                break
             if s.time_budget_s and time.monotonic() - started > s.time_budget_s:
                 break
+        last_step = step
+        if stopper and step > start_step:
+            if not stopper.curve or stopper.curve[-1].step != step:
+                stopper.validate(self.model, step)  # the last weights compete too
+            step = stopper.restore_best(self.model)
         if out_path:
-            self.save(out_path, card, step, time.monotonic() - started)
+            self.save(out_path, card, step, time.monotonic() - started, last_step=last_step)
         return self.history
 
-    def save(self, out_path: str | Path, card: ModelCard | None, step: int, seconds: float) -> Path:
+    def save(
+        self, out_path: str | Path, card: ModelCard | None, step: int, seconds: float, last_step: int | None = None
+    ) -> Path:
+        """Write the model's weights and `card`; `step` is the step of the weights (the chosen one with early
+        stopping), `last_step` the last trained step when that differs."""
         card = card or ModelCard(version=f"{self.model.config.name}-trained", preset=self.model.config.name, config={})
         card.training = {
             **card.training,
             "steps": step,
+            "steps_trained": step if last_step is None else last_step,
             "wall_time_s": round(seconds, 1),
             "settings": asdict(self.settings),
             "final_losses": self.history[-1].losses if self.history else {},
         }
+        if self.early_stopping:
+            card.training["validation"] = self.early_stopping.card_section()
         return save_checkpoint(self.model, out_path, card)
