@@ -8,7 +8,7 @@ a `tiny` smoke run produces a complete report. Module map:
 | `timing` | `Stats` (median, min-max), `measure`, `Deadline`, `Accumulator`, `ratio` |
 | `plan` | `Plan.full()` / `Plan.smoke()`: presets, sizes, precisions, repeats, budget |
 | `scenes` | synthetic images with N copies of an object |
-| `models` | seeded untrained predictors (float32 or bfloat16, same weights) and their checkpoints |
+| `models` | predictors (the shipped checkpoint, else seeded random; float32 or bfloat16) and their checkpoints |
 | `service` | embedded Redis + gunicorn backend + `python -m worker` (explicit MODEL_PRECISION) |
 | `model_latency` | direct in-process calls with a stage breakdown |
 | `end_to_end` | interactive latency over HTTP, cold and warm, with the ratios |

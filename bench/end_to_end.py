@@ -5,9 +5,10 @@ For each preset, query size and precision: one worker serves a checkpoint of the
 precision (MODEL_PRECISION is set explicitly). Each repeat uses a new image (cold: nothing cached) and then a
 second box on the same image (warm: the worker's feature cache holds its backbone features), over HTTP, and the
 same two calls in-process (`bench.model_latency`). Interleaving the four measurements repeat by repeat keeps the
-ratios fair on a noisy shared machine. Score threshold 0 and a fixed instance limit make the work per request
-independent of the (random) heads. The precisions of one configuration use the same weights and the same images,
-one right after the other, so their ratio (`bf16_over_fp32_*`) compares precision alone.
+ratios fair on a noisy shared machine. Score threshold 0 and a fixed instance limit make the number of detections
+per request independent of the weights (`bench.models` says which each preset has). The precisions of one
+configuration use the same weights and the same images, one right after the other, so their ratio
+(`bf16_over_fp32_*`) compares precision alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import zlib
+from collections.abc import Callable
 
 from bench.memory import peak_rss_mb
 from bench.model_latency import DirectPipeline, summarize_calls
@@ -22,7 +24,7 @@ from bench.models import CheckpointStore, build_predictor, config_label
 from bench.plan import Plan
 from bench.scenes import encode_jpeg, make_scene
 from bench.service import BenchService
-from bench.timing import Deadline, Stats, measure, ratio
+from bench.timing import Deadline, Stats, ratio
 
 __all__ = ["add_precision_ratios", "image_seed", "release_models", "run_config", "run_interactive"]
 
@@ -101,6 +103,7 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
         _, query, image = direct.cold(data, cold_box)
         direct.warm(query, image, warm_box, regions=False)
         direct.backbone_only(image)
+        direct.backbone_fpn_only(image)
     service.wait_for_workers()
     last_image = None
     for index, (data, url, cold_box, warm_box) in enumerate(images):
@@ -124,10 +127,8 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
             break
 
     floors = {
-        "backbone_body": measure(lambda _: direct.backbone_only(last_image), warmup=1, repeats=plan.repeats,
-                                 deadline=deadline).to_dict(),
-        "encode_image": measure(lambda _: predictor.encode_image(last_image), warmup=1, repeats=plan.repeats,
-                                deadline=deadline).to_dict(),
+        "backbone_body": _floor(lambda: direct.backbone_only(last_image), plan.repeats, deadline),
+        "backbone_fpn": _floor(lambda: direct.backbone_fpn_only(last_image), plan.repeats, deadline),
     }
     worker_peak = peak_rss_mb(worker.pid)
     service.stop_workers()
@@ -146,6 +147,8 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
         "overrides": overrides,
         "precision": precision,
         "image_size": predictor.config.image_size,
+        "conditioning": predictor.config.conditioning,
+        "weights": "seeded random" if predictor.card is None else predictor.card.version,
         "image_shape": list(plan.image_shape),
         "repeats": len(e2e["cold"]),
         "end_to_end": e2e_stats,
@@ -167,11 +170,23 @@ def run_config(plan: Plan, service: BenchService, store: CheckpointStore, preset
             "e2e_over_direct_with_answer_cold": _round(ratio(cold_e2e, cold_model + sum(
                 cold_direct["stages"][k]["median"] for k in ANSWER_STAGES if k in cold_direct["stages"]))),
             "full_over_backbone_body": _round(ratio(cold_model, floors["backbone_body"]["median"])),
-            "full_over_backbone_fpn": _round(ratio(cold_model, floors["encode_image"]["median"])),
+            "full_over_backbone_fpn": _round(ratio(cold_model, floors["backbone_fpn"]["median"])),
         },
         "feature_mb_per_image": round(_encoded_nbytes(predictor, last_image) / 2**20, 2),
         "worker_peak_rss_mb": None if worker_peak is None else round(worker_peak, 1),
     }
+
+
+def _floor(seconds_of: Callable[[], float], repeats: int, deadline: Deadline) -> dict:
+    """Statistics of what `seconds_of()` reports (the network forward alone, without preparing its input), after
+    one unrecorded call; fewer repeats once `deadline` expired."""
+    seconds_of()
+    samples = []
+    for _ in range(repeats):
+        samples.append(seconds_of())
+        if deadline.expired():
+            break
+    return Stats.of(samples).to_dict()
 
 
 def image_seed(seed: int, name: str, index: int) -> int:

@@ -1,16 +1,27 @@
 """Direct, in-process model latency with a stage breakdown (no HTTP, no queue): the floor the service is compared to.
 
-One cold call = decode the image bytes, `encode_image` (preprocessing + backbone + FPN), `encode_references`,
-`find` (matching + RPN + proposals, heads, mask pasting), then what the service adds to every answer: COCO RLE of
-each mask (worker) and Label Studio regions (backend: boxes, brush RLE, polygons). A warm call reuses the encoded
-image (the feature cache) and does everything from `encode_references` on.
+One cold call = decode the image bytes, `encode_image`, `encode_references`, `find` (heads, mask pasting, and
+whatever else depends on the reference), then what the service adds to every answer: COCO RLE of each mask
+(worker) and Label Studio regions (backend: boxes, brush RLE, polygons). A warm call reuses the encoded image (the
+feature cache) and does everything from `encode_references` on.
+
+What `encode_image` and `find` hold depends on the network's `conditioning` (`model/network.py`), and so do the
+stages (`STAGES_BY_CONDITIONING`; a stage a mode does not have is absent from its results):
+- "pyramid" (the paper's): `encode_image` = preprocessing + backbone + FPN; `find` = matching every pyramid level
+  with the reference + RPN + proposals ("matching_rpn"), then the heads and mask pasting;
+- "roi": `encode_image` = preprocessing + backbone + FPN + RPN + proposals + ROI pooling ("rpn_rois": the RPN sees
+  the image alone, so this is cached with it); `find` = matching the pooled ROIs with the reference, the heads
+  ("heads" includes that ROI matching) and mask pasting.
 
 Stages that run inside one `tf.function` are separated by probes:
-- preprocessing is timed by calling `resize_square` + `mold` alone; backbone = `encode_image` - preprocessing;
-- matching + RPN + proposals is timed with a probe `tf.function` built from the model's own layers;
-  heads = `find` - mask pasting - that probe;
+- preprocessing is timed by calling `resize_square` + `mold` alone;
+- "pyramid": backbone = `encode_image` - preprocessing; matching + RPN + proposals is timed with a probe
+  `tf.function` built from the model's own steps; heads = `find` - mask pasting - that probe;
+- "roi": backbone + FPN is timed with a probe `tf.function` of `model.pyramid`; rpn_rois = `encode_image` -
+  preprocessing - that probe; heads = `find` - mask pasting;
 - mask pasting is summed inside `find` with `bench.timing.Accumulator`.
-The "model call" (what the end-to-end latency is divided by) is `encode_image` + `encode_references` + `find`.
+Probes run outside the timed calls. The "model call" (what the end-to-end latency is divided by) is
+`encode_image` + `encode_references` + `find`.
 """
 
 from __future__ import annotations
@@ -21,11 +32,20 @@ import numpy as np
 
 from bench.timing import Accumulator, Stats, stopwatch
 
-__all__ = ["CallTimes", "DirectPipeline", "output_controls", "summarize_calls"]
+__all__ = ["STAGES_BY_CONDITIONING", "STAGES_COLD", "CallTimes", "DirectPipeline", "output_controls",
+           "summarize_calls"]
 
-STAGES_COLD = ("decode", "preprocess", "backbone", "reference", "matching_rpn", "heads", "paste", "rle",
+STAGES_COLD = ("decode", "preprocess", "backbone", "rpn_rois", "reference", "matching_rpn", "heads", "paste", "rle",
                "regions_box", "regions_brush", "regions_polygon")
-"""Stages of a cold call, in pipeline order (seconds each)."""
+"""Every stage of a cold call in either conditioning, in pipeline order (seconds each). "backbone" is backbone +
+FPN; "rpn_rois" (roi only) is RPN + proposals + ROI pooling on the image; "matching_rpn" (pyramid only) is matching
++ RPN + proposals per reference; "heads" is the classifier, detection and mask head (with roi: and matching the
+ROIs with the reference)."""
+STAGES_BY_CONDITIONING = {
+    "pyramid": tuple(s for s in STAGES_COLD if s != "rpn_rois"),
+    "roi": tuple(s for s in STAGES_COLD if s != "matching_rpn"),
+}
+"""The stages a cold call of each `ModelConfig.conditioning` has."""
 
 
 def output_controls() -> tuple:
@@ -59,8 +79,13 @@ class DirectPipeline:
         self.predictor = predictor
         self.max_instances = int(max_instances)
         self.polygon_tolerance = polygon_tolerance
-        self._probe = _matching_rpn_probe(predictor.model)
-        self._body = _backbone_body(predictor.model)
+        self.conditioning = predictor.config.conditioning
+        if self.conditioning not in STAGES_BY_CONDITIONING:
+            raise ValueError(f"no stage breakdown for conditioning {self.conditioning!r}; known: "
+                             f"{sorted(STAGES_BY_CONDITIONING)}")
+        self._probe = _matching_rpn_probe(predictor.model) if self.conditioning == "pyramid" else None
+        self._pyramid = _fixed_size_function(predictor.model, predictor.model.pyramid)
+        self._body = _fixed_size_function(predictor.model, lambda x: predictor.model.backbone(x, training=False))
 
     # --- one call ------------------------------------------------------------------------------------------
 
@@ -79,12 +104,17 @@ class DirectPipeline:
         times.stages["decode"] = t[0]
         with stopwatch() as t:
             square, _ = resize_square(image, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
-            mold(square, cfg.mean_pixel)
+            molded = mold(square, cfg.mean_pixel)
         times.stages["preprocess"] = t[0]
         with stopwatch() as t:
             query = self.predictor.encode_image(image)
-        times.stages["backbone"] = max(0.0, t[0] - times.stages["preprocess"])
         encode_s = t[0]
+        network_s = max(0.0, encode_s - times.stages["preprocess"])
+        if self.conditioning == "pyramid":
+            times.stages["backbone"] = network_s
+        else:  # encode_image also ran the RPN, the proposals and ROI pooling: take backbone + FPN apart
+            times.stages["backbone"] = min(network_s, self._forward(self._pyramid, molded))
+            times.stages["rpn_rois"] = network_s - times.stages["backbone"]
         warm = self.warm(query, image, box)
         times.stages.update(warm.stages)
         times.model_call = encode_s + warm.model_call
@@ -107,13 +137,15 @@ class DirectPipeline:
         with stopwatch() as t:
             reference = self.predictor.encode_references(image, boxes)
         times.stages["reference"] = t[0]
-        with stopwatch() as t:
-            self._probe(list(query.pyramid), tf.constant(reference.vector[None], tf.float32))
-        times.stages["matching_rpn"] = t[0]
+        probed = 0.0
+        if self._probe is not None:  # pyramid: matching + RPN + proposals run in `find`, per reference
+            with stopwatch() as t:
+                self._probe(list(query.pyramid), tf.constant(reference.vector[None], tf.float32))
+            times.stages["matching_rpn"] = probed = t[0]
         with Accumulator("model.predictor", "paste_mask") as paste, stopwatch() as t:
             instances = self.predictor.find(query, reference, score_threshold=0.0, max_instances=self.max_instances)
         times.stages["paste"] = paste.seconds
-        times.stages["heads"] = max(0.0, t[0] - paste.seconds - times.stages["matching_rpn"])
+        times.stages["heads"] = max(0.0, t[0] - paste.seconds - probed)
         times.model_call = times.stages["reference"] + t[0]
         with stopwatch() as t:
             records = [InstanceRecord(box=tuple(float(v) for v in i.box), score=i.score, mask=encode_mask(i.mask))
@@ -140,38 +172,42 @@ class DirectPipeline:
     # --- floors --------------------------------------------------------------------------------------------
 
     def backbone_only(self, image: np.ndarray) -> float:
-        """Seconds of the backbone body alone (no FPN, no preprocessing) on the molded query."""
-        import tensorflow as tf
+        """Seconds of the backbone body alone (C2..C5; no FPN, no preprocessing) on the molded query."""
+        return self._forward(self._body, self._molded(image))
 
+    def backbone_fpn_only(self, image: np.ndarray) -> float:
+        """Seconds of backbone + FPN alone (`model.pyramid`; no preprocessing, and with conditioning "roi" no RPN)
+        on the molded query."""
+        return self._forward(self._pyramid, self._molded(image))
+
+    def _molded(self, image: np.ndarray) -> np.ndarray:
         from model.preprocess import mold, resize_square
 
         cfg = self.predictor.config
         square, _ = resize_square(image, cfg.image_size, cfg.image_min_dim, antialias=cfg.resize_antialias)
-        tensor = tf.constant(mold(square, cfg.mean_pixel)[None])
+        return mold(square, cfg.mean_pixel)
+
+    @staticmethod
+    def _forward(function, molded: np.ndarray) -> float:
+        """Seconds of one call of a probe of the network on a molded [S, S, 3] image, outputs fetched."""
+        import tensorflow as tf
+
+        tensor = tf.constant(molded[None])
         with stopwatch() as t:
-            outputs = self._body(tensor)
-            _ = [o.numpy() for o in outputs]
+            _ = [o.numpy() for o in function(tensor)]
         return t[0]
 
 
 def _matching_rpn_probe(model):
-    """A `tf.function`: matching + RPN + proposals, the first half of `SiameseMaskRCNN.detect`, for timing."""
+    """A `tf.function`: matching + RPN + proposals, the first half of `SiameseMaskRCNN.detect` with conditioning
+    "pyramid", for timing."""
     import tensorflow as tf
 
-    from model.layers.proposals import propose
-    from model.layers.rpn import run_rpn
-
     cfg = model.config
-    anchors = tf.constant(model.anchors_np)
 
     @tf.function(reduce_retracing=True)
     def probe(pyramid, reference):
-        matched = model.matching(pyramid, reference)
-        # As in `detect`: under bfloat16 the RPN computes in bfloat16 and the proposals are decoded in float32.
-        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(model.rpn, matched))
-        return propose(tf.nn.softmax(logits)[..., 1], deltas, anchors, pre_nms_limit=cfg.rpn_pre_nms_limit,
-                       post_nms_count=cfg.rpn_post_nms_test, nms_threshold=cfg.rpn_nms_threshold,
-                       bbox_std=cfg.rpn_bbox_std)
+        return model._propose(model.matching(pyramid, reference), cfg.rpn_post_nms_test)
 
     def run(pyramid, reference):
         boxes, valid = probe(pyramid, reference)
@@ -180,13 +216,13 @@ def _matching_rpn_probe(model):
     return run
 
 
-def _backbone_body(model):
-    """A `tf.function` of the backbone body alone (C2..C5) at the query's fixed size."""
+def _fixed_size_function(model, function):
+    """`function` (molded [1, S, S, 3] -> list of tensors) as a `tf.function` at the query's fixed size."""
     import tensorflow as tf
 
     cfg = model.config
     spec = tf.TensorSpec([1, cfg.image_size, cfg.image_size, 3], tf.float32)
-    return tf.function(lambda x: model.backbone(x, training=False), input_signature=[spec])
+    return tf.function(function, input_signature=[spec])
 
 
 def summarize_calls(calls: list[CallTimes]) -> dict:

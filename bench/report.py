@@ -112,10 +112,7 @@ def _machine(results: dict) -> list[str]:
         "the machine is shared (a training run and other tests were running), so read absolute times as noisy "
         "and compare the ratios, which are measured side by side.",
         f"Every number: {plan.get('warmup')} warm-up call(s), then up to {plan.get('repeats')} recorded; "
-        "median (min–max). Models are the presets with seeded random heads; score threshold 0 and "
-        f"max_instances {plan.get('max_instances')}, so the work per request does not depend on the weights. "
-        "Random heads give blotchy masks, so polygon costs in the latency tables are pessimistic; the "
-        "per-instance table under 'How cost grows' times a clean mask.",
+        "median (min–max). " + _weights(results),
     ]
     if "service_precision" in plan:
         flags = ", ".join(m.get("bf16_cpu_flags") or []) or "none"
@@ -129,6 +126,21 @@ def _machine(results: dict) -> list[str]:
     for note in results.get("notes", []):
         lines.append(f"Note: {note}")
     return lines
+
+
+def _weights(results: dict) -> str:
+    """Which weights the models have (`bench.models.describe_weights`; runs before it had random heads only)."""
+    limits = (f"score threshold 0 and max_instances {results.get('plan', {}).get('max_instances')}, so the number "
+              "of detections per request does not depend on the weights")
+    weights = results.get("weights")
+    if not weights:
+        return (f"Models are the presets with seeded random heads; {limits}. Random heads give blotchy masks, so "
+                "polygon costs in the latency tables are pessimistic; the per-instance table under 'How cost grows' "
+                "times a clean mask.")
+    return ("Weights: " + "; ".join(f"`{preset}`: {text}" for preset, text in weights.items()) + f". Every request "
+            f"has {limits}; the masks do: random heads paste blotchy ones (many polygon parts), so the polygon costs "
+            "of random-weight models are pessimistic; the per-instance table under 'How cost grows' times a clean "
+            "mask.")
 
 
 def _interactive(results: dict) -> list[str]:
@@ -160,11 +172,15 @@ def _interactive(results: dict) -> list[str]:
     lines += [
         "",
         "Where the time goes, cold, ms (medians; stages timed in-process, HTTP + queue from RQ's timestamps of the "
-        "end-to-end requests):",
+        "end-to-end requests). Where the reference meets the image is the model's conditioning: `pyramid` (the "
+        "paper's) matches every pyramid level with the reference, so matching + RPN + proposals run per reference; "
+        "`roi` runs the RPN, proposals and ROI pooling on the image alone (cached with it: 'RPN+ROIs') and its "
+        "'heads' include matching the pooled ROIs with the reference. '–' = no such stage in that conditioning.",
         "",
-        "| preset @ query, precision | decode | preprocess | backbone+FPN | reference | matching+RPN | heads | "
-        "mask paste | RLE | regions box / brush / polygon | HTTP in + queue | worker job | end to end |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| preset @ query, precision | conditioning | decode | preprocess | backbone+FPN | RPN+ROIs (image) | "
+        "reference | matching+RPN | heads | mask paste | RLE | regions box / brush / polygon | HTTP in + queue | "
+        "worker job | end to end |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, r in interactive.items():
         if _problem(r):
@@ -179,8 +195,9 @@ def _interactive(results: dict) -> list[str]:
         queue = (phases["to_queue"]["median"] + phases["queue_wait"]["median"]
                  if "to_queue" in phases and "queue_wait" in phases else None)
         lines.append(
-            f"| {label} | {stage('decode')} | {stage('preprocess')} | {stage('backbone')} | {stage('reference')} | "
-            f"{stage('matching_rpn')} | {stage('heads')} | {stage('paste')} | {stage('rle')} | "
+            f"| {label} | {r.get('conditioning', 'pyramid')} | {stage('decode')} | {stage('preprocess')} | "
+            f"{stage('backbone')} | {stage('rpn_rois')} | {stage('reference')} | {stage('matching_rpn')} | "
+            f"{stage('heads')} | {stage('paste')} | {stage('rle')} | "
             f"{stage('regions_box')} / {stage('regions_brush')} / {stage('regions_polygon')} | "
             f"{_num(None if queue is None else queue * 1e3)} | {_ms(worker, with_range=False)} | "
             f"{_ms(r['end_to_end']['cold'], with_range=False)} |")

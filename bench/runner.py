@@ -49,12 +49,19 @@ def resolve_service_precision(plan: Plan) -> Plan:
     return plan.replace(service_precision=resolve_precision("auto", cpu_flags(), has_gpu()))
 
 
+def _presets(plan: Plan, families: tuple[str, ...]) -> tuple[str, ...]:
+    """The presets the `families` of `plan` build models of, in first-use order."""
+    used = {"interactive": plan.presets, "throughput": (plan.throughput_preset,),
+            "scaling": (plan.growth_preset,), "training": plan.training_presets}
+    return tuple(dict.fromkeys(preset for family in FAMILIES if family in families for preset in used[family]))
+
+
 def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict:
     """Measure `families` of `plan`; write the plot into `out_dir`; return the results (not yet written)."""
     from bench.end_to_end import run_interactive
     from bench.machine import describe_machine, load_average
     from bench.memory import memory_summary
-    from bench.models import CheckpointStore
+    from bench.models import CheckpointStore, describe_weights
     from bench.scaling import plot_growth, run_scaling
     from bench.service import BenchService
     from bench.throughput import run_throughput
@@ -68,7 +75,8 @@ def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict
     requested = plan.service_precision
     plan = resolve_service_precision(plan)
     results: dict = {"plan": plan.to_dict(), "service_precision_requested": requested, "started_utc": _utc(),
-                     "machine": describe_machine(), "notes": [plan.cuts] if plan.cuts else []}
+                     "machine": describe_machine(), "notes": [plan.cuts] if plan.cuts else [],
+                     "weights": {preset: describe_weights(preset) for preset in _presets(plan, families)}}
     scratch = Path(tempfile.mkdtemp(prefix="siamese-bench-"))
     service = BenchService(scratch / "service", {
         "SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(plan.max_instances), "INTERACTIVE_TIMEOUT": "180",

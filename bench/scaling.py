@@ -8,8 +8,8 @@
   detections, so what grows with N is mask pasting, RLE and the Label Studio regions.
 - References: K = 1 and 5 boxes of the same image (K-shot): the reference branch runs on K crops.
 - Answer building per instance: one clean elliptic mask (a tenth of the image) at growing image sizes, turned
-  into COCO RLE (worker) and box / brush / polygon regions (backend). No model: random heads make noisy masks,
-  so this is the per-pixel cost of a realistic answer.
+  into COCO RLE (worker) and box / brush / polygon regions (backend). No model: what a model pastes depends on
+  its weights (random heads make noisy masks), so this is the per-pixel cost of a clean instance.
 Size and instance sweeps run in `Plan.service_precision` (what the service computes in by default here). The
 results are also drawn (`plot_growth`).
 """
@@ -208,7 +208,7 @@ def plot_growth(scaling: dict, path: Path) -> Path | None:
         ax.set_ylabel("ms (median)")
         ax.legend(fontsize=8)
     ax.set_title("reference boxes")
-    figure.suptitle("siamese-assist: how cost grows (CPU, 2 cores, random heads)")
+    figure.suptitle(f"siamese-assist: how cost grows (CPU, 2 cores, {scaling.get('precision', '?')})")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

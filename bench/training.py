@@ -43,15 +43,12 @@ def synthetic_episodes(seed: int):
 
 def training_point(preset: str, steps: int, warmup: int, batch: int, seed: int) -> dict:
     """(In a probe process.) `warmup + steps` heads-stage steps of `preset`; seconds per step."""
-    import keras
-
-    from model.builder import build_model
-    from model.presets import get_preset
+    from bench.models import build_predictor
     from model.training.trainer import Trainer, TrainSettings
 
-    keras.utils.set_random_seed(seed)
-    config = get_preset(preset)
-    model = build_model(config)
+    # The benchmark model of the preset (the shipped checkpoint's network for `mobile`, as a project fine-tunes it).
+    model = build_predictor(preset, {}, seed, "float32").model
+    config = model.config
     settings = TrainSettings(steps=warmup + steps, batch_size=batch, layers="heads", optimizer="adam",
                              learning_rate=1e-4, log_every=1, seed=seed)
     history = Trainer(model, synthetic_episodes(seed), settings).run()

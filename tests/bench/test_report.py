@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bench.end_to_end import add_precision_ratios
+from bench.model_latency import STAGES_BY_CONDITIONING
 from bench.report import (
     NO_GPU,
     README_END,
@@ -23,11 +24,10 @@ def _stats(seconds: float) -> dict:
 
 
 def _interactive(warm_over_cold: float, e2e_over_direct: float, precision: str = "float32",
-                 scale: float = 1.0) -> dict:
-    stages = {name: _stats(0.01) for name in ("decode", "preprocess", "backbone", "reference", "matching_rpn", "heads",
-                                                "paste", "rle", "regions_box", "regions_brush", "regions_polygon")}
+                 scale: float = 1.0, conditioning: str = "pyramid") -> dict:
+    stages = {name: _stats(0.01) for name in STAGES_BY_CONDITIONING[conditioning]}
     return {
-        "preset": "mobile", "image_size": 512, "precision": precision,
+        "preset": "mobile", "image_size": 512, "precision": precision, "conditioning": conditioning,
         "end_to_end": {"cold": _stats(0.5 * scale), "warm": _stats(0.5 * scale * warm_over_cold)},
         "direct": {"cold": {"stages": stages, "model_call": _stats(0.4 * scale), "instances": 30, "regions": 70},
                    "warm": {"stages": stages, "model_call": _stats(0.1 * scale), "instances": 30, "regions": 70}},
@@ -45,8 +45,10 @@ def _interactive(warm_over_cold: float, e2e_over_direct: float, precision: str =
 def _results() -> dict:
     interactive = {"mobile@512 fp32": _interactive(0.2, 1.05), "mobile@512 bf16": _interactive(0.2, 1.05, "bfloat16",
                                                                                                  scale=0.6),
-                   "paper-large@1024 fp32": _interactive(0.5, 1.3), "paper-large@512 fp32": {"skipped": "time budget"}}
+                   "paper-large@1024 fp32": _interactive(0.5, 1.3), "paper-large@512 fp32": {"skipped": "time budget"},
+                   "mobile@1024 fp32": _interactive(0.3, 1.1, conditioning="roi")}
     interactive["paper-large@1024 fp32"].update(preset="paper-large", image_size=1024)
+    interactive["mobile@1024 fp32"].update(image_size=1024)
     add_precision_ratios(interactive)
     return {
         "plan": {"name": "full", "repeats": 3, "warmup": 1, "max_instances": 30, "service_precision": "bfloat16"},
@@ -54,6 +56,7 @@ def _results() -> dict:
         "machine": {"cpu": "Test CPU", "bf16_cpu_flags": ["amx_bf16"], "logical_cores": 2, "memory_gib": 8.0, "gpus": [], "python": "3.11",
                     "packages": {"tensorflow-cpu": "2.21.0", "keras": "3.15.1"}, "load_average_at_start": (1, 1, 1)},
         "notes": [],
+        "weights": {"mobile": "the shipped checkpoint `mobile-v9`", "paper-large": "seeded random weights"},
         "interactive": interactive,
         "throughput": {"preset": "mobile", "precision": "bfloat16", "images_per_round": 12, "cache_mb": 48, "scaling_2_over_1": 1.1,
                        "workers": {"1": {"images_per_s": {"median": 2.0, "min": 1.9, "max": 2.1, "n": 3},
@@ -111,6 +114,25 @@ def test_markdown_has_every_section_and_says_what_was_not_measured():
     assert "Instances and references: failed: boom." in text
     assert "30.0 + 60.0" in text
     assert "| mobile | CPU (2 cores) | 512 | 2 | 3.00 (2.70–3.60) | 40.0 s |" in text
+    assert "Weights: `mobile`: the shipped checkpoint `mobile-v9`; `paper-large`: seeded random weights." in text
+
+
+def test_stage_table_marks_the_stages_a_conditioning_does_not_have():
+    text = render_markdown(_results())
+    assert "| backbone+FPN | RPN+ROIs (image) | reference | matching+RPN | heads |" in text
+    # pyramid: no image-side RPN; roi: no per-reference matching + RPN (its heads include the ROI matching).
+    assert "| mobile@512 fp32 | pyramid | 10.0 | 10.0 | 10.0 | – | 10.0 | 10.0 | 10.0 |" in text
+    assert "| mobile@1024 fp32 | roi | 10.0 | 10.0 | 10.0 | 10.0 | 10.0 | – | 10.0 |" in text
+
+
+def test_results_without_weights_or_conditioning_still_render():
+    results = _results()
+    del results["weights"]
+    for result in results["interactive"].values():
+        result.pop("conditioning", None)
+    text = render_markdown(results)
+    assert "Models are the presets with seeded random heads" in text
+    assert "| mobile@512 fp32 | pyramid | 10.0 |" in text
 
 
 def test_write_results_writes_json_and_markdown(tmp_path):
