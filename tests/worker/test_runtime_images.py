@@ -73,3 +73,34 @@ def test_feature_cache_is_keyed_by_content_and_model_version(tmp_path):
     runtime.predictor.version = "v2"  # a newly activated checkpoint must not reuse the old features
     assert runtime.encode("digest-a", image)[1] is False
     assert runtime.features.nbytes == 3 * first.nbytes
+
+
+def test_roi_checkpoints_cache_their_proposals_within_the_bound(tmp_path):
+    """conditioning="roi" caches proposals and pooled ROIs with the pyramid: the entry counts them, the bound holds,
+    and a cached entry answers a new reference box exactly as a fresh encoding does."""
+    import keras
+
+    from model.builder import build_model
+    from model.predictor import Predictor
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(5)
+    predictor = Predictor(build_model(get_preset("tiny", conditioning="roi")), version="tiny-roi")
+    runtime = Runtime(Settings(local_files_document_root=tmp_path, feature_cache_mb=1), predictor=predictor)
+    image = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    first, hit = runtime.encode("img-0", image)
+    assert hit is False and "rois" in first.features
+    pyramid_bytes = sum(int(np.prod(level.shape)) * level.dtype.size for level in first.pyramid)
+    assert first.nbytes > pyramid_bytes
+    capacity = 1024 * 1024 // first.nbytes
+    for i in range(1, capacity + 3):
+        runtime.encode(f"img-{i}", image)
+    assert runtime.features.nbytes <= 1024 * 1024 and len(runtime.features) == capacity
+    cached, hit = runtime.encode(f"img-{capacity + 2}", image)
+    assert hit is True
+    reference = predictor.encode_references(image, [[5, 5, 40, 30]])
+    fresh = predictor.encode_image(image)
+    window = fresh.info.normalized_window()[None]
+    answers = [np.asarray(predictor.model.detect(q.features, reference.vector[None], window, 0.0, 0.5)[0])
+               for q in (cached, fresh)]
+    np.testing.assert_allclose(answers[0], answers[1], rtol=1e-5, atol=1e-6)
