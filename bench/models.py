@@ -23,7 +23,10 @@ __all__ = ["NO_CHECKPOINT_REASONS", "SHIPPED_CHECKPOINTS", "CheckpointStore", "b
            "describe_weights", "shipped_checkpoint", "version_of"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_CHECKPOINTS: dict[str, Path] = {"mobile": REPO_ROOT / "checkpoints" / "mobile-coco128.weights.h5"}
+SHIPPED_CHECKPOINTS: dict[str, Path] = {
+    "mobile": REPO_ROOT / "checkpoints" / "mobile-coco128.weights.h5",
+    "mobile-fast": REPO_ROOT / "checkpoints" / "mobile-fast-coco128.weights.h5",
+}
 """Preset -> the trained checkpoint its benchmark models load (with its model card beside it)."""
 NO_CHECKPOINT_REASONS = {
     "paper-large": "the paper's released weights are not here (no trained checkpoint of this preset)",

@@ -109,7 +109,8 @@ class Plan:
     @classmethod
     def full(cls) -> Plan:
         return cls(
-            name="full", presets=("mobile", "paper-large"), query_sizes=(512, 1024), repeats=3, warmup=1,
+            name="full", presets=("mobile", "mobile-fast", "paper-large"), query_sizes=(512, 1024), repeats=3,
+            warmup=1,
             image_shape=(768, 1024), copies=12, max_instances=30,
             throughput_preset="mobile", throughput_images=10, worker_counts=(1, 2), cache_mb=48,
             growth_preset="mobile", growth_sizes=(512, 768, 1024, 1536), instance_counts=(1, 10, 30, 100),
