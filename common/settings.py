@@ -172,7 +172,8 @@ class Settings:
     # --- Worker ---
     feature_cache_mb: int = _env(
         "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
-        "Memory for cached backbone features of recent images, per worker (0 disables the cache).")
+        "Memory for cached image features (backbone + FPN, and proposals with conditioning 'roi') of recent images, "
+        "per worker (0 disables the cache).")
 
     # --- Learning from accepted labels (annotation store, fine-tuning, versions) ---
     train_every: int = _env(
