@@ -18,7 +18,7 @@ def test_plans_are_bounded(plan):
 
 def test_full_plan_covers_the_issue():
     plan = Plan.full()
-    assert set(plan.presets) == {"mobile", "paper-large"}
+    assert set(plan.presets) == {"mobile", "mobile-fast", "paper-large"}
     assert set(plan.query_sizes) == {512, 1024}
     assert set(plan.growth_sizes) == {512, 768, 1024, 1536}
     assert min(plan.instance_counts) == 1 and max(plan.instance_counts) == 100
@@ -29,8 +29,12 @@ def test_full_plan_covers_the_issue():
 def test_full_plan_measures_mobile_in_both_precisions_and_paper_large_in_float32():
     labels = [(preset, overrides.get("image_size"), precision)
               for preset, overrides, precision in Plan.full().interactive_configs()]
-    assert labels == [("mobile", None, "float32"), ("mobile", None, "bfloat16"), ("paper-large", None, "float32"),
-                      ("mobile", 1024, "float32"), ("mobile", 1024, "bfloat16"), ("paper-large", 512, "float32")]
+    assert labels == [("mobile", None, "float32"), ("mobile", None, "bfloat16"),
+                      ("mobile-fast", None, "float32"), ("mobile-fast", None, "bfloat16"),
+                      ("paper-large", None, "float32"),
+                      ("mobile", 1024, "float32"), ("mobile", 1024, "bfloat16"),
+                      ("mobile-fast", 1024, "float32"), ("mobile-fast", 1024, "bfloat16"),
+                      ("paper-large", 512, "float32")]
     assert Plan.full().service_precision == "auto"
 
 
