@@ -80,9 +80,6 @@ class DirectPipeline:
         self.max_instances = int(max_instances)
         self.polygon_tolerance = polygon_tolerance
         self.conditioning = predictor.config.conditioning
-        if self.conditioning not in STAGES_BY_CONDITIONING:
-            raise ValueError(f"no stage breakdown for conditioning {self.conditioning!r}; known: "
-                             f"{sorted(STAGES_BY_CONDITIONING)}")
         self._probe = _matching_rpn_probe(predictor.model) if self.conditioning == "pyramid" else None
         self._pyramid = _fixed_size_function(predictor.model, predictor.model.pyramid)
         self._body = _fixed_size_function(predictor.model, lambda x: predictor.model.backbone(x, training=False))

@@ -2,7 +2,7 @@
 MODEL_PRECISION, serve exactly the model measured in-process.
 
 Which weights a preset's benchmark model has (`describe_weights` says it in the results):
-- a preset with a shipped checkpoint (`SHIPPED_CHECKPOINTS`: `mobile`) is that checkpoint's network: the config of
+- a preset with a shipped checkpoint (`SHIPPED_CHECKPOINTS`: `mobile`, `mobile-fast`) is that checkpoint's network: the config of
   its model card (backbone, matching, conditioning, ...) and its weights, at the query size the plan asks for
   (`image_size` and `image_min_dim`, plus any other override of the plan such as `detection_max_instances`).
   Convolution weights do not depend on the input size and the model rebuilds its anchors, so one checkpoint

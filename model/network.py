@@ -155,11 +155,15 @@ class SiameseMaskRCNN(keras.Model):
     # --- shared steps --------------------------------------------------------------------------------------
 
     def _propose(self, feature_maps: list, count: int):
-        """RPN over P2..P6 `feature_maps` -> (proposals [B, count, 4] normalised yxyx, valid [B, count] bool).
+        """RPN over P2..P6 `feature_maps` -> (proposals [B, count, 4] normalised yxyx, valid [B, count] bool)."""
+        return self._proposals_from(*run_rpn(self.rpn, feature_maps), count)
+
+    def _proposals_from(self, logits, deltas, count: int):
+        """RPN outputs (logits [B, A, 2], deltas [B, A, 4]) -> the best `count` boxes after NMS, as `_propose`.
 
         No gradient flows from the proposals into the RPN (its losses train it)."""
         cfg = self.config
-        logits, deltas = (tf.cast(t, tf.float32) for t in run_rpn(self.rpn, feature_maps))
+        logits, deltas = tf.cast(logits, tf.float32), tf.cast(deltas, tf.float32)
         return propose(
             tf.stop_gradient(tf.nn.softmax(logits)[..., 1]),
             tf.stop_gradient(deltas),
@@ -210,8 +214,8 @@ class SiameseMaskRCNN(keras.Model):
         else:
             rpn_input = pyramid
             pool = self._pooler(pyramid, reference)
-        logits, deltas = run_rpn(self.rpn, rpn_input)
-        proposals, valid = self._propose(rpn_input, cfg.rpn_post_nms_train)
+        logits, deltas = run_rpn(self.rpn, rpn_input)  # once: its losses below, its proposals here
+        proposals, valid = self._proposals_from(logits, deltas, cfg.rpn_post_nms_train)
 
         def sample(args):
             return roi_targets(

@@ -65,8 +65,8 @@ MOBILE = ModelConfig(
 )
 
 # `mobile` with conditioning "roi" (model/network.py): proposals and their pooled features are cached with the image,
-# so a new reference box runs only the reference branch and the heads (warm / cold about 0.25 instead of 0.5
-# in-process). Its RPN only knows the objects of its training classes, which costs recall on unseen classes.
+# so a new reference box runs only the reference branch and the heads (the benchmark's warm / cold rows in README).
+# Its RPN only knows the objects of its training classes, which costs AP50 on unseen classes.
 MOBILE_FAST = MOBILE.replace(name="mobile-fast", conditioning="roi")
 
 # For tests only: a few thousand anchors and a few thousand parameters per layer.

@@ -74,12 +74,12 @@ class RoiMatching(layers.Layer):
         inputs: one of `MATCHING_INPUTS`.
     Call:
         rois: [B, N, p, p, F] ROIs pooled from the query pyramid; reference: [B, N, F] the reference vector of each
-        ROI's pyramid level (`reference_per_roi`).
+        ROI's pyramid level (`SiameseMaskRCNN._match_rois` gathers it).
     Returns:
         [B, N, p, p, channels].
     """
 
-    def __init__(self, channels: int, inputs: str = "distance_product", **kwargs):
+    def __init__(self, channels: int, inputs: str = "features_distance", **kwargs):
         super().__init__(**kwargs)
         if inputs not in MATCHING_INPUTS:
             raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")

@@ -185,11 +185,8 @@ class EarlyStopping:
         self.settings = settings
         self.source = source
         self.on_validation = on_validation
-        self.curve: list[ValidationPoint] = []
-        self.best: ValidationPoint | None = None
-        self._best_weights: list[np.ndarray] | None = None
         self._predictor = None
-        self._stale = 0
+        self.reset()
         sampler = EpisodeSampler(dataset, self.classes, allow_same_image_reference=False)
         limit = len(dataset) if settings.max_images is None else min(settings.max_images, len(dataset))
         self.num_queries = sum(len(sampler.eligible_categories(i)) for i in range(limit))
@@ -198,6 +195,13 @@ class EarlyStopping:
                 f"the first {limit} images hold no instance of the validation classes {list(self.classes)} with a "
                 f"reference in another image: raise --validation-images or choose other validation classes"
             )
+
+    def reset(self) -> None:
+        """Forget earlier validations (`Trainer.run` calls it, so one instance can serve several runs)."""
+        self.curve: list[ValidationPoint] = []
+        self.best: ValidationPoint | None = None
+        self._best_weights: list[np.ndarray] | None = None
+        self._stale = 0
 
     def due(self, step: int) -> bool:
         return step % self.settings.every == 0
@@ -232,8 +236,11 @@ class EarlyStopping:
         model.set_weights(self._best_weights)
         return self.best.step
 
-    def card_section(self) -> dict:
-        """The model card's `training.validation`: settings, the curve, the chosen step and what chose it."""
+    def card_section(self, stopped_early: bool | None = None) -> dict:
+        """The model card's `training.validation`: settings, the curve, the chosen step and what chose it.
+
+        `stopped_early`: None for a checkpoint written during training, whose weights are the current step's: the
+        card then names the best step so far (`best_so_far_step`), not a choice. True/False for the final one."""
         return {
             "classes": list(self.classes),
             "source": self.source,
@@ -246,9 +253,11 @@ class EarlyStopping:
                  "seconds": round(p.seconds, 1)}
                 for p in self.curve
             ],
-            "chosen_step": self.best.step if self.best else None,
-            "chosen_by": CHOSEN_BY,
-            "stopped_early": self.should_stop,
+            **({"best_so_far_step": self.best.step if self.best else None} if stopped_early is None else {
+                "chosen_step": self.best.step if self.best else None,
+                "chosen_by": CHOSEN_BY,
+                "stopped_early": stopped_early,
+            }),
         }
 
     def _predictor_of(self, model):

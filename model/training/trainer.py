@@ -186,6 +186,8 @@ class Trainer:
         """
         s = self.settings
         stopper = self.early_stopping
+        if stopper:
+            stopper.reset()
         started = time.monotonic()
         batches = _prefetch(self._make_batch, PREFETCH_BATCHES)
         window: list[tuple[dict, float]] = []
@@ -234,7 +236,10 @@ class Trainer:
             "wall_time_s": round(seconds, 1),
             "settings": asdict(self.settings),
             "final_losses": self.history[-1].losses if self.history else {},
+            "final_losses_step": self.history[-1].step if self.history else None,  # the last logged step
         }
         if self.early_stopping:
-            card.training["validation"] = self.early_stopping.card_section()
+            final = last_step is not None
+            card.training["validation"] = self.early_stopping.card_section(
+                stopped_early=(last_step < self.settings.steps) if final else None)
         return save_checkpoint(self.model, out_path, card)

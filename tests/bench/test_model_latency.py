@@ -36,16 +36,14 @@ def test_cold_and_warm_calls_time_the_stages_of_their_conditioning(pipeline):
     assert set(times.stages) == set(expected)
     assert all(seconds >= 0 for seconds in times.stages.values())
     assert 0 <= times.instances <= MAX_INSTANCES  # random tiny heads may give boxes under a pixel wide
-    # The model call holds the image side and the reference side, never the probes' extra work.
-    model_side = ("backbone", "rpn_rois", "reference", "matching_rpn", "heads", "paste")
-    assert times.model_call >= 0.9 * sum(times.stages.get(name, 0.0) for name in model_side) - 1e-3
+    # The model call is the image side + the reference side: the stages (without the probe, which times part of
+    # `find` a second time) add up to at most the model call, and with the probe to at least it.
+    in_call = ("preprocess", "backbone", "rpn_rois", "reference", "heads", "paste")
+    without_probe = sum(times.stages.get(name, 0.0) for name in in_call)
+    assert without_probe <= times.model_call + 1e-9
+    assert times.model_call <= without_probe + times.stages.get("matching_rpn", 0.0) + 1e-9
     assert set(warm.stages) == {"reference", "heads", "paste", "rle"} | (
         {"matching_rpn"} if pipeline.conditioning == "pyramid" else set())
     summary = summarize_calls(calls)
     assert list(summary["stages"]) == list(expected)
     assert pipeline.backbone_fpn_only(image) > 0 and pipeline.backbone_only(image) > 0
-
-
-def test_roi_mode_has_no_per_reference_rpn_and_pyramid_mode_no_cached_rois():
-    assert "matching_rpn" not in STAGES_BY_CONDITIONING["roi"] and "rpn_rois" in STAGES_BY_CONDITIONING["roi"]
-    assert "rpn_rois" not in STAGES_BY_CONDITIONING["pyramid"] and "matching_rpn" in STAGES_BY_CONDITIONING["pyramid"]

@@ -6,6 +6,7 @@ The scores are scripted by replacing only `score_validation` (the evaluator call
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -110,9 +111,19 @@ def test_validations_run_every_n_steps_and_the_checkpoint_holds_the_best_steps_w
 def test_patience_stops_after_k_validations_without_improvement(monkeypatch):
     _script_scores(monkeypatch, [0.3, 0.2, 0.3, 0.9])
     stopper = EarlyStopping(synthetic_dataset(), ("bar",), ValidationSettings(every=1, patience=2))
-    _trainer(stopper.dataset, 10, stopper).run()
+    trainer = _trainer(stopper.dataset, 10, stopper)
+    trainer.run()
     assert [p.step for p in stopper.curve] == [1, 2, 3]  # a tie is no improvement: the earlier step stays best
     assert stopper.best.step == 1 and stopper.should_stop
+    final, during = stopper.card_section(stopped_early=True), stopper.card_section()
+    assert final["chosen_step"] == 1 and final["stopped_early"] is True
+    # A checkpoint written during training holds the current weights: its card names no choice.
+    assert during["best_so_far_step"] == 1 and "chosen_step" not in during
+    # The same instance serves a second run from scratch (nothing of the first run's curve or weights).
+    _script_scores(monkeypatch, [0.5, 0.6])
+    trainer.settings = dataclasses.replace(trainer.settings, steps=2)
+    trainer.run()
+    assert [p.step for p in stopper.curve] == [1, 2] and stopper.best.step == 2
 
 
 def test_the_real_evaluator_scores_reproducibly_and_leaves_the_training_state_alone(tmp_path):

@@ -92,7 +92,7 @@ def test_a_new_reference_reuses_the_cached_features_and_changes_the_answer(roi_p
 
 
 def test_roi_heads_see_the_reference_of_each_rois_level(roi_predictor):
-    """Changing only the reference vector of levels no ROI was pooled from leaves the scores alone."""
+    """Changing the reference vector of one level moves the logits of exactly the ROIs pooled from that level."""
     import tensorflow as tf
 
     from model.layers.roi_align import MIN_LEVEL, roi_levels
@@ -101,20 +101,22 @@ def test_roi_heads_see_the_reference_of_each_rois_level(roi_predictor):
     query = roi_predictor.encode_image(_scene())
     reference = roi_predictor.encode_references(_scene(), [[10, 10, 40, 40]]).vector[None]
     proposals = query.features["proposals"]
-    used = set(np.unique(np.asarray(roi_levels(proposals, cfg.image_size)) - MIN_LEVEL).tolist())
-    unused = [level for level in range(5) if level not in used]
-    assert unused, "P6 is never an ROI level"
-    changed = reference.copy()
-    changed[:, unused] += 5.0
-    logits = [np.asarray(net.classifier(net._match_rois(query.features["rois"], proposals, tf.constant(r)))[0])
-              for r in (reference, changed)]
-    np.testing.assert_allclose(logits[0], logits[1], rtol=1e-5, atol=1e-5)
-    changed[:, sorted(used)[0]] += 5.0
-    moved = np.asarray(net.classifier(net._match_rois(query.features["rois"], proposals, tf.constant(changed)))[0])
-    assert not np.allclose(logits[0], moved)
+    levels = np.asarray(roi_levels(proposals, cfg.image_size))[0] - MIN_LEVEL
+
+    def logits(vector):
+        return np.asarray(net.classifier(net._match_rois(query.features["rois"], proposals, tf.constant(vector)))[0])[0]
+
+    base = logits(reference)
+    used = sorted(set(levels.tolist()))
+    assert len(used) >= 2, "the test needs ROIs on two levels"
+    for level in range(5):
+        changed = reference.copy()
+        changed[:, level] += 5.0
+        moved = ~np.isclose(logits(changed), base, rtol=1e-5, atol=1e-5).all(axis=1)
+        np.testing.assert_array_equal(moved, levels == level, err_msg=f"level P{level + MIN_LEVEL}")
 
 
-def test_bfloat16_caches_half_the_bytes_and_finds_the_same_boxes(roi_predictor):
+def test_bfloat16_caches_proposals_in_float32_and_rois_in_half_the_bytes(roi_predictor):
     from model.builder import build_model
     from model.predictor import Predictor
 
