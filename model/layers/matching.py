@@ -33,8 +33,23 @@ def pool_reference(pyramid: list) -> object:
     return ops.stack([ops.mean(level, axis=(1, 2)) for level in pyramid], axis=1)
 
 
+class _ReferenceMatching(layers.Layer):
+    """What both matching layers share: the output depth and which comparison (`MATCHING_INPUTS`) they see."""
+
+    def __init__(self, channels: int, inputs: str, **kwargs):
+        super().__init__(**kwargs)
+        if inputs not in MATCHING_INPUTS:
+            raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")
+        # === Config ===
+        self.channels = channels
+        self.inputs = inputs
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}
+
+
 @keras.saving.register_keras_serializable(package="siamese_assist")
-class SiameseMatching(layers.Layer):
+class SiameseMatching(_ReferenceMatching):
     """Args:
         channels: output depth of every level (3F/2 = 384 in the paper).
         inputs: one of `MATCHING_INPUTS` (see the module docstring).
@@ -45,12 +60,7 @@ class SiameseMatching(layers.Layer):
     """
 
     def __init__(self, channels: int, inputs: str = "features_distance", **kwargs):
-        super().__init__(**kwargs)
-        if inputs not in MATCHING_INPUTS:
-            raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")
-        # === Config ===
-        self.channels = channels
-        self.inputs = inputs
+        super().__init__(channels, inputs, **kwargs)
         # === Layers ===
         self.level_convs = [layers.Conv2D(channels, 1, name=f"fpn_distance_{lvl}") for lvl in PYRAMID_LEVELS]
 
@@ -61,12 +71,9 @@ class SiameseMatching(layers.Layer):
             outputs.append(conv(ops.concatenate(_pair(level, vector, self.inputs), axis=-1)))
         return outputs
 
-    def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}
-
 
 @keras.saving.register_keras_serializable(package="siamese_assist")
-class RoiMatching(layers.Layer):
+class RoiMatching(_ReferenceMatching):
     """Match pooled ROIs with the reference (`conditioning="roi"`).
 
     Args:
@@ -80,18 +87,10 @@ class RoiMatching(layers.Layer):
     """
 
     def __init__(self, channels: int, inputs: str = "features_distance", **kwargs):
-        super().__init__(**kwargs)
-        if inputs not in MATCHING_INPUTS:
-            raise ValueError(f"inputs must be one of {MATCHING_INPUTS}, got {inputs!r}")
-        # === Config ===
-        self.channels = channels
-        self.inputs = inputs
+        super().__init__(channels, inputs, **kwargs)
         # === Layers ===
         self.conv = layers.Dense(channels, name="roi_matching")
 
     def call(self, rois, reference):
         vector = ops.cast(reference, rois.dtype)[:, :, None, None, :]
         return self.conv(ops.concatenate(_pair(rois, vector, self.inputs), axis=-1))
-
-    def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "inputs": self.inputs}
