@@ -80,7 +80,7 @@ class SiameseMaskRCNN(keras.Model):
         if self.config.conditioning == "pyramid":
             return {"pyramid": pyramid}
         proposals, valid = self._propose(pyramid, self.config.rpn_post_nms_test)
-        rois = _align(pyramid, proposals, self.config.pool_size, self.config.image_size)
+        rois = pyramid_roi_align(_roi_levels_float32(pyramid), proposals, self.config.pool_size, self.config.image_size)
         return {"pyramid": pyramid, "proposals": proposals, "valid": valid, "rois": tf.cast(rois, pyramid[0].dtype)}
 
     def encode_references(self, references):
@@ -186,10 +186,11 @@ class SiameseMaskRCNN(keras.Model):
         conditioning "pyramid": `feature_maps` are the matched maps, pooled as they are. "roi": they are the query
         pyramid, and every pooled ROI is matched with `reference` afterwards."""
         cfg = self.config
+        levels = _roi_levels_float32(feature_maps)  # once, for every pool() of this pooler
         if cfg.conditioning == "pyramid":
-            return lambda boxes, size: _align(feature_maps, boxes, size, cfg.image_size)
+            return lambda boxes, size: pyramid_roi_align(levels, boxes, size, cfg.image_size)
         return lambda boxes, size: self._match_rois(
-            _align(feature_maps, boxes, size, cfg.image_size), boxes, reference
+            pyramid_roi_align(levels, boxes, size, cfg.image_size), boxes, reference
         )
 
     # --- training ------------------------------------------------------------------------------------------
@@ -276,6 +277,6 @@ class SiameseMaskRCNN(keras.Model):
         }
 
 
-def _align(pyramid: list, boxes, size: int, image_size: int):
-    """ROIAlign of `boxes` [B, N, 4] from P2..P5 of `pyramid`, in float32 (crop_and_resize refuses bfloat16)."""
-    return pyramid_roi_align([tf.cast(level, tf.float32) for level in pyramid[:ROI_LEVELS]], boxes, size, image_size)
+def _roi_levels_float32(pyramid: list) -> list:
+    """P2..P5 of `pyramid` in float32, what ROIAlign pools from (crop_and_resize refuses bfloat16)."""
+    return [tf.cast(level, tf.float32) for level in pyramid[:ROI_LEVELS]]
