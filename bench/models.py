@@ -103,20 +103,13 @@ def build_predictor(preset: str, overrides: dict, seed: int, precision: str):
 def _load_resized(path: Path, preset: str, overrides: dict, precision: str):
     """(model, card) of a checkpoint rebuilt at the plan's query size: the card's config with the preset's
     `SIZE_FIELDS` under `overrides` (so `mobile@512` is 512 whatever size the card was trained at) and the rest of
-    `overrides`, then the checkpoint's weights (as `model.checkpoint.load_checkpoint`, which takes no overrides)."""
-    from model.builder import build_model
-    from model.checkpoint import read_card
-    from model.config import ModelConfig
+    `overrides`, then the checkpoint's weights."""
+    from model.checkpoint import load_checkpoint
     from model.presets import get_preset
 
-    card = read_card(path)
     sized = get_preset(preset, **overrides)
     changes = {name: getattr(sized, name) for name in SIZE_FIELDS} | dict(overrides)
-    # The checkpoint holds the backbone's weights: no ImageNet download.
-    config = ModelConfig.from_dict(card.config).replace(backbone_weights=None, **changes)
-    model = build_model(config, precision=precision)
-    model.load_weights(str(path))
-    return model, card
+    return load_checkpoint(path, precision=precision, **changes)
 
 
 def version_of(preset: str, overrides: dict, precision: str) -> str:

@@ -104,11 +104,13 @@ def write_card(weights_path: str | Path, card: ModelCard) -> Path:
     return path
 
 
-def load_checkpoint(weights_path: str | Path, precision: str = "float32"):
+def load_checkpoint(weights_path: str | Path, precision: str = "float32", **config_changes):
     """Rebuild the network of a checkpoint from its card and load the weights.
 
     Args:
         precision: "float32", or "bfloat16" to compute the convolutions in bfloat16 (see `model.builder`).
+        config_changes: `ModelConfig` fields to change from the card's, e.g. `image_size=1024` (convolution weights
+            do not depend on the input size; the anchors are rebuilt).
 
     Returns:
         (model, card). The backbone is not re-initialised from ImageNet (the checkpoint has its weights).
@@ -120,9 +122,10 @@ def load_checkpoint(weights_path: str | Path, precision: str = "float32"):
         raise CheckpointError(f"{weights_path} does not exist")
     card = read_card(weights_path)
     try:
-        config = ModelConfig.from_dict(card.config).replace(backbone_weights=None)
+        config = ModelConfig.from_dict(card.config)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{card_path(weights_path)}: invalid config in model card ({exc})") from exc
+    config = config.replace(backbone_weights=None, **config_changes)
     model = build_model(config, precision=precision)
     try:
         model.load_weights(str(weights_path))

@@ -67,3 +67,16 @@ def test_card_that_is_not_an_object_and_stale_temporary_files(tiny_model, tmp_pa
     card_path(path).write_text("[1, 2]")
     with pytest.raises(CheckpointError, match="JSON object"):
         load_checkpoint(path)
+
+
+def test_a_checkpoint_loads_at_another_query_size_with_the_same_weights(tiny_model, tmp_path):
+    path = tmp_path / "tiny.weights.h5"
+    save_checkpoint(tiny_model, path, ModelCard(version="v", preset="tiny", config={}))
+    model, card = load_checkpoint(path, image_size=192, image_min_dim=160)
+    assert model.config.image_size == 192 and model.config.image_min_dim == 160
+    assert card.config["image_size"] == tiny_model.config.image_size  # the card itself is unchanged
+    assert len(model.anchors_np) > len(tiny_model.anchors_np)
+    for loaded, saved in zip(model.get_weights(), tiny_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, saved)
+    with pytest.raises(ValueError, match="multiple of 64"):
+        load_checkpoint(path, image_size=100)
