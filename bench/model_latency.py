@@ -80,9 +80,10 @@ class DirectPipeline:
         self.max_instances = int(max_instances)
         self.polygon_tolerance = polygon_tolerance
         self.conditioning = predictor.config.conditioning
-        self._probe = _matching_rpn_probe(predictor.model) if self.conditioning == "pyramid" else None
-        self._pyramid = _fixed_size_function(predictor.model, predictor.model.pyramid)
-        self._body = _fixed_size_function(predictor.model, lambda x: predictor.model.backbone(x, training=False))
+        network = predictor.network  # what the predictor computes with (its backbone may be BN-folded)
+        self._probe = _matching_rpn_probe(network) if self.conditioning == "pyramid" else None
+        self._pyramid = _fixed_size_function(network, network.pyramid)
+        self._body = _fixed_size_function(network, lambda x: network.backbone(x, training=False))
 
     # --- one call ------------------------------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ def build_predictor(preset: str, overrides: dict, seed: int, precision: str):
         predictor = Predictor.from_preset(preset, precision=precision, **overrides)
     else:
         model, card = _load_resized(path, preset, overrides, precision)
-        predictor = Predictor(model, card=card)
+        predictor = Predictor(model, card=card, fold_batch_norm=True)
     predictor.version = version_of(preset, overrides, precision)
     return predictor
 

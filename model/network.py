@@ -62,6 +62,15 @@ class SiameseMaskRCNN(keras.Model):
         self.anchors_np = anchors
         self._anchors = tf.constant(anchors)
 
+    def with_backbone(self, backbone) -> SiameseMaskRCNN:
+        """A network that shares every part of this one but the backbone.
+
+        The predictor uses it to compute with `model.folding.fold_batch_norms(self.backbone)`; the FPN, matching,
+        RPN and heads are these very layers, so their weights are shared, not copied.
+        """
+        return SiameseMaskRCNN(self.config, backbone, self.fpn, self.matching, self.rpn, self.classifier,
+                               self.mask_head, name=f"{self.name}_with_{backbone.name}", dtype=self.dtype_policy)
+
     # --- inference stages ---------------------------------------------------------------------------------
 
     def pyramid(self, images):

@@ -76,7 +76,7 @@ def interactive_job(payload: dict) -> dict:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     _progress("fetching image", 0.0)
-    digest, image = rt.load_image(request.image)
+    digest, image = rt.load_image(request.image, keep_decoded=True)  # the next box is likely on this image
     timings["fetch_decode_s"] = time.perf_counter() - started
     size = (int(image.shape[0]), int(image.shape[1]))
     boxes = _scale_boxes(request.reference_boxes, request.expected_size, size)

@@ -141,8 +141,8 @@ def finetune(
     sampler = _sampler(train_set, settings)
 
     parent_model, parent_card = load_checkpoint(parent_checkpoint)
-    parent_metrics = _evaluate(Predictor(parent_model, version=parent_card.version), holdout, train_set,
-                               settings.eval_runs, settings.seed)
+    parent = Predictor(parent_model, version=parent_card.version, fold_batch_norm=True)
+    parent_metrics = _evaluate(parent, holdout, train_set, settings.eval_runs, settings.seed)
 
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
     train_settings = TrainSettings(
@@ -153,7 +153,9 @@ def finetune(
     trainer = Trainer(model, iter(sampler), train_settings, on_step=on_progress)
     trainer.run()
     steps = trainer.history[-1].step if trainer.history else 0
-    new_metrics = _evaluate(Predictor(model, version=version), holdout, train_set, settings.eval_runs, settings.seed)
+    # Training is over: the evaluation may compute with a folded copy of the backbone.
+    new_metrics = _evaluate(Predictor(model, version=version, fold_batch_norm=True), holdout, train_set,
+                            settings.eval_runs, settings.seed)
 
     card = ModelCard(
         version=version,

@@ -33,6 +33,42 @@ def test_exif_orientation_is_applied_so_sizes_match_what_label_studio_shows(tmp_
     assert len(digest) == 64
 
 
+def _png(value: int, shape=(20, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full(shape, value, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_interactive_loads_reuse_the_decoded_image_until_its_bytes_change(tmp_path, monkeypatch):
+    import model.images
+    from worker.runtime import DECODED_IMAGES_KEPT
+
+    decoded = []
+    real_decode = model.images.decode_image
+    monkeypatch.setattr(model.images, "decode_image", lambda data, **kw: decoded.append(1) or real_decode(data, **kw))
+    runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=None)
+    source = _write(tmp_path, "a.png", _png(10))
+    digest, first = runtime.load_image(source, keep_decoded=True)
+    again_digest, again = runtime.load_image(source, keep_decoded=True)
+    assert again is first and again_digest == digest and len(decoded) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        again[0, 0] = 0  # shared with later requests: nobody may paint on it
+
+    _write(tmp_path, "a.png", _png(200))  # same URL, new bytes: decoded again, never served stale
+    changed_digest, changed = runtime.load_image(source, keep_decoded=True)
+    assert changed_digest != digest and int(changed[0, 0, 0]) == 200 and len(decoded) == 2
+
+    for index in range(DECODED_IMAGES_KEPT):  # the oldest images leave the memo
+        runtime.load_image(_write(tmp_path, f"other{index}.png", _png(index)), keep_decoded=True)
+    runtime.load_image(source, keep_decoded=True)
+    assert len(decoded) == 3 + DECODED_IMAGES_KEPT
+
+    _, plain = runtime.load_image(source)  # batch and training loads neither use nor fill the memo
+    assert len(decoded) == 4 + DECODED_IMAGES_KEPT
+    runtime.load_image(source, keep_decoded=True)
+    assert len(decoded) == 4 + DECODED_IMAGES_KEPT  # still the one kept above
+
+
 def test_pixel_limit_and_undecodable_bytes_are_fetch_errors(tmp_path):
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((100, 100), np.uint8)).save(buffer, format="PNG")
