@@ -8,6 +8,7 @@ bombs are refused before decoding.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -25,8 +26,17 @@ class ImageDecodeError(ValueError):
     """The bytes are not an image we can read (not an image, truncated, corrupt, or too large)."""
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_long_side: int | None = None
+                 ) -> np.ndarray:
     """Decode image bytes (JPEG, PNG, GIF, BMP, TIFF, WebP) into uint8 RGB (H, W, 3), EXIF-rotated.
+
+    Args:
+        data: the file's bytes.
+        max_pixels: larger images (width x height of the file) are refused before decoding.
+        min_long_side: when given, a JPEG is decoded at the smallest of its built-in scales (1, 1/2, 1/4, 1/8)
+            whose long side is still at least this many pixels: several times faster for a photo much larger
+            than needed (a 4032x3024 JPEG at 1/2 decodes in a fifth of the time). Other formats, and JPEGs
+            already small enough, decode at full size. The caller must then map coordinates between sizes.
 
     Raises:
         ImageDecodeError: with the reason (not an image, truncated, or more than `max_pixels` pixels).
@@ -41,6 +51,11 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
                     f"image is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels}; "
                     "downscale it or raise the pixel limit (MAX_IMAGE_PIXELS)"
                 )
+            if min_long_side is not None and img.format == "JPEG" and max(width, height) > min_long_side:
+                # draft() picks the smallest scale that keeps both sides at least as large as asked: ask for the
+                # image's shape with its long side at min_long_side.
+                factor = min_long_side / max(width, height)
+                img.draft("RGB", (math.ceil(width * factor), math.ceil(height * factor)))
             img.seek(0)  # first frame of an animation
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)

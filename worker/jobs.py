@@ -76,7 +76,12 @@ def interactive_job(payload: dict) -> dict:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     _progress("fetching image", 0.0)
-    digest, image = rt.load_image(request.image, keep_decoded=True)  # the next box is likely on this image
+    # Label Studio's image size is known, so a large JPEG may decode smaller: boxes are mapped below and the
+    # backend maps the answer back. The next box is likely on this image: keep it decoded.
+    # The model never sees more than its query size, and masks pasted at twice it keep all the 28x28 mask head has.
+    factor = rt.settings.interactive_decode_factor
+    reduce_to = None if request.expected_size is None or not factor else factor * rt.predictor.config.image_size
+    digest, image = rt.load_image(request.image, keep_decoded=True, min_long_side=reduce_to)
     timings["fetch_decode_s"] = time.perf_counter() - started
     size = (int(image.shape[0]), int(image.shape[1]))
     boxes = _scale_boxes(request.reference_boxes, request.expected_size, size)

@@ -116,7 +116,7 @@ class Runtime:
         self.predictor = predictor
         self.features = FeatureCache(settings.feature_cache_mb * 1024 * 1024)
         self._references: OrderedDict[tuple, Any] = OrderedDict()
-        self._decoded: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._decoded: OrderedDict[tuple[str, int | None], np.ndarray] = OrderedDict()
         self._clients: dict[tuple[str, str | None], LabelStudioClient] = {}
         self._lock = threading.Lock()
 
@@ -136,30 +136,33 @@ class Runtime:
                 self._clients[key] = LabelStudioClient(base, token)
             return self._clients[key]
 
-    def load_image(self, source: ImageSource, keep_decoded: bool = False) -> tuple[str, np.ndarray]:
+    def load_image(self, source: ImageSource, keep_decoded: bool = False, min_long_side: int | None = None
+                   ) -> tuple[str, np.ndarray]:
         """Fetch and decode an image: `(content digest, uint8 RGB (H, W, 3))`, EXIF orientation applied.
 
         The bytes are always fetched, so a changed image is never served stale. With `keep_decoded` the decoded
         image is looked up by the digest of those bytes among the last `DECODED_IMAGES_KEPT` and kept there; it
-        is then returned read-only, as it is shared with later requests.
+        is then returned read-only, as it is shared with later requests. `min_long_side`: decode a large JPEG
+        at a reduced scale (`model.images.decode_image`); the caller maps coordinates to the returned size.
         """
         from model.images import ImageDecodeError, decode_image
 
         data = fetch_image_bytes(source, self.settings, self.client_for(source))
         digest = content_digest(data)
+        key = (digest, min_long_side)
         if keep_decoded:
             with self._lock:
-                if digest in self._decoded:
-                    self._decoded.move_to_end(digest)
-                    return digest, self._decoded[digest]
+                if key in self._decoded:
+                    self._decoded.move_to_end(key)
+                    return digest, self._decoded[key]
         try:
-            image = decode_image(data, max_pixels=self.settings.max_image_pixels)
+            image = decode_image(data, max_pixels=self.settings.max_image_pixels, min_long_side=min_long_side)
         except ImageDecodeError as error:
             raise ImageFetchError(f"The image at {source.url[:100]!r} cannot be decoded: {error}.") from None
         if keep_decoded:
             image.setflags(write=False)
             with self._lock:
-                self._decoded[digest] = image
+                self._decoded[key] = image
                 while len(self._decoded) > DECODED_IMAGES_KEPT:
                     self._decoded.popitem(last=False)
         return digest, image

@@ -79,3 +79,30 @@ def test_to_rgb_arrays():
         to_rgb(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="NaN"):
         to_rgb(np.full((2, 2), np.nan))
+
+
+def _gradient(width: int, height: int) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
+    return Image.fromarray(np.broadcast_to((x + y) / 2, (height, width, 3)).astype(np.uint8))
+
+
+@pytest.mark.parametrize(("min_long_side", "shape"), [
+    (None, (1200, 1600)), (1600, (1200, 1600)), (801, (1200, 1600)), (800, (600, 800)), (401, (600, 800)),
+    (400, (300, 400)), (200, (150, 200)), (100, (150, 200)),  # 1/8 is JPEG's smallest built-in scale
+])
+def test_a_large_jpeg_decodes_at_the_smallest_scale_that_keeps_the_long_side(min_long_side, shape):
+    image = _gradient(1600, 1200)
+    out = decode_image(_encode(image, "JPEG", quality=95), min_long_side=min_long_side)
+    assert out.shape == (*shape, 3)
+    # The same picture, smaller: compare with a plain resize (JPEG's scaled decode is not bit-exact).
+    expected = np.asarray(image.resize((shape[1], shape[0]), Image.BILINEAR), np.float32)
+    assert np.abs(out.astype(np.float32) - expected).mean() < 3.0
+
+
+def test_reduced_decoding_applies_exif_and_leaves_other_formats_whole():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 on display
+    rotated = decode_image(_encode(_gradient(1600, 1200), "JPEG", exif=exif), min_long_side=400)
+    assert rotated.shape == (400, 300, 3)
+    assert decode_image(_encode(_gradient(1600, 1200), "PNG"), min_long_side=400).shape == (1200, 1600, 3)

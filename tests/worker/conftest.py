@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from label_studio_stub import LabelStudioStub
-from scene_images import png_bytes, scene
+from scene_images import jpeg_bytes, png_bytes, scene
 
 from backend.app import create_app
 from common.queues import connect, worker_alive_key
@@ -34,11 +34,13 @@ def ls_stub():
 
 @pytest.fixture(scope="module")
 def files_root(tmp_path_factory) -> Path:
-    """LOCAL_FILES_DOCUMENT_ROOT with images/a.png (the captured payloads' image) and images/c.png."""
+    """LOCAL_FILES_DOCUMENT_ROOT with images/a.png (the captured payloads' image), images/c.png, and images/a.jpg
+    (a.png as a JPEG)."""
     root = tmp_path_factory.mktemp("files")
     (root / "images").mkdir()
     (root / "images" / "a.png").write_bytes(png_bytes(scene()))
     (root / "images" / "c.png").write_bytes(png_bytes(scene()[::-1].copy()))
+    (root / "images" / "a.jpg").write_bytes(jpeg_bytes(scene()))
     return root
 
 

@@ -81,6 +81,30 @@ def test_second_box_on_the_same_image_is_served_from_the_feature_cache(workers, 
     assert status["feature_cache_hit"] is True and status["error"] is None and status["queue"] == "interactive"
 
 
+def test_a_jpeg_larger_than_needed_is_decoded_smaller_and_answered_in_label_studios_size(
+        workers, backend, ls_payload, redis_url):
+    from common.settings import Settings
+
+    if not any(child.alive() for child in workers.children):
+        workers.start()
+    answer = backend.post("/predict", json=_interactive(ls_payload, "/data/local-files/?d=images/a.jpg"))
+    assert answer.status_code == 200, answer.json
+    job = _job_result(redis_url, answer.json["jobs"][0]["id"])
+    # tiny preset: query 128, so a long side of at least 256: the 640x480 JPEG decodes at 1/2.
+    assert Settings().interactive_decode_factor * 128 == 256 and job.image_size == (240, 320)
+    regions = answer.json["results"][0]["result"]
+    for region in regions:
+        assert_valid_region(region, width=640, height=480, label="Object")
+    (kept,) = [r for r in regions if r["type"] == "rectanglelabels" and r["score"] == 1.0]
+    assert [kept["value"][k] * f for k, f in (("x", 6.4), ("y", 4.8), ("width", 6.4), ("height", 4.8))] == \
+        pytest.approx([60, 80, 110, 110], abs=0.05)  # the drawn box, back in Label Studio's pixels
+    (kept_brush,) = [r for r in regions if r["type"] == "brushlabels" and r["score"] == 1.0]
+    mask = decode_rle(kept_brush["value"]["rle"]).reshape(480, 640, 4)[:, :, 3] > 0  # Label Studio's size
+    ys, xs = np.nonzero(mask)
+    assert abs(xs.min() - 60) <= 2 and abs(ys.min() - 80) <= 2 and abs(xs.max() + 1 - 170) <= 2
+    assert abs(ys.max() + 1 - 190) <= 2
+
+
 def test_batch_predict_uses_stored_exemplars(workers, backend, ls_payload):
     if not any(child.alive() for child in workers.children):
         workers.start()
