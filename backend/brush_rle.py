@@ -23,7 +23,7 @@ import numpy as np
 
 from common.mask_runs import alternating_counts, foreground_runs
 
-__all__ = ["decode_brush_rle", "encode_runs", "encode_values", "mask_to_brush_rle"]
+__all__ = ["decode_brush_rle", "encode_runs", "encode_values", "mask_to_brush_rle", "runs_to_brush_rle"]
 
 CHANNELS = 4
 """Label Studio's brush RLE covers RGBA: every mask pixel is 4 equal values."""
@@ -130,7 +130,20 @@ def mask_to_brush_rle(mask: np.ndarray) -> list[int]:
         The bytes as ints, equal to `mask2rle(mask.astype(np.uint8) * 255)` of the SDK.
     """
     height, width = mask.shape
-    counts = alternating_counts(*foreground_runs(mask), height * width)
+    return runs_to_brush_rle(*foreground_runs(mask), height * width)
+
+
+def runs_to_brush_rle(starts: np.ndarray, ends: np.ndarray, pixels: int) -> list[int]:
+    """Label Studio's brush RLE of a mask given as its foreground runs (`common.mask_runs`).
+
+    Args:
+        starts, ends: `(R,)` sorted, maximal, half-open runs of flat row-major pixel indices.
+        pixels: `H * W` of Label Studio's image frame.
+
+    Returns:
+        The bytes as ints, as `mask_to_brush_rle` of the mask those runs describe.
+    """
+    counts = alternating_counts(starts, ends, pixels)
     values = np.zeros(len(counts), np.uint8)
     values[1::2] = FOREGROUND
     keep = counts > 0  # only the first (background) count can be 0

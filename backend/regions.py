@@ -15,9 +15,10 @@ import uuid
 
 import numpy as np
 
-from backend.brush_rle import mask_to_brush_rle
+from backend.brush_rle import runs_to_brush_rle
 from backend.polygons import mask_to_polygons
 from common.jobs import InstanceRecord, OutputControl
+from common.mask_runs import resampled_runs
 from common.masks import decode_mask, encode_mask
 
 __all__ = ["box_iou", "drop_overlapping", "instances_to_regions", "prediction_entry"]
@@ -85,32 +86,6 @@ def keep_references(instances: list[InstanceRecord], references: list[tuple[floa
     return records
 
 
-def _span(samples: np.ndarray, first: int, last: int) -> tuple[int, int]:
-    """`[start, stop)` of the targets whose non-decreasing source index `samples` lies in `[first, last]`."""
-    return int(np.searchsorted(samples, first, side="left")), int(np.searchsorted(samples, last, side="right"))
-
-
-def _resample(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize of a `(h, w)` bool mask to `(height, width)` bool.
-
-    Target pixel `(r, c)` takes source pixel `(int(r * h / height), int(c * w / width))`. Only the target rows and
-    columns that sample the mask's bounding box are gathered; the rest of the frame stays background.
-    """
-    if mask.shape == (height, width):
-        return mask
-    out = np.zeros((height, width), bool)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return out
-    source_rows = (np.arange(height) * mask.shape[0] / height).astype(int)
-    source_cols = (np.arange(width) * mask.shape[1] / width).astype(int)
-    # Both samplings are non-decreasing, so the target pixels that read the box form one rectangle.
-    r0, r1 = _span(source_rows, rows[0], rows[-1])
-    c0, c1 = _span(source_cols, cols[0], cols[-1])
-    out[r0:r1, c0:c1] = mask[source_rows[r0:r1]][:, source_cols[c0:c1]]
-    return out
-
-
 def _base(control: OutputControl, height: int, width: int, score: float) -> dict:
     return {
         "id": _region_id(), "from_name": control.from_name, "to_name": control.to_name, "type": control.type,
@@ -162,7 +137,9 @@ def instances_to_regions(
             if not mask.any():
                 continue  # an empty brush or polygon is no suggestion; the rectangle (if asked for) still is
             if control.type == "brushlabels":
-                region["value"] = {"format": "rle", "rle": mask_to_brush_rle(_resample(mask, height, width)),
+                # Resampled to Label Studio's size as runs: no full-size mask of a large photo is made.
+                runs = resampled_runs(mask, height, width)
+                region["value"] = {"format": "rle", "rle": runs_to_brush_rle(*runs, height * width),
                                    "brushlabels": [label]}
                 regions.append(region)
             elif control.type == "polygonlabels":

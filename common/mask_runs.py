@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["alternating_counts", "counts_to_runs", "foreground_runs"]
+__all__ = ["alternating_counts", "counts_to_runs", "foreground_runs", "resampled_runs"]
 
 _EMPTY = np.zeros(0, np.int64)
 
@@ -47,6 +47,70 @@ def foreground_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # A run that ends on the right edge of the image and one that starts on the left edge of the next row
     # meet at the same flat index: they are one run.
     return _join_touching(starts, ends)
+
+
+def _row_runs(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(row, start, end)` of every maximal run of True in each row of a `(h, w)` bool crop, sorted by row then
+    start; `end` is exclusive."""
+    height, width = crop.shape
+    stride = width + 1
+    buffer = np.zeros(1 + height * stride, np.int8)
+    buffer[1:].reshape(height, stride)[:, :width] = crop
+    change = np.flatnonzero(buffer[1:] != buffer[:-1])
+    row, col = np.divmod(change, stride)
+    return row[0::2], col[0::2], col[1::2]
+
+
+def _span(samples: np.ndarray, first: int, last: int) -> tuple[int, int]:
+    """`[start, stop)` of the targets whose non-decreasing source index `samples` lies in `[first, last]`."""
+    return int(np.searchsorted(samples, first, side="left")), int(np.searchsorted(samples, last, side="right"))
+
+
+def resampled_runs(mask: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The foreground runs of `mask` resized to `(height, width)` by nearest neighbour, without making that mask.
+
+    Target pixel `(r, c)` takes source pixel `(int(r * h / height), int(c * w / width))`. Each target row repeats
+    the runs of the source row it samples, with their ends moved to target columns, so the cost grows with the
+    target's rows times the runs per row, not with its pixels: a mask decoded at half a photo's size becomes the
+    photo's brush without a 12-megapixel intermediate.
+
+    Args:
+        mask: `(h, w)` bool.
+        height, width: the target size.
+
+    Returns:
+        `(starts, ends)` as `foreground_runs(resized mask)` returns them: flat row-major indices of the target.
+    """
+    if mask.ndim != 2:
+        raise ValueError(f"resampled_runs expects a (H, W) mask, got shape {mask.shape}.")
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0 or height == 0 or width == 0:
+        return _EMPTY, _EMPTY
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, left = int(rows[0]), int(cols[0])
+    source_rows = (np.arange(height) * mask.shape[0] / height).astype(np.int64)
+    source_cols = (np.arange(width) * mask.shape[1] / width).astype(np.int64)
+    r0, r1 = _span(source_rows, top, int(rows[-1]))
+    if r1 <= r0:
+        return _EMPTY, _EMPTY
+    run_row, run_start, run_end = _row_runs(mask[top : rows[-1] + 1, left : cols[-1] + 1])
+    # A source run [s, e) covers the target columns whose source column lies in it.
+    target_start = np.searchsorted(source_cols, run_start + left, side="left")
+    target_end = np.searchsorted(source_cols, run_end + left, side="left")
+    kept = target_end > target_start  # a run narrower than the sampling step may be skipped by every column
+    run_row, target_start, target_end = run_row[kept], target_start[kept], target_end[kept]
+    first_run = np.searchsorted(run_row, np.arange(rows[-1] - top + 1), side="left")
+    runs_per_row = np.bincount(run_row, minlength=rows[-1] - top + 1)
+    target_rows = np.arange(r0, r1)
+    sampled = source_rows[target_rows] - top
+    counts = runs_per_row[sampled]
+    total = int(counts.sum())
+    if total == 0:
+        return _EMPTY, _EMPTY
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    index = np.repeat(first_run[sampled], counts) + offsets
+    row_base = np.repeat(target_rows * width, counts)
+    return _join_touching(row_base + target_start[index], row_base + target_end[index])
 
 
 def _join_touching(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,9 @@ from hypothesis.extra.numpy import arrays
 from label_studio_sdk.converter.brush import decode_rle, mask2rle
 
 from backend.polygons import mask_to_polygons
-from backend.regions import _resample, drop_overlapping, instances_to_regions, prediction_entry
+from backend.regions import drop_overlapping, instances_to_regions, prediction_entry
 from common.jobs import InstanceRecord, OutputControl
+from common.mask_runs import foreground_runs, resampled_runs
 from common.masks import encode_mask
 
 OUTPUTS = (OutputControl("box", "image", "rectanglelabels"), OutputControl("mask", "image", "brushlabels"),
@@ -82,8 +83,10 @@ def _full_image_resample(mask: np.ndarray, height: int, width: int) -> np.ndarra
 
 @settings(max_examples=150, deadline=None)
 @given(arrays(bool, st.tuples(st.integers(1, 30), st.integers(1, 30))), st.integers(1, 70), st.integers(1, 70))
-def test_resampling_only_the_masks_box_equals_the_full_image_resample(mask, height, width):
-    assert np.array_equal(_resample(mask, height, width), _full_image_resample(mask, height, width))
+def test_resampled_runs_are_the_runs_of_the_full_image_resample(mask, height, width):
+    starts, ends = resampled_runs(mask, height, width)
+    want_starts, want_ends = foreground_runs(_full_image_resample(mask, height, width))
+    assert np.array_equal(starts, want_starts) and np.array_equal(ends, want_ends)
 
 
 @pytest.mark.parametrize("original_size", [(480, 640), (960, 1280), (301, 401), (17, 23)])
