@@ -6,7 +6,7 @@ Stages, each timed on its own (median of the recorded calls, seconds):
   (each decodes the COCO RLE masks itself, as a one-control label config would);
 - `answer`: `instances_to_regions` with all three controls at once (what the backend does for a config with a
   rectangle, a brush and a polygon control: every mask is decoded once);
-- `json`: `json.dumps` of that answer (Flask serialises it for Label Studio);
+- `json`: the answer encoded as the backend's Flask app encodes it for Label Studio (`backend.json_provider`);
 - `total` = `coco_rle` + `answer` + `json`.
 
 Masks are of two kinds, in random boxes a sixth to a half of the image side:
@@ -85,6 +85,9 @@ def make_masks(shape: tuple[int, int], count: int, kind: str, seed: int = 0) -> 
 
 def answer_stages(masks: np.ndarray, repeats: int, warmup: int = 1) -> dict[str, Stats]:
     """Time every stage of building the answer for `masks` (`(N, H, W)` bool), in seconds."""
+    from flask import Flask
+
+    from backend.json_provider import OrjsonProvider
     from backend.regions import instances_to_regions
     from bench.model_latency import output_controls
     from common.jobs import InstanceRecord
@@ -113,8 +116,9 @@ def answer_stages(masks: np.ndarray, repeats: int, warmup: int = 1) -> dict[str,
         lambda _: instances_to_regions(encoded, controls, "Object", size), warmup=warmup, repeats=repeats
     )
     regions = instances_to_regions(encoded, controls, "Object", size)
+    encoder = OrjsonProvider(Flask("bench"))
     stages["json"] = measure(
-        lambda _: json.dumps({"results": [{"result": regions}]}), warmup=warmup, repeats=repeats
+        lambda _: encoder.dumps({"results": [{"result": regions}]}), warmup=warmup, repeats=repeats
     )
     stages["total"] = Stats.of([stages["coco_rle"].median + stages["answer"].median + stages["json"].median])
     return stages

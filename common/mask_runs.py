@@ -83,6 +83,8 @@ def resampled_runs(mask: np.ndarray, height: int, width: int) -> tuple[np.ndarra
     """
     if mask.ndim != 2:
         raise ValueError(f"resampled_runs expects a (H, W) mask, got shape {mask.shape}.")
+    if mask.shape == (height, width):
+        return foreground_runs(mask)
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0 or height == 0 or width == 0:
         return _EMPTY, _EMPTY
