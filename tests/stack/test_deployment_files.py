@@ -18,7 +18,8 @@ LABEL_STUDIO_NAMES = {"ML_BLOCK_LOCAL_IP", "SSRF_PROTECTION_ENABLED", "LABEL_STU
 # Import name -> distribution pinned in docker/requirements-backend.txt.
 BACKEND_DISTRIBUTIONS = {"flask": "flask", "werkzeug": "flask", "redis": "redis", "rq": "rq", "numpy": "numpy",
                          "cv2": "opencv-python-headless", "pycocotools": "pycocotools", "PIL": "pillow",
-                         "label_studio_sdk": "label-studio-sdk", "requests": "requests", "gunicorn": "gunicorn"}
+                         "label_studio_sdk": "label-studio-sdk", "requests": "requests", "gunicorn": "gunicorn",
+                         "orjson": "orjson"}
 
 
 def _compose() -> dict:
