@@ -212,9 +212,9 @@ class Predictions:
             return None
         result = BatchResult.from_dict(value)
         regions, scores = [], []
-        height, width = result.image_size
         for label, instances in result.instances.items():
             regions += instances_to_regions(list(instances), config.outputs_for_label(label), label,
-                                            result.image_size, (height, width), self.settings.polygon_tolerance)
+                                            result.image_size, result.label_studio_size,
+                                            self.settings.polygon_tolerance)
             scores += [i.score for i in instances]
         return prediction_entry(regions, scores, result.model_version or version)

@@ -2,7 +2,7 @@
 
 The main benchmark's images have the query size; annotators' photos are often 12 megapixels. Then decoding the
 JPEG, resizing it for the model, pasting masks and building the answer at full size cost more than the model.
-`INTERACTIVE_DECODE_FACTOR` (README, "Configuration") decodes such a JPEG at a built-in reduced scale; this runs
+`DECODE_FACTOR` (README, "Configuration") decodes such a JPEG at a built-in reduced scale; this runs
 the real service (embedded Redis, gunicorn backend, one `python -m worker`) on the shipped `mobile` checkpoint
 with the factor 0 (full size) and 2 (the default) one after the other, on the same photos and boxes.
 
@@ -55,7 +55,7 @@ def measure(rounds: int = 3, precision: str = "bfloat16", instances: int = 30,
         task = 0
         for round_index in range(rounds):
             for factor in FACTORS:
-                service.start_workers(checkpoint, 1, precision, {"INTERACTIVE_DECODE_FACTOR": str(factor)})
+                service.start_workers(checkpoint, 1, precision, {"DECODE_FACTOR": str(factor)})
                 task += 1
                 service.interactive(task, warm_up_url, PHOTO, warm_up_boxes[0])  # the first call traces
                 url, boxes = urls[round_index * len(FACTORS) + FACTORS.index(factor)]
@@ -84,7 +84,7 @@ def render_markdown(result: dict) -> str:
     height, width = result["photo"]
     lines = [f"{width}x{height} JPEG, `{result['checkpoint']}` in {result['precision']}, {result['instances']} "
              f"instances forced, {result['rounds']} rounds; end to end, ms, median (min-max).", "",
-             "| INTERACTIVE_DECODE_FACTOR | cold | warm | fetch + decode in the worker (cold) | regions per answer |",
+             "| DECODE_FACTOR | cold | warm | fetch + decode in the worker (cold) | regions per answer |",
              "|---|---|---|---|---|"]
     for factor, entry in result["factors"].items():
         cells = [Stats(entry[k]["median"], entry[k]["min"], entry[k]["max"], entry[k]["n"]).ms()

@@ -264,17 +264,27 @@ class BatchResult(_Schema):
     image_size: tuple[int, int]
     instances: dict[str, tuple[InstanceRecord, ...]]
     posted: bool = False
+    original_size: tuple[int, int] | None = None
+    """`(H, W)` of the image file when the worker decoded it smaller (`image_size`, the frame of the boxes and
+    masks); Label Studio's regions are in this size. None: the same as `image_size`."""
 
     @classmethod
     def from_dict(cls, data: dict) -> BatchResult:
         per_label = _require(data, "instances", dict, "batch_result")
+        original = data.get("original_size")
         return cls(
             task_id=_require(data, "task_id", int, "batch_result"),
             model_version=_require(data, "model_version", str, "batch_result"),
             image_size=_size(_require(data, "image_size", list, "batch_result"), "batch_result.image_size"),
             instances={str(k): tuple(InstanceRecord.from_dict(i) for i in v) for k, v in per_label.items()},
             posted=bool(data.get("posted", False)),
+            original_size=None if original is None else _size(original, "batch_result.original_size"),
         )
+
+    @property
+    def label_studio_size(self) -> tuple[int, int]:
+        """`(H, W)` of the image as Label Studio shows it: the frame of the regions."""
+        return self.original_size or self.image_size
 
 
 TRAINING_TRIGGERS = ("start_training", "api", "auto", "resync")

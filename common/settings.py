@@ -174,11 +174,11 @@ class Settings:
         "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
         "Memory for cached image features (backbone + FPN, and proposals with conditioning 'roi') of recent images, "
         "per worker (0 disables the cache).")
-    interactive_decode_factor: int = _env(
-        "INTERACTIVE_DECODE_FACTOR", _parse_number(int, 0, None), 2,
-        "Interactive requests decode a JPEG at the smallest of its built-in scales (1/2, 1/4, 1/8) whose long side "
-        "is still at least this many times the model's query size; the answer comes back in Label Studio's size. "
-        "A 12-megapixel photo then decodes 4-5x faster. 0 always decodes at full size.")
+    decode_factor: int = _env(
+        "DECODE_FACTOR", _parse_number(int, 0, None), 2,
+        "Interactive and batch predictions decode a JPEG at the smallest of its built-in scales (1/2, 1/4, 1/8) "
+        "whose long side is still at least this many times the model's query size; the answer comes back in the "
+        "image's own size. A 12-megapixel photo then decodes 4-5x faster. 0 always decodes at full size.")
 
     # --- Learning from accepted labels (annotation store, fine-tuning, versions) ---
     train_every: int = _env(

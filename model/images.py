@@ -11,6 +11,7 @@ import io
 import math
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -79,8 +80,9 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
         raise ImageDecodeError(f"{path}: {exc}") from exc
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """`(height, width)` of an image file after EXIF orientation, read from the header only.
+def image_size(path: str | Path | BinaryIO) -> tuple[int, int]:
+    """`(height, width)` of an image file (a path, or a binary file object) after EXIF orientation, read from the
+    header only.
 
     Raises:
         ImageDecodeError: the file is not a readable image (the message names it).

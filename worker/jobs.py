@@ -9,6 +9,7 @@ Both report their stage in `job.meta["progress"]` (`{"stage": str, "fraction": f
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -79,7 +80,7 @@ def interactive_job(payload: dict) -> dict:
     # Label Studio's image size is known, so a large JPEG may decode smaller: boxes are mapped below and the
     # backend maps the answer back. The next box is likely on this image: keep it decoded.
     # The model never sees more than its query size, and masks pasted at twice it keep all the 28x28 mask head has.
-    factor = rt.settings.interactive_decode_factor
+    factor = rt.settings.decode_factor
     reduce_to = None if request.expected_size is None or not factor else factor * rt.predictor.config.image_size
     digest, image = rt.load_image(request.image, keep_decoded=True, min_long_side=reduce_to)
     timings["fetch_decode_s"] = time.perf_counter() - started
@@ -113,9 +114,12 @@ def batch_job(payload: dict) -> dict:
     rt = runtime.current()
     use_project_model(rt, request.project_id)
     _progress("fetching image", 0.0)
-    digest, image = rt.load_image(request.image)
+    factor = rt.settings.decode_factor
+    loaded = rt.load(request.image, min_long_side=factor * rt.predictor.config.image_size if factor else None)
+    image = loaded.image
     size = (int(image.shape[0]), int(image.shape[1]))
-    query, hit = rt.encode(digest, image)
+    original = None if loaded.original_size == size else loaded.original_size
+    query, hit = rt.encode(loaded.digest, image)
     per_label: dict[str, tuple[InstanceRecord, ...]] = {}
     for index, label in enumerate(request.labels):
         _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
@@ -123,12 +127,12 @@ def batch_job(payload: dict) -> dict:
         reference = references[0] if len(references) == 1 else type(references[0]).mean(references)
         per_label[label.label] = tuple(_records(_find(rt, query, reference, request.thresholds),
                                                 request.thresholds))
-    result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label)
+    result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
+                         original_size=original)
     job = get_current_job()
     if job is not None and not _backend_collects(job):
         _post(rt, request, result)
-        result = BatchResult(task_id=result.task_id, model_version=result.model_version, image_size=size,
-                             instances=per_label, posted=True)
+        result = dataclasses.replace(result, posted=True)
     _progress("done", 1.0, feature_cache_hit=hit, posted=result.posted)
     return result.to_dict()
 
@@ -151,7 +155,7 @@ def _post(rt, request: BatchRequest, result: BatchResult) -> None:
     outputs = {item.label: item.outputs for item in request.labels}
     for label, instances in result.instances.items():
         regions += instances_to_regions(list(instances), outputs[label], label, result.image_size,
-                                        polygon_tolerance=request.polygon_tolerance)
+                                        result.label_studio_size, polygon_tolerance=request.polygon_tolerance)
         scores += [i.score for i in instances]
     entry = prediction_entry(regions, scores, result.model_version)
     prediction_id = client.post_prediction(request.task_id, entry["result"], entry["score"], result.model_version)

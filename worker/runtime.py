@@ -7,10 +7,12 @@ it from the environment on first use, still once per process.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from worker.feature_cache import FeatureCache, content_digest
 from worker.fetch import fetch_image_bytes
 from worker.ls_client import LabelStudioClient
 
-__all__ = ["DEFAULT_CHECKPOINT", "Runtime", "current", "install", "load_predictor"]
+__all__ = ["DEFAULT_CHECKPOINT", "LoadedImage", "Runtime", "current", "install", "load_predictor"]
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobile-coco128.weights.h5"
 """The checkpoint shipped in the repository (used when CHECKPOINT is unset and the file exists)."""
@@ -31,6 +33,18 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobi
 FALLBACK_PRESET = "tiny"
 
 _REFERENCE_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A fetched, decoded image: the digest of its bytes, the uint8 RGB `(H, W, 3)` array, and `(H, W)` of the
+    file after EXIF orientation (larger than the array's when it was decoded at a reduced scale)."""
+
+    digest: str
+    image: np.ndarray
+    original_size: tuple[int, int]
+
+
 DECODED_IMAGES_KEPT = 2
 """Decoded images an interactive worker keeps, by content digest: a second box on the image the annotator is
 working on skips decoding it again (2 ms for a 640x480 JPEG, 160 ms for a 12-megapixel photo here)."""
@@ -116,7 +130,7 @@ class Runtime:
         self.predictor = predictor
         self.features = FeatureCache(settings.feature_cache_mb * 1024 * 1024)
         self._references: OrderedDict[tuple, Any] = OrderedDict()
-        self._decoded: OrderedDict[tuple[str, int | None], np.ndarray] = OrderedDict()
+        self._decoded: OrderedDict[tuple[str, int | None], LoadedImage] = OrderedDict()
         self._clients: dict[tuple[str, str | None], LabelStudioClient] = {}
         self._lock = threading.Lock()
 
@@ -138,14 +152,21 @@ class Runtime:
 
     def load_image(self, source: ImageSource, keep_decoded: bool = False, min_long_side: int | None = None
                    ) -> tuple[str, np.ndarray]:
-        """Fetch and decode an image: `(content digest, uint8 RGB (H, W, 3))`, EXIF orientation applied.
+        """`(content digest, uint8 RGB (H, W, 3))` of an image: `load` without the original size."""
+        loaded = self.load(source, keep_decoded=keep_decoded, min_long_side=min_long_side)
+        return loaded.digest, loaded.image
+
+    def load(self, source: ImageSource, keep_decoded: bool = False, min_long_side: int | None = None
+             ) -> LoadedImage:
+        """Fetch and decode an image, EXIF orientation applied.
 
         The bytes are always fetched, so a changed image is never served stale. With `keep_decoded` the decoded
         image is looked up by the digest of those bytes among the last `DECODED_IMAGES_KEPT` and kept there; it
         is then returned read-only, as it is shared with later requests. `min_long_side`: decode a large JPEG
-        at a reduced scale (`model.images.decode_image`); the caller maps coordinates to the returned size.
+        at a reduced scale (`model.images.decode_image`); the caller maps coordinates between `image` and
+        `original_size`.
         """
-        from model.images import ImageDecodeError, decode_image
+        from model.images import ImageDecodeError, decode_image, image_size
 
         data = fetch_image_bytes(source, self.settings, self.client_for(source))
         digest = content_digest(data)
@@ -154,22 +175,26 @@ class Runtime:
             with self._lock:
                 if key in self._decoded:
                     self._decoded.move_to_end(key)
-                    return digest, self._decoded[key]
+                    return self._decoded[key]
         try:
             image = decode_image(data, max_pixels=self.settings.max_image_pixels, min_long_side=min_long_side)
+            size = (int(image.shape[0]), int(image.shape[1]))
+            original = size if min_long_side is None else image_size(io.BytesIO(data))
         except ImageDecodeError as error:
             raise ImageFetchError(f"The image at {source.url[:100]!r} cannot be decoded: {error}.") from None
+        loaded = LoadedImage(digest, image, original)
         if keep_decoded:
             image.setflags(write=False)
             with self._lock:
-                self._decoded[key] = image
+                self._decoded[key] = loaded
                 while len(self._decoded) > DECODED_IMAGES_KEPT:
                     self._decoded.popitem(last=False)
-        return digest, image
+        return loaded
 
     def encode(self, digest: str, image: np.ndarray) -> tuple[Any, bool]:
         """Backbone features of an image, from the cache when possible: `(EncodedImage, cache hit)`."""
-        key = f"{self.version}:{digest}"  # features of another model version are not reusable
+        # Features of another model version are not reusable, nor those of the image decoded at another scale.
+        key = f"{self.version}:{digest}:{image.shape[0]}x{image.shape[1]}"
         cached = self.features.get(key)
         if cached is not None:
             return cached, True

@@ -140,3 +140,36 @@ def test_roi_checkpoints_cache_their_proposals_within_the_bound(tmp_path):
     answers = [np.asarray(predictor.model.detect(q.features, reference.vector[None], window, 0.0, 0.5)[0])
                for q in (cached, fresh)]
     np.testing.assert_allclose(answers[0], answers[1], rtol=1e-5, atol=1e-6)
+
+
+def test_features_are_cached_per_decoded_size(tmp_path):
+    """One image decoded at two scales (an interactive request without Label Studio's size decodes it whole, a
+    batch job smaller) must not share features: their boxes live in different frames."""
+    import keras
+
+    from model.builder import build_model
+    from model.predictor import Predictor
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(0)
+    runtime = Runtime(Settings(local_files_document_root=tmp_path), Predictor(build_model(get_preset("tiny"))))
+    image = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    whole, hit = runtime.encode("same-bytes", image)
+    assert hit is False
+    half, hit = runtime.encode("same-bytes", image[::2, ::2])
+    assert hit is False and half.image_shape == (32, 40) and whole.image_shape == (64, 80)
+    again, hit = runtime.encode("same-bytes", image)
+    assert hit is True and again is whole
+
+
+def test_load_reports_the_files_size_when_it_decodes_smaller(tmp_path):
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = ROTATED_90_CW
+    Image.fromarray(np.zeros((300, 400, 3), np.uint8)).save(buffer, format="JPEG", exif=exif)
+    runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=None)
+    source = _write(tmp_path, "photo.jpg", buffer.getvalue())
+    reduced = runtime.load(source, min_long_side=100)
+    assert reduced.image.shape == (100, 75, 3) and reduced.original_size == (400, 300)
+    whole = runtime.load(source)
+    assert whole.image.shape == (400, 300, 3) and whole.original_size == (400, 300)

@@ -11,10 +11,11 @@ from label_studio_converter_check import assert_valid_region
 from label_studio_sdk.converter.brush import decode_rle
 from label_studio_stub import LEGACY_TOKEN
 from rq.job import Job
+from rq.registry import FinishedJobRegistry
 
-from common.jobs import PredictionResult
+from common.jobs import BatchResult, PredictionResult
 from common.masks import decode_mask
-from common.queues import ALIVE_TTL_S, SERIALIZER, connect
+from common.queues import ALIVE_TTL_S, SERIALIZER, QueueName, connect
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ def test_a_jpeg_larger_than_needed_is_decoded_smaller_and_answered_in_label_stud
     assert answer.status_code == 200, answer.json
     job = _job_result(redis_url, answer.json["jobs"][0]["id"])
     # tiny preset: query 128, so a long side of at least 256: the 640x480 JPEG decodes at 1/2.
-    assert Settings().interactive_decode_factor * 128 == 256 and job.image_size == (240, 320)
+    assert Settings().decode_factor * 128 == 256 and job.image_size == (240, 320)
     regions = answer.json["results"][0]["result"]
     for region in regions:
         assert_valid_region(region, width=640, height=480, label="Object")
@@ -120,6 +121,29 @@ def test_batch_predict_uses_stored_exemplars(workers, backend, ls_payload):
         assert entry["model_version"] == "tiny-untrained"
         for region in entry["result"]:
             assert_valid_region(region, width=640, height=480, label="Object")
+
+
+def test_batch_predict_on_a_large_jpeg_decodes_it_smaller_and_answers_in_its_own_size(
+        workers, backend, ls_payload, redis_url):
+    if not any(child.alive() for child in workers.children):
+        workers.start()
+    assert backend.post("/webhook", json=ls_payload("webhook_annotation_created")).status_code == 200
+    batch = ls_payload("predict_batch_request")
+    batch["tasks"] = batch["tasks"][:1]
+    batch["tasks"][0]["data"]["image"] = "/data/local-files/?d=images/a.jpg"
+    answer = backend.post("/predict", json=batch)
+    assert answer.status_code == 200, answer.json
+    (entry,) = answer.json["results"]
+    assert entry["result"], "the exemplar's own kind is on the image: something is found"
+    for region in entry["result"]:
+        assert_valid_region(region, width=640, height=480, label="Object")  # the file's size, not the decoded one
+    for brush in (r for r in entry["result"] if r["type"] == "brushlabels"):
+        assert decode_rle(brush["value"]["rle"]).size == 480 * 640 * 4
+    connection = connect(redis_url)
+    registry = FinishedJobRegistry(QueueName.BATCH.value, connection=connection, serializer=SERIALIZER)
+    finished = [Job.fetch(i, connection=connection, serializer=SERIALIZER) for i in registry.get_job_ids()]
+    results = [BatchResult.from_dict(job.return_value()) for job in finished]
+    assert any(r.image_size == (240, 320) and r.original_size == (480, 640) for r in results)
 
 
 def test_batch_jobs_past_the_budget_are_posted_to_label_studio_by_the_worker(
