@@ -77,11 +77,9 @@ def interactive_job(payload: dict) -> dict:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     _progress("fetching image", 0.0)
-    # Label Studio's image size is known, so a large JPEG may decode smaller: boxes are mapped below and the
+    # When Label Studio's image size is known, a large JPEG may decode smaller: boxes are mapped below and the
     # backend maps the answer back. The next box is likely on this image: keep it decoded.
-    # The model never sees more than its query size, and masks pasted at twice it keep all the 28x28 mask head has.
-    factor = rt.settings.decode_factor
-    reduce_to = None if request.expected_size is None or not factor else factor * rt.predictor.config.image_size
+    reduce_to = None if request.expected_size is None else rt.prediction_long_side()
     digest, image = rt.load_image(request.image, keep_decoded=True, min_long_side=reduce_to)
     timings["fetch_decode_s"] = time.perf_counter() - started
     size = (int(image.shape[0]), int(image.shape[1]))
@@ -114,8 +112,7 @@ def batch_job(payload: dict) -> dict:
     rt = runtime.current()
     use_project_model(rt, request.project_id)
     _progress("fetching image", 0.0)
-    factor = rt.settings.decode_factor
-    loaded = rt.load(request.image, min_long_side=factor * rt.predictor.config.image_size if factor else None)
+    loaded = rt.load(request.image, min_long_side=rt.prediction_long_side())  # regions: in the file's size
     image = loaded.image
     size = (int(image.shape[0]), int(image.shape[1]))
     original = None if loaded.original_size == size else loaded.original_size

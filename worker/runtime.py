@@ -33,6 +33,7 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "mobi
 FALLBACK_PRESET = "tiny"
 
 _REFERENCE_CACHE_SIZE = 64
+"""Reference embeddings of batch exemplars kept per process (keyed by image URL and boxes)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,6 @@ class LoadedImage:
 DECODED_IMAGES_KEPT = 2
 """Decoded images an interactive worker keeps, by content digest: a second box on the image the annotator is
 working on skips decoding it again (2 ms for a 640x480 JPEG, 160 ms for a 12-megapixel photo here)."""
-"""Reference embeddings of batch exemplars kept per process (keyed by image URL and boxes)."""
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,13 @@ class Runtime:
             if key not in self._clients:
                 self._clients[key] = LabelStudioClient(base, token)
             return self._clients[key]
+
+    def prediction_long_side(self) -> int | None:
+        """The `min_long_side` predictions decode their JPEG at: DECODE_FACTOR times the model's query size, or
+        None (full size) when DECODE_FACTOR is 0. The model never sees more than its query size, and masks pasted
+        at twice it keep all the 28x28 mask head has."""
+        factor = self.settings.decode_factor
+        return factor * self.predictor.config.image_size if factor else None
 
     def load_image(self, source: ImageSource, keep_decoded: bool = False, min_long_side: int | None = None
                    ) -> tuple[str, np.ndarray]:
