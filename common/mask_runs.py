@@ -33,17 +33,9 @@ def foreground_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _EMPTY, _EMPTY
     cols = np.flatnonzero(mask.any(axis=0))
     top, left, width = int(rows[0]), int(cols[0]), mask.shape[1]
-    crop = mask[top : rows[-1] + 1, left : cols[-1] + 1]
-    # Each row of the crop is followed by one background pixel, and the whole by a leading one: in this flat
-    # buffer every run starts and ends inside its row, so the changes alternate start, end, start, end ...
-    height, crop_width = crop.shape
-    stride = crop_width + 1
-    buffer = np.zeros(1 + height * stride, np.int8)
-    buffer[1:].reshape(height, stride)[:, :crop_width] = crop
-    change = np.flatnonzero(buffer[1:] != buffer[:-1])  # pixel i of the padded crop differs from pixel i - 1
-    row, col = np.divmod(change, stride)
-    flat = (row + top) * width + (col + left)
-    starts, ends = flat[0::2], flat[1::2]
+    row, start, end = _row_runs(mask[top : rows[-1] + 1, left : cols[-1] + 1])
+    base = (row + top) * width + left
+    starts, ends = base + start, base + end
     # A run that ends on the right edge of the image and one that starts on the left edge of the next row
     # meet at the same flat index: they are one run.
     return _join_touching(starts, ends)
@@ -52,11 +44,13 @@ def foreground_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _row_runs(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`(row, start, end)` of every maximal run of True in each row of a `(h, w)` bool crop, sorted by row then
     start; `end` is exclusive."""
+    # Each row is followed by one background pixel, and the whole by a leading one: in this flat buffer every run
+    # starts and ends inside its row, so the changes alternate start, end, start, end ...
     height, width = crop.shape
     stride = width + 1
     buffer = np.zeros(1 + height * stride, np.int8)
     buffer[1:].reshape(height, stride)[:, :width] = crop
-    change = np.flatnonzero(buffer[1:] != buffer[:-1])
+    change = np.flatnonzero(buffer[1:] != buffer[:-1])  # pixel i of the padded crop differs from pixel i - 1
     row, col = np.divmod(change, stride)
     return row[0::2], col[0::2], col[1::2]
 
