@@ -14,13 +14,13 @@ About a minute per row on 2 cores (paper-large the most).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.report import publish
 from bench.timing import Stats
 
 __all__ = ["compare", "render_markdown", "run"]
@@ -128,12 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
     rows = run(args.presets, args.sizes, args.precisions, args.repeats)
-    table = render_markdown(rows)
-    print(table)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
-    if args.markdown:
-        args.markdown.write_text(table)
+    publish(rows, render_markdown(rows), args.json, args.markdown)
     return 0
 
 

@@ -17,11 +17,11 @@ benchmark. Rounds alternate between the two settings by restarting the worker, s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.report import publish
 from bench.scenes import encode_jpeg, make_scene
 from bench.service import BenchService
 from bench.timing import Stats
@@ -105,12 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     result = measure(args.rounds, args.precision, args.instances)
-    table = render_markdown(result)
-    print(table)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    if args.markdown:
-        args.markdown.write_text(table)
+    publish(result, render_markdown(result), args.json, args.markdown)
     return 0
 
 

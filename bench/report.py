@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-__all__ = ["TARGETS", "check_targets", "render_markdown", "update_readme", "write_results"]
+__all__ = ["TARGETS", "check_targets", "publish", "render_markdown", "update_readme", "write_results"]
 
 TARGETS = {
     "warm_over_cold": ("<=", 0.3, "warm / cold end to end (the feature cache must pay)"),
@@ -62,6 +62,16 @@ def check_targets(interactive: dict) -> dict:
             status = "reported" if target is None else ("met" if value <= target else "missed")
             verdicts.setdefault(label, {})[name] = {"value": value, "target": target, "status": status}
     return verdicts
+
+
+def publish(results, table: str, json_path: Path | None = None, markdown_path: Path | None = None) -> None:
+    """What a stand-alone benchmark does with its results: print the Markdown `table`, and write it and the
+    JSON of `results` where asked (the `--markdown` and `--json` options)."""
+    print(table)
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))
+    if markdown_path:
+        markdown_path.write_text(table)
 
 
 def write_results(results: dict, out_dir: Path) -> tuple[Path, Path]:

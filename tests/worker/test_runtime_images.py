@@ -22,13 +22,18 @@ def _write(root, name: str, data: bytes) -> ImageSource:
     return ImageSource(f"/data/local-files/?d={name}")
 
 
-def test_exif_orientation_is_applied_so_sizes_match_what_label_studio_shows(tmp_path):
+def _rotated_jpeg(height: int, width: int) -> bytes:
+    """A black `height` x `width` JPEG whose EXIF says to show it turned 90 degrees (so `width` x `height`)."""
     buffer = io.BytesIO()
     exif = Image.Exif()
     exif[EXIF_ORIENTATION] = ROTATED_90_CW
-    Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(buffer, format="JPEG", exif=exif)
+    Image.fromarray(np.zeros((height, width, 3), np.uint8)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_exif_orientation_is_applied_so_sizes_match_what_label_studio_shows(tmp_path):
     runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=None)
-    digest, image = runtime.load_image(_write(tmp_path, "rotated.jpg", buffer.getvalue()))
+    digest, image = runtime.load_image(_write(tmp_path, "rotated.jpg", _rotated_jpeg(30, 50)))
     assert image.shape == (50, 30, 3) and image.dtype == np.uint8
     assert len(digest) == 64
 
@@ -163,12 +168,8 @@ def test_features_are_cached_per_decoded_size(tmp_path):
 
 
 def test_load_reports_the_files_size_when_it_decodes_smaller(tmp_path):
-    buffer = io.BytesIO()
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = ROTATED_90_CW
-    Image.fromarray(np.zeros((300, 400, 3), np.uint8)).save(buffer, format="JPEG", exif=exif)
     runtime = Runtime(Settings(local_files_document_root=tmp_path), predictor=None)
-    source = _write(tmp_path, "photo.jpg", buffer.getvalue())
+    source = _write(tmp_path, "photo.jpg", _rotated_jpeg(300, 400))
     reduced = runtime.load(source, min_long_side=100)
     assert reduced.image.shape == (100, 75, 3) and reduced.original_size == (400, 300)
     whole = runtime.load(source)
