@@ -37,3 +37,25 @@ def test_boxes_keep_their_batch_and_order():
     assert np.all(pooled[0] == 0)
     # Image 1 (256 px input): the whole-image box reads level 4 (value 3), the tiny one level 2 (value 1).
     assert np.allclose(pooled[1, 0], 3.0) and np.allclose(pooled[1, 1], 1.0)
+
+
+def test_random_boxes_on_every_level_equal_one_crop_per_box_with_gradients():
+    # The level-by-level crops are put back in box order by a permutation: compare with cropping each box alone.
+    rng = np.random.default_rng(3)
+    maps = [tf.constant(rng.normal(size=(2, side, side, 3)).astype(np.float32)) for side in (32, 16, 8, 4)]
+    corner = rng.uniform(0.0, 0.6, size=(2, 40, 2))
+    size = np.exp(rng.uniform(np.log(0.02), np.log(0.9), size=(2, 40, 1)))
+    boxes = tf.constant(np.concatenate([corner, np.minimum(corner + size, 1.0)], axis=-1).astype(np.float32))
+    levels = roi_levels(boxes, 512).numpy()
+    assert set(np.unique(levels)) == {2, 3, 4, 5}  # the test covers every level
+    with tf.GradientTape() as tape:
+        tape.watch(maps)
+        pooled = pyramid_roi_align(maps, boxes, pool_size=5, image_size=512)
+        loss = tf.reduce_sum(pooled * pooled)
+    for image in range(2):
+        for index in range(40):
+            level = int(levels[image, index])
+            alone = tf.image.crop_and_resize(maps[level - 2], boxes[image, index][None], [image], (5, 5))
+            np.testing.assert_array_equal(pooled[image, index].numpy(), alone[0].numpy())
+    gradients = tape.gradient(loss, maps)
+    assert all(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in gradients)
