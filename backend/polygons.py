@@ -10,18 +10,20 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from common.mask_crop import MaskCrop, as_mask_crop
+
 __all__ = ["mask_to_polygons"]
 
 MIN_POLYGON_AREA = 16.0
 """Parts of a mask smaller than this (pixels) are specks, not objects."""
 
 
-def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.5, min_area: float = MIN_POLYGON_AREA
+def mask_to_polygons(mask: np.ndarray | MaskCrop, tolerance: float = 1.5, min_area: float = MIN_POLYGON_AREA
                      ) -> list[np.ndarray]:
     """Outer boundaries of the connected parts of a mask.
 
     Args:
-        mask: `(H, W)` bool.
+        mask: `(H, W)` bool, or its `MaskCrop` (then only the crop is read).
         tolerance: maximum distance in pixels between the simplified ring and the true boundary.
         min_area: parts with a smaller polygon area are dropped.
 
@@ -29,16 +31,14 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.5, min_area: float =
         A list of `(N, 2)` float arrays of `x, y` pixel vertices (N >= 3), largest part first. Vertices lie on
         pixel corners, so a full-image mask gives the image rectangle `0..W, 0..H`.
     """
-    if mask.ndim != 2:
-        raise ValueError(f"mask_to_polygons expects a (H, W) mask, got shape {mask.shape}.")
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    boxed = as_mask_crop(mask)
+    if not boxed.any():
         return []
     # Work on the instance's crop only, upsampled by 2 so that contour points of the doubled grid map back to
     # pixel corners, not centres.
-    top, left = rows[0], cols[0]
-    crop = np.zeros((rows[-1] - top + 3, cols[-1] - left + 3), np.uint8)  # one background pixel around
-    crop[1:-1, 1:-1] = mask[top:rows[-1] + 1, left:cols[-1] + 1]
+    top, left = boxed.top, boxed.left
+    crop = np.zeros((boxed.crop.shape[0] + 2, boxed.crop.shape[1] + 2), np.uint8)  # one background pixel around
+    crop[1:-1, 1:-1] = boxed.crop
     doubled = cv2.resize(crop, (2 * crop.shape[1], 2 * crop.shape[0]), interpolation=cv2.INTER_NEAREST)
     contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     # In the doubled grid a pixel's left/top edge has an even index and its right/bottom edge an odd one;

@@ -19,7 +19,7 @@ from backend.brush_rle import runs_to_brush_rle
 from backend.polygons import mask_to_polygons
 from common.jobs import InstanceRecord, OutputControl
 from common.mask_runs import resampled_runs
-from common.masks import decode_mask, encode_mask
+from common.masks import decode_mask_crop, encode_mask
 
 __all__ = ["box_iou", "drop_overlapping", "instances_to_regions", "prediction_entry"]
 
@@ -77,7 +77,7 @@ def keep_references(instances: list[InstanceRecord], references: list[tuple[floa
             ious = np.array([float(box_iou(item.box, np.asarray([box]))[0]) for item in instances])
             if ious.max() > threshold:
                 mask = instances[int(ious.argmax())].mask
-        if mask is None or not decode_mask(mask).any():
+        if mask is None or not decode_mask_crop(mask).any():
             filled = np.zeros(image_size, bool)
             x1, y1, x2, y2 = (int(round(v)) for v in box)
             filled[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)] = True
@@ -133,7 +133,7 @@ def instances_to_regions(
                 regions.append(region)
                 continue
             if mask is None:
-                mask = decode_mask(instance.mask)
+                mask = decode_mask_crop(instance.mask)  # the mask's content box: nothing image-sized is made
             if not mask.any():
                 continue  # an empty brush or polygon is no suggestion; the rectangle (if asked for) still is
             if control.type == "brushlabels":

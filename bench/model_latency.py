@@ -127,8 +127,7 @@ class DirectPipeline:
         import tensorflow as tf
 
         from backend.regions import instances_to_regions
-        from common.jobs import InstanceRecord
-        from common.masks import encode_mask
+        from worker.jobs import instance_records
 
         times = CallTimes()
         boxes = np.asarray(box, np.float32).reshape(-1, 4)
@@ -146,8 +145,7 @@ class DirectPipeline:
         times.stages["heads"] = max(0.0, t[0] - paste.seconds - probed)
         times.model_call = times.stages["reference"] + t[0]
         with stopwatch() as t:
-            records = [InstanceRecord(box=tuple(float(v) for v in i.box), score=i.score, mask=encode_mask(i.mask))
-                       for i in instances]
+            records = instance_records(instances)  # as the worker encodes them
         times.stages["rle"] = t[0]
         size = image.shape[:2]
         count = 0

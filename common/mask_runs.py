@@ -3,38 +3,37 @@
 Both run-length formats the service writes are built from these runs: COCO RLE for transport
 (`common.masks`, column-major: the runs of the transposed mask) and Label Studio's brush RLE
 (`backend.brush_rle`, row-major). An object covers a small part of its image, so every per-pixel operation here
-runs on the crop to the mask's bounding box; only the two `any` reductions that find that box read every pixel.
+runs on the crop to the mask's bounding box (`common.mask_crop.MaskCrop`). Given a `MaskCrop`, nothing reads the
+rest of the image; given a full `(H, W)` array, only the two `any` reductions that find the box read every pixel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from common.mask_crop import MaskCrop, as_mask_crop
+
 __all__ = ["alternating_counts", "counts_to_runs", "foreground_runs", "resampled_runs"]
 
 _EMPTY = np.zeros(0, np.int64)
 
 
-def foreground_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def foreground_runs(mask: np.ndarray | MaskCrop) -> tuple[np.ndarray, np.ndarray]:
     """The maximal runs of True in `mask.ravel(order="C")`, without flattening the mask.
 
     Args:
-        mask: `(H, W)` bool, any memory layout (a transposed view gives the column-major runs).
+        mask: `(H, W)` bool, any memory layout (a transposed view gives the column-major runs), or its `MaskCrop`.
 
     Returns:
         `(starts, ends)`: two `(R,)` int64 arrays of flat row-major indices into the `H * W` pixels, sorted,
         half-open (`ends[i]` is one past the last pixel of run i) and maximal (`ends[i] < starts[i + 1]`); a run
         may continue from the end of one row into the next. Empty for an empty mask.
     """
-    if mask.ndim != 2:
-        raise ValueError(f"foreground_runs expects a (H, W) mask, got shape {mask.shape}.")
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    boxed = as_mask_crop(mask)
+    if not boxed.any():
         return _EMPTY, _EMPTY
-    cols = np.flatnonzero(mask.any(axis=0))
-    top, left, width = int(rows[0]), int(cols[0]), mask.shape[1]
-    row, start, end = _row_runs(mask[top : rows[-1] + 1, left : cols[-1] + 1])
-    base = (row + top) * width + left
+    row, start, end = _row_runs(boxed.crop)
+    base = (row + boxed.top) * boxed.width + boxed.left
     starts, ends = base + start, base + end
     # A run that ends on the right edge of the image and one that starts on the left edge of the next row
     # meet at the same flat index: they are one run.
@@ -60,7 +59,7 @@ def _span(samples: np.ndarray, first: int, last: int) -> tuple[int, int]:
     return int(np.searchsorted(samples, first, side="left")), int(np.searchsorted(samples, last, side="right"))
 
 
-def resampled_runs(mask: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def resampled_runs(mask: np.ndarray | MaskCrop, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The foreground runs of `mask` resized to `(height, width)` by nearest neighbour, without making that mask.
 
     Target pixel `(r, c)` takes source pixel `(int(r * h / height), int(c * w / width))`. Each target row repeats
@@ -69,34 +68,32 @@ def resampled_runs(mask: np.ndarray, height: int, width: int) -> tuple[np.ndarra
     photo's brush without a 12-megapixel intermediate.
 
     Args:
-        mask: `(h, w)` bool.
+        mask: `(h, w)` bool, or its `MaskCrop`.
         height, width: the target size.
 
     Returns:
         `(starts, ends)` as `foreground_runs(resized mask)` returns them: flat row-major indices of the target.
     """
-    if mask.ndim != 2:
-        raise ValueError(f"resampled_runs expects a (H, W) mask, got shape {mask.shape}.")
-    if mask.shape == (height, width):
-        return foreground_runs(mask)
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0 or height == 0 or width == 0:
+    boxed = as_mask_crop(mask)
+    if boxed.shape == (height, width):
+        return foreground_runs(boxed)
+    if not boxed.any() or height == 0 or width == 0:
         return _EMPTY, _EMPTY
-    cols = np.flatnonzero(mask.any(axis=0))
-    top, left = int(rows[0]), int(cols[0])
-    source_rows = (np.arange(height) * mask.shape[0] / height).astype(np.int64)
-    source_cols = (np.arange(width) * mask.shape[1] / width).astype(np.int64)
-    r0, r1 = _span(source_rows, top, int(rows[-1]))
+    top, left = boxed.top, boxed.left
+    bottom = top + boxed.crop.shape[0] - 1  # the last row with foreground
+    source_rows = (np.arange(height) * boxed.height / height).astype(np.int64)
+    source_cols = (np.arange(width) * boxed.width / width).astype(np.int64)
+    r0, r1 = _span(source_rows, top, bottom)
     if r1 <= r0:
         return _EMPTY, _EMPTY
-    run_row, run_start, run_end = _row_runs(mask[top : rows[-1] + 1, left : cols[-1] + 1])
+    run_row, run_start, run_end = _row_runs(boxed.crop)
     # A source run [s, e) covers the target columns whose source column lies in it.
     target_start = np.searchsorted(source_cols, run_start + left, side="left")
     target_end = np.searchsorted(source_cols, run_end + left, side="left")
     kept = target_end > target_start  # a run narrower than the sampling step may be skipped by every column
     run_row, target_start, target_end = run_row[kept], target_start[kept], target_end[kept]
-    first_run = np.searchsorted(run_row, np.arange(rows[-1] - top + 1), side="left")
-    runs_per_row = np.bincount(run_row, minlength=rows[-1] - top + 1)
+    first_run = np.searchsorted(run_row, np.arange(bottom - top + 1), side="left")
+    runs_per_row = np.bincount(run_row, minlength=bottom - top + 1)
     target_rows = np.arange(r0, r1)
     sampled = source_rows[target_rows] - top
     counts = runs_per_row[sampled]

@@ -3,10 +3,11 @@
 Format: `{"size": [H, W], "counts": str}`. `counts` is pycocotools' compressed string decoded as ASCII, so
 the dict is JSON-safe. A full-resolution 4000x3000 blob mask is a few hundred bytes instead of 12 MB.
 
-`encode_mask` finds the runs on the mask's bounding box (`common.mask_runs`) and lets pycocotools compress
-them: the same string as `pycocotools.mask.encode`, without its column-major copy of the whole image.
-`decode_mask` reads the string in numpy and paints only the mask's bounding box into a zeroed image (whose
-untouched pages the OS never materialises): the same mask as `pycocotools.mask.decode`, in row-major order.
+`encode_mask` finds the runs on the mask's bounding box (`common.mask_runs`; given a `MaskCrop`, on its crop without
+reading the rest) and lets pycocotools compress them: the same string as `pycocotools.mask.encode`, without its
+column-major copy of the whole image. `decode_mask_crop` reads the string in numpy and paints only the mask's
+bounding box, which it returns as a `MaskCrop`; `decode_mask` places that in a zeroed image: the same mask as
+`pycocotools.mask.decode`, in row-major order.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from __future__ import annotations
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from common.mask_crop import MaskCrop, as_mask_crop
 from common.mask_runs import alternating_counts, counts_to_runs, foreground_runs
 
-__all__ = ["decode_mask", "encode_mask", "mask_area", "mask_bbox"]
+__all__ = ["decode_mask", "decode_mask_crop", "encode_mask", "mask_area", "mask_bbox"]
 
 
-def encode_mask(mask: np.ndarray) -> dict:
-    """Encode a `(H, W)` bool (or 0/1 integer) mask as a JSON-safe COCO RLE dict."""
-    if mask.ndim != 2:
-        raise ValueError(f"encode_mask expects a (H, W) mask, got shape {mask.shape}.")
-    height, width = mask.shape
-    # COCO counts run down the columns: the row-major runs of the transposed view (no copy).
-    starts, ends = foreground_runs(mask.astype(bool, copy=False).T)
+def encode_mask(mask: np.ndarray | MaskCrop) -> dict:
+    """Encode a `(H, W)` bool (or 0/1 integer) mask, or its `MaskCrop`, as a JSON-safe COCO RLE dict."""
+    boxed = as_mask_crop(mask)
+    height, width = boxed.shape
+    # COCO counts run down the columns: the row-major runs of the transposed crop (a view, no copy).
+    starts, ends = foreground_runs(boxed.transposed())
     counts = alternating_counts(starts, ends, height * width)
     rle = coco_mask.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width)
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
@@ -69,11 +70,10 @@ def _string_counts(string: bytes) -> np.ndarray:
     return counts
 
 
-def _paint_column_runs(starts: np.ndarray, ends: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A `(height, width)` bool mask, C order, from runs over its column-major pixels (`counts_to_runs`)."""
-    mask = np.zeros((height, width), bool)
+def _paint_column_runs(starts: np.ndarray, ends: np.ndarray, height: int, width: int) -> MaskCrop:
+    """The `MaskCrop` of a `(height, width)` mask given as runs over its column-major pixels (`counts_to_runs`)."""
     if starts.size == 0:
-        return mask
+        return MaskCrop.empty(height, width)
     # Cut runs at column ends: one vertical segment [row_start, row_end) per run and column it covers.
     first_col, last_col = starts // height, (ends - 1) // height
     pieces = last_col - first_col + 1
@@ -87,12 +87,12 @@ def _paint_column_runs(starts: np.ndarray, ends: np.ndarray, height: int, width:
     marks = np.zeros((bottom - top + 1, right - left), np.int8)
     marks[row_start - top, col - left] = 1
     marks[row_end - top, col - left] = -1
-    mask[top:bottom, left:right] = np.cumsum(marks[:-1], axis=0, dtype=np.int8) > 0
-    return mask
+    # Every run is non-empty, so the box's edges hold foreground: it is the content box MaskCrop promises.
+    return MaskCrop(np.cumsum(marks[:-1], axis=0, dtype=np.int8) > 0, top, left, height, width)
 
 
-def decode_mask(rle: dict) -> np.ndarray:
-    """Decode a dict from `encode_mask` back to a `(H, W)` bool mask (C order).
+def decode_mask_crop(rle: dict) -> MaskCrop:
+    """Decode a dict from `encode_mask` to the `MaskCrop` of its mask, without making the whole mask.
 
     Raises:
         ValueError: not a COCO RLE dict, or counts that are malformed or do not cover `H * W` pixels.
@@ -109,6 +109,15 @@ def decode_mask(rle: dict) -> np.ndarray:
     if height < 0 or width < 0 or (lengths < 0).any() or int(lengths.sum()) != height * width:
         raise ValueError(f"COCO RLE counts do not cover a {height}x{width} mask: {str(rle)[:120]}")
     return _paint_column_runs(*counts_to_runs(lengths), height, width)
+
+
+def decode_mask(rle: dict) -> np.ndarray:
+    """Decode a dict from `encode_mask` back to a `(H, W)` bool mask (C order).
+
+    Raises:
+        ValueError: not a COCO RLE dict, or counts that are malformed or do not cover `H * W` pixels.
+    """
+    return decode_mask_crop(rle).full()
 
 
 def mask_area(rle: dict) -> int:

@@ -25,12 +25,14 @@ from common.jobs import (
     PredictionResult,
     Thresholds,
 )
+from common.mask_crop import MaskCrop
 from common.masks import encode_mask
 from common.queues import delivery_key
+from model.postprocess import paste_window
 from worker import runtime
 from worker.models import use_project_model
 
-__all__ = ["batch_job", "interactive_job"]
+__all__ = ["batch_job", "instance_records", "interactive_job"]
 
 DELIVERY_BACKEND = "backend"
 DELIVERY_POST = "post"
@@ -47,12 +49,17 @@ def _progress(stage: str, fraction: float, **extra) -> None:
     job.save_meta()
 
 
-def _records(instances, thresholds: Thresholds) -> list[InstanceRecord]:
-    return [
-        InstanceRecord(box=tuple(float(v) for v in np.asarray(item.box).reshape(4)), score=float(item.score),
-                       mask=encode_mask(np.asarray(item.mask, dtype=bool)))
-        for item in instances[: thresholds.max_instances]
-    ]
+def instance_records(instances) -> list[InstanceRecord]:
+    """The predictor's instances (masks pasted by `model.postprocess.paste_mask`) as JSON-safe records; each mask is
+    encoded from the window its paste wrote, so no image-sized scan is made per instance."""
+    records = []
+    for item in instances:
+        box = np.asarray(item.box, dtype=np.float64).reshape(4)
+        mask = np.asarray(item.mask, dtype=bool)
+        crop = MaskCrop.of(mask, paste_window(box, mask.shape))
+        records.append(InstanceRecord(box=tuple(float(v) for v in box), score=float(item.score),
+                                      mask=encode_mask(crop)))
+    return records
 
 
 def _scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int]) -> np.ndarray:
@@ -65,6 +72,7 @@ def _scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int
 
 
 def _find(rt, query, reference, thresholds: Thresholds):
+    """At most `thresholds.max_instances` instances, best first."""
     return rt.predictor.find(query, reference, score_threshold=thresholds.score_threshold,
                              nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances)
 
@@ -102,7 +110,7 @@ def interactive_job(payload: dict) -> dict:
     timings = {k: round(v, 4) for k, v in timings.items()}
     _progress("done", 1.0, feature_cache_hit=hit, timings=timings)
     return PredictionResult(model_version=rt.version, image_size=size,
-                            instances=tuple(_records(instances, request.thresholds)),
+                            instances=tuple(instance_records(instances)),
                             feature_cache_hit=hit, timings=timings).to_dict()
 
 
@@ -122,8 +130,7 @@ def batch_job(payload: dict) -> dict:
         _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
         references = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
         reference = references[0] if len(references) == 1 else type(references[0]).mean(references)
-        per_label[label.label] = tuple(_records(_find(rt, query, reference, request.thresholds),
-                                                request.thresholds))
+        per_label[label.label] = tuple(instance_records(_find(rt, query, reference, request.thresholds)))
     result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
                          original_size=original)
     job = get_current_job()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from model.postprocess import boxes_to_original, paste_mask
+from model.postprocess import boxes_to_original, paste_mask, paste_window
 from model.preprocess import ResizeInfo, mold, reference_crop, resize_square, validate_box
 
 
@@ -69,6 +69,19 @@ def test_paste_mask_places_mask_at_full_resolution():
 def test_paste_mask_clips_at_the_border():
     full = paste_mask(np.ones((28, 28)), np.array([290, 190, 310, 210], np.float32), (200, 300))
     assert full.sum() == 100 and full[199, 299]
+
+
+@pytest.mark.parametrize("box", [(10.2, 5.7, 40.1, 30.0), (-20.0, -5.0, 3.5, 2.2), (60.5, 40.5, 90.0, 70.0),
+                                 (63.9, 47.9, 64.0, 48.0), (0.0, 0.0, 64.0, 48.0)])
+def test_a_pasted_mask_is_false_outside_its_paste_window(box):
+    # The worker encodes each mask from this window alone (worker.jobs._records): nothing may lie outside it.
+    window = paste_window(np.asarray(box), (48, 64))
+    top, left, bottom, right = window
+    assert 0 <= top < bottom <= 48 and 0 <= left < right <= 64
+    full = paste_mask(np.ones((28, 28), np.float32), np.asarray(box), (48, 64))
+    inside = np.zeros((48, 64), bool)
+    inside[top:bottom, left:right] = True
+    assert full[inside].all() and not full[~inside].any()
 
 
 def test_normalized_window():
