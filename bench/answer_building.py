@@ -1,7 +1,7 @@
 """What building one interactive answer costs outside the model: N found masks -> what Label Studio receives.
 
 Stages, each timed on its own (median of the recorded calls, seconds):
-- `coco_rle`: the worker's transport encoding of the N masks (`common.masks.encode_mask`, as `worker.jobs`);
+- `coco_rle`: the worker's transport encoding of the N masks (`worker.jobs.instance_records`);
 - `box`, `brush`, `polygon`: `backend.regions.instances_to_regions` with one output control of that type
   (each decodes the COCO RLE masks itself, as a one-control label config would);
 - `answer`: `instances_to_regions` with all three controls at once (what the backend does for a config with a
@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -91,16 +92,18 @@ def answer_stages(masks: np.ndarray, repeats: int, warmup: int = 1) -> dict[str,
     from backend.regions import instances_to_regions
     from bench.model_latency import output_controls
     from common.jobs import InstanceRecord
-    from common.masks import encode_mask, mask_bbox
+    from common.masks import mask_bbox
+    from worker.jobs import instance_records
 
     size = (int(masks.shape[1]), int(masks.shape[2]))
-    boxes = [mask_bbox(mask) or (0.0, 0.0, 1.0, 1.0) for mask in masks]
+    # What the predictor hands the worker: each mask with its box (each mask lies inside its box's paste window).
+    instances = [
+        SimpleNamespace(box=np.asarray(mask_bbox(mask) or (0.0, 0.0, 1.0, 1.0)), score=0.9, mask=mask)
+        for mask in masks
+    ]
 
     def records() -> list[InstanceRecord]:
-        return [
-            InstanceRecord(box=box, score=0.9, mask=encode_mask(mask))
-            for box, mask in zip(boxes, masks, strict=True)
-        ]
+        return instance_records(instances)  # as the worker encodes them
 
     encoded = records()
     controls = output_controls()

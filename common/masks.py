@@ -127,8 +127,8 @@ def mask_area(rle: dict) -> int:
 
 def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     """Tight `x1, y1, x2, y2` pixel box of a `(H, W)` bool mask (x2/y2 exclusive); None when empty."""
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    if ys.size == 0:
+    boxed = MaskCrop.of(mask)
+    if not boxed.any():
         return None
-    return float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1)
+    height, width = boxed.crop.shape
+    return float(boxed.left), float(boxed.top), float(boxed.left + width), float(boxed.top + height)
