@@ -174,6 +174,12 @@ class Settings:
         "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
         "Memory for cached image features (backbone + FPN, and proposals with conditioning 'roi') of recent images, "
         "per worker (0 disables the cache).")
+    worker_threads: int = _env(
+        "WORKER_THREADS", _parse_number(int, 0, None), 0,
+        "CPU threads of one worker's TensorFlow (for one op, and ops at once). 0: TensorFlow's default, every core. "
+        "With several workers on one machine give each its share of the cores: two workers on 2 cores with 1 thread "
+        "each pre-annotate 6-9% more images per second than with the default (README, Benchmarks). "
+        "`python -m stack --workers N` sets cores / N when this is unset.")
     decode_factor: int = _env(
         "DECODE_FACTOR", _parse_number(int, 0, None), 2,
         "Interactive and batch predictions decode a JPEG at the smallest of its built-in scales (1/2, 1/4, 1/8) "

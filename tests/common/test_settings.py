@@ -37,6 +37,7 @@ def test_values_are_parsed_and_typed():
     ({"SCORE_THRESHOLD": "1.5"}, "SCORE_THRESHOLD='1.5' is out of range"),
     ({"FETCH_BLOCK_PRIVATE": "maybe"}, "not a boolean"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ({"WORKER_THREADS": "-1"}, "WORKER_THREADS='-1' is out of range"),
     ({"BASIC_AUTH_USER": "only-user"}, "both BASIC_AUTH_USER and BASIC_AUTH_PASS"),
 ])
 def test_bad_values_name_the_variable_and_the_fix(env, message):
