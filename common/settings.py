@@ -78,6 +78,7 @@ def _env(name: str, parse: Callable[[str, str], Any], default: Any, help: str) -
 _positive_float = _parse_number(float, 0.0, None)
 _fraction = _parse_number(float, 0.0, 1.0)
 _positive_int = _parse_number(int, 1, None)
+_non_negative_int = _parse_number(int, 0, None)
 _port = _parse_number(int, 1, 65535)
 
 
@@ -115,7 +116,7 @@ class Settings:
         "on CPUs with AMX/AVX512_BF16, half the feature cache per image, same AP50 measured); auto = bfloat16 on a "
         "CPU-only machine whose CPU has them, else float32. Fine-tuning always trains in float32.")
     model_seed: int | None = _env(
-        "MODEL_SEED", _parse_number(int, 0, None), None,
+        "MODEL_SEED", _non_negative_int, None,
         "Seed Keras before building the model (reproducible untrained presets in tests and demos).")
 
     # --- HTTP server ---
@@ -150,10 +151,10 @@ class Settings:
         "MAX_REQUEST_BYTES", _positive_int, 32 * 1024 * 1024,
         "Largest request body the backend reads; larger ones get 413 (brush contexts of big images are a few MB).")
     max_queued_interactive: int = _env(
-        "MAX_QUEUED_INTERACTIVE", _parse_number(int, 0, None), 64,
+        "MAX_QUEUED_INTERACTIVE", _non_negative_int, 64,
         "Interactive jobs waiting beyond this answer 503 'busy, retry' with Retry-After (0: no bound).")
     max_queued_batch: int = _env(
-        "MAX_QUEUED_BATCH", _parse_number(int, 0, None), 5000,
+        "MAX_QUEUED_BATCH", _non_negative_int, 5000,
         "A batch /predict that would queue more batch jobs than this answers 503 with Retry-After, enqueuing "
         "nothing (0: no bound).")
 
@@ -171,24 +172,24 @@ class Settings:
 
     # --- Worker ---
     feature_cache_mb: int = _env(
-        "FEATURE_CACHE_MB", _parse_number(int, 0, None), 512,
+        "FEATURE_CACHE_MB", _non_negative_int, 512,
         "Memory for cached image features (backbone + FPN, and proposals with conditioning 'roi') of recent images, "
         "per worker (0 disables the cache).")
     worker_threads: int = _env(
-        "WORKER_THREADS", _parse_number(int, 0, None), 0,
+        "WORKER_THREADS", _non_negative_int, 0,
         "CPU threads of one worker's TensorFlow (for one op, and ops at once). 0: TensorFlow's default, every core. "
         "With several workers on one machine give each its share of the cores: two workers on 2 cores with 1 thread "
         "each pre-annotate 6-9% more images per second than with the default (README, Benchmarks). "
         "`python -m stack --workers N` sets cores / N when this is unset.")
     decode_factor: int = _env(
-        "DECODE_FACTOR", _parse_number(int, 0, None), 2,
+        "DECODE_FACTOR", _non_negative_int, 2,
         "Interactive and batch predictions decode a JPEG at the smallest of its built-in scales (1/2, 1/4, 1/8) "
         "whose long side is still at least this many times the model's query size; the answer comes back in the "
         "image's own size. A 12-megapixel photo then decodes 4-5x faster. 0 always decodes at full size.")
 
     # --- Learning from accepted labels (annotation store, fine-tuning, versions) ---
     train_every: int = _env(
-        "TRAIN_EVERY", _parse_number(int, 0, None), 20,
+        "TRAIN_EVERY", _non_negative_int, 20,
         "Fine-tune automatically after this many new accepted annotations in a project (0: only on request).")
     train_max_steps: int = _env("TRAIN_MAX_STEPS", _positive_int, 150, "Step budget of one fine-tuning run.")
     train_time_budget: float = _env(
@@ -214,7 +215,7 @@ class Settings:
     train_job_timeout: int = _env(
         "TRAIN_JOB_TIMEOUT", _positive_int, 3600, "Hard limit of one training job (image fetching + training + evaluation).")
     version_retention: int = _env(
-        "VERSION_RETENTION", _parse_number(int, 0, None), 10,
+        "VERSION_RETENTION", _non_negative_int, 10,
         "Fine-tuned versions kept per project (older ones are deleted, never the active one; 0 keeps all).")
     model_cache_size: int = _env(
         "MODEL_CACHE_SIZE", _positive_int, 3,
