@@ -20,7 +20,7 @@ from bench.scenes import encode_jpeg, make_scene
 from bench.service import LABEL, BenchService
 from bench.timing import Deadline, Stats, ratio
 
-__all__ = ["batch_payload", "run_throughput"]
+__all__ = ["BatchRounds", "batch_payload", "run_throughput"]
 
 BATCH_JOB = "worker.jobs.batch_job"
 JOB_TIMEOUT_S = 600
@@ -49,32 +49,51 @@ def batch_payload(task_id: int, image_url: str, exemplar_url: str, exemplar_box,
                         labels=(label,), thresholds=Thresholds(0.0, 0.5, max_instances)).to_dict()
 
 
-def run_throughput(plan: Plan, service: BenchService, store: CheckpointStore, deadline: Deadline) -> dict:
-    """Images per second for each worker count of the plan, the scaling ratio and the workers' RSS series."""
-    from backend.dispatch import JobClient
-    from common.queues import QueueName
+class BatchRounds:
+    """Timed rounds of batch jobs, each on new images, against one stored exemplar (one label, one box).
 
-    preset, precision = plan.throughput_preset, plan.service_precision
-    checkpoint = store.ensure(preset, {}, plan.seed, precision)
-    height, width = plan.image_shape
-    exemplar = make_scene(height, width, plan.copies, seed=plan.seed + 7)
-    exemplar_url = service.add_file("throughput-exemplar.jpg", encode_jpeg(exemplar.image))
-    client = JobClient(service.connection)
-    task_ids = iter(range(10_000, 1_000_000))
+    Args:
+        service: the running service (its workers serve the jobs).
+        image_shape, copies: `(H, W)` of the generated images and the objects in each (`bench.scenes`).
+        max_instances: instances per job.
+        seed: the exemplar's scene seed is `seed + 7`; task ids (and so image seeds) count up from 10000.
+    """
 
-    def run_round(count: int, tag: str) -> float:
+    def __init__(self, service: BenchService, image_shape: tuple[int, int], copies: int, max_instances: int,
+                 seed: int):
+        from backend.dispatch import JobClient
+
+        self.service, self.image_shape, self.copies, self.max_instances = service, image_shape, copies, max_instances
+        self.exemplar = make_scene(*image_shape, copies, seed=seed + 7)
+        self.exemplar_url = service.add_file("batch-exemplar.jpg", encode_jpeg(self.exemplar.image))
+        self.client = JobClient(service.connection)
+        self._task_ids = iter(range(10_000, 1_000_000))
+
+    def run(self, count: int, tag: str) -> float:
+        """Seconds from the first enqueue of `count` jobs on new images to the last result (image creation
+        included, a few ms per image)."""
+        from common.queues import QueueName
+
         jobs = []
         started = time.perf_counter()
         for _ in range(count):
-            task_id = next(task_ids)
-            scene = make_scene(height, width, plan.copies, seed=task_id)
-            url = service.add_file(f"throughput-{tag}-{task_id}.jpg", encode_jpeg(scene.image))
-            payload = batch_payload(task_id, url, exemplar_url, exemplar.boxes[0], plan.max_instances)
-            jobs.append(client.enqueue(QueueName.BATCH, BATCH_JOB, payload, job_timeout=JOB_TIMEOUT_S,
-                                       result_ttl=JOB_TIMEOUT_S))
+            task_id = next(self._task_ids)
+            scene = make_scene(*self.image_shape, self.copies, seed=task_id)
+            url = self.service.add_file(f"batch-{tag}-{task_id}.jpg", encode_jpeg(scene.image))
+            payload = batch_payload(task_id, url, self.exemplar_url, self.exemplar.boxes[0], self.max_instances)
+            jobs.append(self.client.enqueue(QueueName.BATCH, BATCH_JOB, payload, job_timeout=JOB_TIMEOUT_S,
+                                            result_ttl=JOB_TIMEOUT_S))
         for job in jobs:
-            client.wait(job, max(1.0, ROUND_TIMEOUT_S - (time.perf_counter() - started)), cancel_on_timeout=True)
+            self.client.wait(job, max(1.0, ROUND_TIMEOUT_S - (time.perf_counter() - started)),
+                             cancel_on_timeout=True)
         return time.perf_counter() - started
+
+
+def run_throughput(plan: Plan, service: BenchService, store: CheckpointStore, deadline: Deadline) -> dict:
+    """Images per second for each worker count of the plan, the scaling ratio and the workers' RSS series."""
+    preset, precision = plan.throughput_preset, plan.service_precision
+    checkpoint = store.ensure(preset, {}, plan.seed, precision)
+    batches = BatchRounds(service, plan.image_shape, plan.copies, plan.max_instances, plan.seed)
 
     results: dict = {"preset": preset, "precision": precision, "images_per_round": plan.throughput_images,
                      "cache_mb": plan.cache_mb, "workers": {}}
@@ -85,10 +104,10 @@ def run_throughput(plan: Plan, service: BenchService, store: CheckpointStore, de
         started_workers = service.start_workers(checkpoint, workers, precision,
                                                 env={"FEATURE_CACHE_MB": str(plan.cache_mb)})
         # Image creation is inside the timed rounds for every worker count alike (a few ms per image).
-        run_round(workers, f"warmup{workers}")
+        batches.run(workers, f"warmup{workers}")
         rounds, rss = [], []
         for round_index in range(ROUNDS if plan.repeats > 1 else 1):
-            seconds = run_round(plan.throughput_images, f"w{workers}r{round_index}")
+            seconds = batches.run(plan.throughput_images, f"w{workers}r{round_index}")
             rounds.append(plan.throughput_images / seconds)
             rss.append([_round(rss_mb(w.pid)) for w in started_workers])
             if deadline.expired():

@@ -19,13 +19,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench.report import publish
 from bench.scenes import encode_jpeg, make_scene
 from bench.service import BenchService
-from bench.throughput import BATCH_JOB, batch_payload
+from bench.throughput import BatchRounds
 from bench.timing import Stats, ratio
 from worker.runtime import DEFAULT_CHECKPOINT
 
@@ -37,7 +36,6 @@ INSTANCES = 30
 IMAGES_PER_ROUND = 16
 COLD_REQUESTS = 4
 """Interactive requests on new images per round (1 worker only)."""
-JOB_TIMEOUT_S = 600
 
 
 def _settings(cores: int) -> list[tuple[str, int, int]]:
@@ -48,38 +46,19 @@ def _settings(cores: int) -> list[tuple[str, int, int]]:
 
 def measure(rounds: int = 2, precision: str = "bfloat16", checkpoint: Path = DEFAULT_CHECKPOINT) -> dict:
     """Images / s and (1 worker) cold seconds per setting, plus the ratios of pinned to default."""
-    from backend.dispatch import JobClient
-    from common.queues import QueueName
-
     cores = os.cpu_count() or 1
     settings = _settings(cores)
     samples: dict = {name: {"images_per_s": [], "cold_s": []} for name, _, _ in settings}
     service = BenchService(Path(tempfile.mkdtemp(prefix="siamese-threads-")),
                            {"SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(INSTANCES)})
     with service:
-        exemplar = make_scene(*IMAGE_SHAPE, COPIES, seed=7)
-        exemplar_url = service.add_file("exemplar.jpg", encode_jpeg(exemplar.image))
-        client = JobClient(service.connection)
-        task_ids = iter(range(10_000, 1_000_000))
-
-        def batch_round(count: int) -> float:
-            started, jobs = time.perf_counter(), []
-            for _ in range(count):
-                task_id = next(task_ids)
-                scene = make_scene(*IMAGE_SHAPE, COPIES, seed=task_id)
-                url = service.add_file(f"batch-{task_id}.jpg", encode_jpeg(scene.image))
-                jobs.append(client.enqueue(QueueName.BATCH, BATCH_JOB,
-                                           batch_payload(task_id, url, exemplar_url, exemplar.boxes[0], INSTANCES),
-                                           job_timeout=JOB_TIMEOUT_S, result_ttl=JOB_TIMEOUT_S))
-            for job in jobs:
-                client.wait(job, JOB_TIMEOUT_S)
-            return count / (time.perf_counter() - started)
-
+        batches = BatchRounds(service, IMAGE_SHAPE, COPIES, INSTANCES, seed=0)
+        task_ids = iter(range(1_000_000, 2_000_000))  # interactive tasks, apart from the batch rounds' ids
         for _ in range(rounds):
             for name, workers, threads in settings:
                 service.start_workers(checkpoint, workers, precision, {"WORKER_THREADS": str(threads)})
-                batch_round(2 * workers)  # warm-up: every worker has traced its functions
-                samples[name]["images_per_s"].append(batch_round(IMAGES_PER_ROUND))
+                batches.run(2 * workers, "warmup")  # every worker has traced its functions
+                samples[name]["images_per_s"].append(IMAGES_PER_ROUND / batches.run(IMAGES_PER_ROUND, "timed"))
                 for _ in range(COLD_REQUESTS if workers == 1 else 0):
                     task_id = next(task_ids)
                     scene = make_scene(*IMAGE_SHAPE, COPIES, seed=task_id)
