@@ -23,7 +23,6 @@ No TensorFlow, no model, no Redis: about ten seconds.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +30,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 
+from bench.report import publish
 from bench.timing import Stats, measure
 
 __all__ = ["answer_stages", "make_masks", "render_markdown", "run"]
@@ -174,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     results = run(tuple(args.sides), tuple(args.kinds), args.instances, args.repeats)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
-    print(render_markdown(results))
+    publish(results, render_markdown(results), args.json)
     return 0
 
 
