@@ -3,4 +3,4 @@
 Entry point for gunicorn: `backend.wsgi:create_app_from_env()`; for tests: `backend.app.create_app(settings)`.
 """
 
-__all__ = ["app", "auth", "context", "exemplars", "label_config", "polygons", "predict", "regions", "webhook"]
+__all__ = ["app", "auth", "label_config", "predict", "webhook"]

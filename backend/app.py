@@ -29,7 +29,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.auth import install_basic_auth
 from backend.dispatch import JobClient, redis_errors_as_unavailable
-from backend.exemplars import ExemplarBank
 from backend.json_provider import OrjsonProvider
 from backend.label_config import parse_label_config
 from backend.predict import Predictions
@@ -37,6 +36,7 @@ from backend.projects import ProjectSetup, parse_project_id
 from backend.training import Learning
 from backend.webhook import handle_event
 from common.exceptions import AssistError, BadRequestError
+from common.exemplars import ExemplarBank
 from common.queues import QueueName, latency_key
 from common.settings import Settings
 from common.training_lock import fail_if_orphaned

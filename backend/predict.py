@@ -1,6 +1,6 @@
 """/predict: interactive "draw one, get all" and batch pre-annotation, in Label Studio's terms.
 
-Interactive (`params.context` present): one task; the reference comes from the context (`backend.context`),
+Interactive (`params.context` present): one task; the reference comes from the context (`common.region_boxes`),
 an `interactive` job finds the instances, the answer is `{"results": [{"result", "score", "model_version"}]}`.
 
 Batch (no context): one `batch` job per task that has exemplars for some label of its project. The request
@@ -16,13 +16,11 @@ from __future__ import annotations
 import logging
 import time
 
-from backend.context import select_reference
 from backend.dispatch import JobClient, redis_errors_as_unavailable
-from backend.exemplars import ExemplarBank
 from backend.label_config import ProjectConfig, parse_label_config
 from backend.projects import ProjectSetup, parse_project_id, resolve_thresholds
-from backend.regions import drop_overlapping, instances_to_regions, keep_references, prediction_entry
 from common.exceptions import AssistError, BadRequestError, JobTimeoutError
+from common.exemplars import ExemplarBank
 from common.jobs import (
     BatchRequest,
     BatchResult,
@@ -33,6 +31,8 @@ from common.jobs import (
     PredictionResult,
 )
 from common.queues import QueueName, delivery_key
+from common.region_boxes import select_reference
+from common.regions import drop_overlapping, instances_to_regions, keep_references, prediction_entry
 from common.settings import Settings
 from common.versions import active_version
 

@@ -17,7 +17,7 @@ from rq.job import JobStatus
 
 from backend.dispatch import JobClient, redis_errors_as_unavailable
 from backend.projects import ProjectSetup
-from common.annotation_store import AnnotationStore
+from common.annotation_store import IMAGE_KEY_META, TRAINED_SEQ_META, AnnotationStore
 from common.exceptions import BadRequestError
 from common.jobs import TrainingRequest
 from common.model_registry import ModelRegistry, VersionNotFoundError
@@ -28,10 +28,6 @@ from common.training_lock import TrainingLock, fail_if_orphaned
 __all__ = ["TRAINING_JOB", "Learning"]
 
 TRAINING_JOB = "worker.training.training_job"
-TRAINED_SEQ_META = "trained_seq"
-"""Store meta key: the annotation sequence number the last training job started from (written by the job)."""
-IMAGE_KEY_META = "image_key"
-"""Store meta key: the task data key of the image, from the label config (the export needs it)."""
 _PENDING = "pending"
 _WAITING_STATES = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 

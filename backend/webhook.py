@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from backend.context import regions_to_boxes
-from backend.exemplars import ExemplarBank
 from backend.label_config import parse_label_config
 from backend.training import Learning
 from common.exceptions import BadRequestError
+from common.exemplars import ExemplarBank
+from common.region_boxes import regions_to_boxes
 
 __all__ = ["ANNOTATION_EVENTS", "handle_event"]
 

@@ -2,7 +2,7 @@
 
 Stages, each timed on its own (median of the recorded calls, seconds):
 - `coco_rle`: the worker's transport encoding of the N masks (`worker.jobs.instance_records`);
-- `box`, `brush`, `polygon`: `backend.regions.instances_to_regions` with one output control of that type
+- `box`, `brush`, `polygon`: `common.regions.instances_to_regions` with one output control of that type
   (each decodes the COCO RLE masks itself, as a one-control label config would);
 - `answer`: `instances_to_regions` with all three controls at once (what the backend does for a config with a
   rectangle, a brush and a polygon control: every mask is decoded once);
@@ -89,10 +89,10 @@ def answer_stages(masks: np.ndarray, repeats: int, warmup: int = 1) -> dict[str,
     from flask import Flask
 
     from backend.json_provider import OrjsonProvider
-    from backend.regions import instances_to_regions
     from bench.model_latency import output_controls
     from common.jobs import InstanceRecord
     from common.masks import mask_bbox
+    from common.regions import instances_to_regions
     from worker.jobs import instance_records
 
     size = (int(masks.shape[1]), int(masks.shape[2]))

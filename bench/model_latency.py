@@ -126,7 +126,7 @@ class DirectPipeline:
         """
         import tensorflow as tf
 
-        from backend.regions import instances_to_regions
+        from common.regions import instances_to_regions
         from worker.jobs import instance_records
 
         times = CallTimes()

@@ -93,10 +93,10 @@ def answer_cost(long_side: int, repeats: int) -> dict:
     """Seconds to build the answer for one clean instance in a `long_side` x 3/4 image (RLE, box, brush, polygon)."""
     import cv2
 
-    from backend.regions import instances_to_regions
     from bench.model_latency import output_controls
     from common.jobs import InstanceRecord
     from common.masks import encode_mask
+    from common.regions import instances_to_regions
 
     width, height = long_side, int(round(long_side * ASPECT))
     mask = np.zeros((height, width), np.uint8)

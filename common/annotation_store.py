@@ -27,11 +27,18 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["ACCEPTED", "CANCELLED", "DELETED", "AnnotationStore", "StoredAnnotation"]
+__all__ = [
+    "ACCEPTED", "CANCELLED", "DELETED", "IMAGE_KEY_META", "TRAINED_SEQ_META", "AnnotationStore", "StoredAnnotation",
+]
 
 ACCEPTED = "accepted"
 CANCELLED = "cancelled"
 DELETED = "deleted"
+
+TRAINED_SEQ_META = "trained_seq"
+"""Meta key: the annotation sequence number the last training job started from (written by the job)."""
+IMAGE_KEY_META = "image_key"
+"""Meta key: the task data key of the image, from the label config (the export needs it)."""
 
 FILE_NAME = "annotations.sqlite3"
 _BUSY_TIMEOUT_S = 10.0

@@ -8,7 +8,7 @@ made or read:
 
 - the worker cuts it from the pasted mask inside the window the paste wrote (`MaskCrop.of(mask, window)`),
 - `common.masks` encodes it to COCO RLE and decodes COCO RLE straight back into one,
-- `common.mask_runs` and `backend.polygons` take it as it is.
+- `common.mask_runs` and `common.polygons` take it as it is.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Both run-length formats the service writes are built from these runs: COCO RLE for transport
 (`common.masks`, column-major: the runs of the transposed mask) and Label Studio's brush RLE
-(`backend.brush_rle`, row-major). An object covers a small part of its image, so every per-pixel operation here
+(`common.brush_rle`, row-major). An object covers a small part of its image, so every per-pixel operation here
 runs on the crop to the mask's bounding box (`common.mask_crop.MaskCrop`). Given a `MaskCrop`, nothing reads the
 rest of the image; given a full `(H, W)` array, only the two `any` reductions that find the box read every pixel.
 """

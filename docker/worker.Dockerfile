@@ -19,7 +19,6 @@ RUN sed -i "s|^tensorflow-cpu==.*|${TF_PACKAGE}|" /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
 COPY common/ /app/common/
-COPY backend/ /app/backend/
 COPY model/ /app/model/
 COPY worker/ /app/worker/
 # The shipped checkpoint, when the build context has one (a fresh clone may not: weights are not in git).

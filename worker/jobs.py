@@ -150,7 +150,7 @@ def _backend_collects(job) -> bool:
 
 
 def _post(rt, request: BatchRequest, result: BatchResult) -> None:
-    from backend.regions import instances_to_regions, prediction_entry  # pure module: no Flask, no TF
+    from common.regions import instances_to_regions, prediction_entry  # pure module: no Flask, no TF
 
     client = rt.client_for(request.image)
     if client is None:

@@ -42,9 +42,9 @@ def choose_per_task(annotations: list[StoredAnnotation]) -> list[StoredAnnotatio
 
 def dedupe_regions(result: list[dict]) -> list[dict]:
     """Keep one region per object and label (see module doc); unsupported or malformed regions are dropped."""
-    from backend.context import region_to_box
-    from backend.regions import box_iou
     from common.exceptions import BadRequestError
+    from common.region_boxes import region_to_box
+    from common.regions import box_iou
 
     candidates = []
     for region in result:

@@ -3,7 +3,7 @@
 Label Studio sends each webhook once (1 s timeout, no retry), and `START_TRAINING` carries no annotations, so the
 training job pulls `GET /api/projects/{id}/export?exportType=JSON&download_all_tasks=false` (tasks with their
 annotations; label-studio-protocol.md §3) and applies it with the store's replay-safe rules. The exemplar bank
-(`backend.exemplars`, what batch pre-annotation reads) is then rebuilt from the store's accepted annotations, so a
+(`common.exemplars`, what batch pre-annotation reads) is then rebuilt from the store's accepted annotations, so a
 lost webhook does not leave a label without references.
 """
 
@@ -14,10 +14,10 @@ import time
 
 import requests
 
-from backend.context import regions_to_boxes
-from backend.exemplars import ExemplarBank, ExemplarUpdate
 from common.annotation_store import ACCEPTED, AnnotationStore
 from common.exceptions import LabelStudioApiError
+from common.exemplars import ExemplarBank, ExemplarUpdate
+from common.region_boxes import regions_to_boxes
 from worker.ls_client import LabelStudioClient, is_jwt
 
 __all__ = ["EXPORT_PATH", "fetch_export", "mirror_bank", "resync_project"]

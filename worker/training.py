@@ -26,10 +26,9 @@ from pathlib import Path
 
 from rq import get_current_job
 
-from backend.exemplars import ExemplarBank
-from backend.training import TRAINED_SEQ_META
-from common.annotation_store import AnnotationStore, StoredAnnotation
+from common.annotation_store import TRAINED_SEQ_META, AnnotationStore, StoredAnnotation
 from common.exceptions import AssistError, BadRequestError
+from common.exemplars import ExemplarBank
 from common.jobs import ImageSource, TrainingRequest
 from common.queues import connect, training_queued_key
 from common.settings import Settings

@@ -16,7 +16,7 @@ from stack.services import REPO_ROOT
 
 
 def test_importing_and_building_the_backend_never_imports_tensorflow():
-    code = ("import sys; import backend.app, backend.wsgi, backend.predict, backend.regions; "
+    code = ("import sys; import backend.app, backend.wsgi, backend.predict, common.regions; "
             "from common.settings import Settings; from common.queues import connect; "
             "backend.app.create_app(Settings(redis_url='redis://127.0.0.1:1'), connect('redis://127.0.0.1:1')); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'; print('clean')")
@@ -119,7 +119,7 @@ def test_webhook_answers_fast_while_the_queue_is_busy(client, redis_conn, ls_pay
 
 
 def test_webhook_events_update_the_exemplar_bank(client, ls_payload, settings):
-    from backend.exemplars import ExemplarBank
+    from common.exemplars import ExemplarBank
 
     bank = ExemplarBank(settings.model_dir)
     created = ls_payload("webhook_annotation_created")
@@ -205,7 +205,7 @@ def test_interactive_requests_that_cannot_be_served_are_400(client, ls_payload, 
 
 
 def test_batch_tasks_need_integer_ids(client, ls_payload, settings):
-    from backend.exemplars import ExemplarBank
+    from common.exemplars import ExemplarBank
 
     ExemplarBank(settings.model_dir).record(1, 1, 1, "/data/upload/1/a.png", {"Object": [(0, 0, 9, 9)]})
     body = ls_payload("predict_batch_request")

@@ -10,8 +10,8 @@ import math
 import numpy as np
 from flask import Flask, jsonify
 
-from backend.brush_rle import mask_to_brush_rle
 from backend.json_provider import OrjsonProvider
+from common.brush_rle import mask_to_brush_rle
 
 
 def _app() -> Flask:

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from backend.polygons import mask_to_polygons
 from common.mask_crop import MaskCrop, as_mask_crop
 from common.mask_runs import foreground_runs, resampled_runs
 from common.masks import decode_mask, decode_mask_crop, encode_mask
+from common.polygons import mask_to_polygons
 
 
 def _object(height: int, width: int, seed: int) -> np.ndarray:

@@ -84,7 +84,7 @@ def test_smart_rectangle_in_the_ui(request, ls, ls_client, make_project, backend
         rectangles = [box_of(r) for r in stored if r["type"] == REGION_TYPES[RECTANGLE_NAME]]
         assert max(iou(box, reference) for box in rectangles) >= DRAWN_BOX_IOU, (rectangles, reference)
         # the submit reached the plugin's store through the webhook
-        from backend.exemplars import ExemplarBank
+        from common.exemplars import ExemplarBank
 
         bank = ExemplarBank(request.getfixturevalue("plugin").model_dir)
         assert target.task_id in [e["task_id"] for e in bank.exemplars_for(project.id).get(LABEL, [])]

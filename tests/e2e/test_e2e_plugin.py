@@ -159,7 +159,7 @@ def test_batch_predictions_use_the_model_version_and_are_not_duplicated(ls_clien
 
 # -- learning ------------------------------------------------------------------------------------------------
 def test_submitted_annotations_reach_the_plugin_store(ls_client, make_project, plugin):
-    from backend.exemplars import ExemplarBank
+    from common.exemplars import ExemplarBank
 
     project, _ = connect(ls_client, make_project, plugin, "plugin: store")
     bank = ExemplarBank(plugin.model_dir)
@@ -174,7 +174,7 @@ def test_resync_recovers_annotations_the_webhook_never_delivered(ls_client, make
     """Annotations submitted before the plugin was connected (no webhook yet) come in from Label Studio's export."""
     import requests
 
-    from backend.exemplars import ExemplarBank
+    from common.exemplars import ExemplarBank
 
     project = make_project("plugin: resync")
     annotated = project.tasks[:2]

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.context import region_to_box, regions_to_boxes, select_reference
 from backend.label_config import parse_label_config
 from backend.projects import ProjectSetup, parse_project_id
-from backend.regions import instances_to_regions
 from common.exceptions import BadRequestError
 from common.jobs import BatchRequest, InteractiveRequest, OutputControl, PredictionResult, TrainingRequest
 from common.masks import encode_mask
+from common.region_boxes import region_to_box, regions_to_boxes, select_reference
+from common.regions import instances_to_regions
 
 EXAMPLES = 150
 """Examples per property (bounded: the suite shares two cores)."""

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from learning_helpers import rectangle, stamp
 
-from backend.exemplars import ExemplarBank
 from common.annotation_store import AnnotationStore
 from common.exceptions import LabelStudioApiError
+from common.exemplars import ExemplarBank
 from common.model_registry import ModelRegistry, VersionNotFoundError
 from common.versions import active_version
 from worker.ls_client import LabelStudioClient

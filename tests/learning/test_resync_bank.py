@@ -8,8 +8,8 @@ import time
 
 from learning_helpers import rectangle, stamp
 
-from backend.exemplars import ExemplarBank
 from common.annotation_store import AnnotationStore
+from common.exemplars import ExemplarBank
 from worker.resync import mirror_bank
 
 ANNOTATIONS = 2000

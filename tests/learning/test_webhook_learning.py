@@ -37,7 +37,7 @@ def test_create_update_delete_duplicates_and_out_of_order(client, settings):
     _post(client, other)
     assert _store_state(settings) == {10: (ACCEPTED, 100, 2), 11: (ACCEPTED, 101, 3)}
     # the exemplar bank follows: the stale replay did not bring back three boxes
-    from backend.exemplars import ExemplarBank
+    from common.exemplars import ExemplarBank
 
     per_annotation = {e["task_id"]: len(e["boxes"]) for e in ExemplarBank(settings.model_dir).exemplars_for(1)["Tile"]}
     assert per_annotation == {100: 2, 101: 3}

@@ -97,8 +97,9 @@ def test_worker_image_installs_gpu_tensorflow_and_the_model():
     dockerfile = (REPO_ROOT / "docker" / "worker.Dockerfile").read_text()
     assert 'TF_PACKAGE="tensorflow[and-cuda]==2.21.0"' in dockerfile
     assert "tensorflow-cpu==2.21.0" in (REPO_ROOT / "requirements.txt").read_text()  # what the sed replaces
-    for folder in ("common", "backend", "model", "worker"):
+    for folder in ("common", "model", "worker"):
         assert f"COPY {folder}/ /app/{folder}/" in dockerfile
+    assert "COPY backend/" not in dockerfile  # the worker never imports the HTTP service (tests/common)
     assert "cp -r /context/checkpoints/. /app/checkpoints/" in dockerfile  # optional: weights are not in git
     for name in ("worker", "backend"):
         ignore = (REPO_ROOT / "docker" / f"{name}.Dockerfile.dockerignore").read_text().splitlines()

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from backend.brush_rle import decode_brush_rle
+from common.brush_rle import decode_brush_rle
 from common.exceptions import BadRequestError
 from common.masks import mask_bbox
 

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from backend.regions import box_iou
+from common.regions import box_iou
 
 __all__ = ["ExemplarBank", "ExemplarUpdate", "box_descriptor", "select_diverse"]
 

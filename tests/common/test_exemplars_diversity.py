@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from backend.exemplars import (
+from common.exemplars import (
     DESCRIPTOR_RESOLUTION,
     MAX_ANNOTATIONS_PER_LABEL,
     MAX_CANDIDATES_PER_LABEL,

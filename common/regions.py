@@ -1,7 +1,7 @@
 """Instances (pixel boxes, scores, RLE masks) -> Label Studio result regions.
 
 One instance becomes one region per output control of the label config: a `rectanglelabels` box, a
-`brushlabels` mask (Label Studio's RLE, `backend.brush_rle`: the SDK's `mask2rle` bytes), and one `polygonlabels`
+`brushlabels` mask (Label Studio's RLE, `common.brush_rle`: the SDK's `mask2rle` bytes), and one `polygonlabels`
 region per connected part of the mask. Coordinates are percentages (0-100) of the image as Label Studio knows
 it (`original_width` x `original_height`); if the worker decoded the image at another size (EXIF handled
 differently), boxes and polygons are rescaled and masks resampled to Label Studio's size.
@@ -15,11 +15,11 @@ import uuid
 
 import numpy as np
 
-from backend.brush_rle import runs_to_brush_rle
-from backend.polygons import mask_to_polygons
+from common.brush_rle import runs_to_brush_rle
 from common.jobs import InstanceRecord, OutputControl
 from common.mask_runs import resampled_runs
 from common.masks import decode_mask_crop, encode_mask
+from common.polygons import mask_to_polygons
 
 __all__ = ["box_iou", "drop_overlapping", "instances_to_regions", "prediction_entry"]
 

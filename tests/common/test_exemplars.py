@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import threading
 
-from backend.exemplars import MAX_ANNOTATIONS_PER_LABEL, ExemplarBank
+from common.exemplars import MAX_ANNOTATIONS_PER_LABEL, ExemplarBank
 
 
 def test_record_replaces_per_annotation_dedupes_boxes_and_caps_per_label(tmp_path):

@@ -1,4 +1,4 @@
-"""backend.brush_rle against the SDK's encoder and decoder: the same bytes, the same values."""
+"""common.brush_rle against the SDK's encoder and decoder: the same bytes, the same values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from label_studio_sdk.converter.brush import decode_rle, encode_rle, mask2rle
 
-from backend.brush_rle import CHUNK, decode_brush_rle, encode_runs, encode_values, mask_to_brush_rle
+from common.brush_rle import CHUNK, decode_brush_rle, encode_runs, encode_values, mask_to_brush_rle
 
 
 def _sdk_mask(mask: np.ndarray) -> list[int]:

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from backend.exemplars import ExemplarBank, ExemplarUpdate
+from common.exemplars import ExemplarBank, ExemplarUpdate
 
 
 def _updates(count: int, seed: int) -> list[ExemplarUpdate]:

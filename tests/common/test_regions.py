@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from label_studio_sdk.converter.brush import decode_rle, mask2rle
 
-from backend.polygons import mask_to_polygons
-from backend.regions import drop_overlapping, instances_to_regions, prediction_entry
 from common.jobs import InstanceRecord, OutputControl
 from common.mask_runs import foreground_runs, resampled_runs
 from common.masks import encode_mask
+from common.polygons import mask_to_polygons
+from common.regions import drop_overlapping, instances_to_regions, prediction_entry
 
 OUTPUTS = (OutputControl("box", "image", "rectanglelabels"), OutputControl("mask", "image", "brushlabels"),
            OutputControl("poly", "image", "polygonlabels"))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from label_studio_sdk.converter.brush import mask2rle
 
-from backend.context import region_to_box, regions_to_boxes, select_reference
 from common.exceptions import BadRequestError
+from common.region_boxes import region_to_box, regions_to_boxes, select_reference
 
 
 def _rect(x, y, w, h, label="Object", origin="manual", rotation=0, from_name="box"):
