@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import numpy as np
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 from model.data.augment import Augmentation
 
-__all__ = ["Episode", "EpisodeSampler", "ReferenceDraw", "sampler_from_label_studio"]
+__all__ = ["Episode", "EpisodeSampler", "ReferenceDraw", "interleave", "sampler_from_label_studio"]
 
 MIN_REFERENCE_SIDE_PX = 2.0
 """References narrower or shorter than this (pixels) carry no appearance to match; they are never drawn."""
@@ -72,6 +72,9 @@ class EpisodeSampler:
         active_classes: category names that may be targets/references (None = all categories). For training on a
             split use `split.train_classes(dataset.categories)`.
         allow_same_image_reference: let the reference come from the query image itself (paper: True).
+        same_image_probability: chance that the reference is drawn from the query image itself whenever the query
+            holds a usable one (the product's main case: one box, find the others in the same image); it is then
+            cropped from the augmented query, as an annotator's box is. 0 = the paper's draw over all images.
         augmentation: applied independently to the query (with its targets) and to the reference; None = off.
         seed: seeds the sampler's generator; the same seed gives the same episodes.
 
@@ -85,6 +88,7 @@ class EpisodeSampler:
         active_classes: Collection[str] | None = None,
         *,
         allow_same_image_reference: bool = True,
+        same_image_probability: float = 0.0,
         augmentation: Augmentation | None = None,
         seed: int = 0,
     ) -> None:
@@ -92,6 +96,11 @@ class EpisodeSampler:
         names = dataset.categories if active_classes is None else tuple(active_classes)
         self.active_category_ids = frozenset(dataset.category_id(name) for name in names)
         self.allow_same_image_reference = allow_same_image_reference
+        if not 0.0 <= same_image_probability <= 1.0:
+            raise ValueError(f"same_image_probability must be in [0, 1], got {same_image_probability}")
+        if same_image_probability and not allow_same_image_reference:
+            raise ValueError("same_image_probability > 0 needs allow_same_image_reference=True")
+        self.same_image_probability = same_image_probability
         self.augmentation = augmentation
         self.rng = np.random.default_rng(seed)
         # Per category: the images holding a usable reference, and in each the instance indices (O(1) draws).
@@ -132,6 +141,9 @@ class EpisodeSampler:
 
     def draw_reference(self, category_id: int, query_index: int, rng: np.random.Generator) -> ReferenceDraw:
         """A random image holding the category (query excluded unless allowed), then a random instance in it."""
+        in_query = self._references[category_id].get(query_index)
+        if in_query and self.same_image_probability and rng.random() < self.same_image_probability:
+            return ReferenceDraw(query_index, in_query[rng.integers(len(in_query))])
         images = self._reference_images(category_id, query_index)
         if not images:
             raise ValueError(f"no reference for category {self.dataset.categories[category_id]!r}")
@@ -163,16 +175,21 @@ class EpisodeSampler:
         objects = [a for a in query.instances if a.category_id in self.active_category_ids and not a.iscrowd]
         object_boxes = query.boxes(objects).reshape(-1, 4)
         reference_box = reference.instances[draw.instance_index].box.astype(np.float32)
+        same_image = draw.image_index == query_index
         if self.augmentation is not None:
-            # Masks are transformed one by one, so the object boxes can ride along after the targets' boxes.
+            # Masks are transformed one by one, so the object boxes (and a same-image reference's box) can ride
+            # along after the targets' boxes.
             query_image, both, masks = self.augmentation.apply(
-                query_image, np.concatenate([boxes, object_boxes]), masks, rng
+                query_image, np.concatenate([boxes, object_boxes, reference_box[None]]), masks, rng
             )
-            boxes, object_boxes = both[: len(boxes)], both[len(boxes) :]
-            reference_image, ref_boxes, _ = self.augmentation.apply(
-                reference_image, reference_box[None], None, rng
-            )
-            reference_box = ref_boxes[0]
+            boxes, object_boxes = both[: len(boxes)], both[len(boxes) : -1]
+            if same_image:
+                reference_image, reference_box = query_image, both[-1]
+            else:
+                reference_image, ref_boxes, _ = self.augmentation.apply(
+                    reference_image, reference_box[None], None, rng
+                )
+                reference_box = ref_boxes[0]
         return Episode(
             query_image=query_image,
             gt_boxes=boxes,
@@ -238,3 +255,19 @@ def sampler_from_label_studio(
         )
     active = [c for c in dataset.categories if c not in set(held_out)]
     return EpisodeSampler(dataset, active, **sampler_options)
+
+
+def interleave(streams: Sequence[tuple[float, Iterator[Episode]]], seed: int = 0) -> Iterator[Episode]:
+    """Endless episodes drawn from several streams, each next episode from stream i with probability weight_i / sum.
+
+    Args:
+        streams: `(weight, iterator)` pairs; weights >= 0, at least one > 0. Streams of weight 0 are never read.
+    """
+    weights = np.asarray([w for w, _ in streams], np.float64)
+    if len(weights) == 0 or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(f"interleave needs non-negative weights with a positive sum, got {weights.tolist()}")
+    iterators = [it for _, it in streams]
+    rng = np.random.default_rng(seed)
+    probabilities = weights / weights.sum()
+    while True:
+        yield next(iterators[rng.choice(len(iterators), p=probabilities)])

@@ -40,6 +40,8 @@ class TrainSettings:
         optimizer: "sgd" (the paper's: momentum 0.9, lr 0.02 * batch / 12) or "adam" (faster on small data).
         time_budget_s: stop early (cleanly, with a checkpoint) after this many seconds; 0 = no budget.
         checkpoint_every: steps between checkpoints (0 = only at the end).
+        snapshot_every: steps between snapshots kept beside the checkpoint, `snapshots/step-NNNNNN.weights.h5`
+            (+ card), for choosing a step afterwards by a measure too slow to run inside training; 0 = none.
     """
 
     steps: int = 1000
@@ -50,6 +52,7 @@ class TrainSettings:
     learning_rate: float = 1e-4
     gradient_clip_norm: float = 5.0
     checkpoint_every: int = 0
+    snapshot_every: int = 0
     log_every: int = 10
     time_budget_s: float = 0.0
     seed: int = 0
@@ -70,6 +73,11 @@ class StepLog:
     losses: dict[str, float]
     total: float
     seconds: float
+
+
+def snapshot_path(out_path: str | Path, step: int) -> Path:
+    """Where `Trainer` keeps the snapshot of `step` for a run whose checkpoint is `out_path`."""
+    return Path(out_path).parent / "snapshots" / f"step-{step:06d}.weights.h5"
 
 
 def _prefetch(make_batch: Callable[[], dict], depth: int) -> Iterator[dict]:
@@ -210,6 +218,8 @@ class Trainer:
                 stopper.validate(self.model, step)
             if out_path and s.checkpoint_every and step % s.checkpoint_every == 0 and step < s.steps:
                 self.save(out_path, card, step, time.monotonic() - started)
+            if out_path and s.snapshot_every and step % s.snapshot_every == 0:
+                self.save(snapshot_path(out_path, step), card, step, time.monotonic() - started)
             if stopper and stopper.should_stop:
                 break
             if s.time_budget_s and time.monotonic() - started > s.time_budget_s:
