@@ -1,4 +1,4 @@
-"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search} ...`.
+"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,effort} ...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -117,10 +117,21 @@ def cmd_train(args) -> int:
     else:
         model = build_model(get_preset(args.preset, **dict(args.set)))
     augmentation = Augmentation() if args.augment else None
-    sampler = EpisodeSampler(dataset, classes, augmentation=augmentation, seed=args.seed)
+    sampler = EpisodeSampler(dataset, classes, augmentation=augmentation, same_image_probability=args.same_image,
+                             seed=args.seed)
+    episodes = iter(sampler)
+    if args.synthetic:
+        from model.data.episodes import interleave
+        from model.data.scenes import SceneSampler, SceneSources
+
+        # Scenes paste the training classes only, on backgrounds with every held-out class filled out.
+        sources = SceneSources.from_dataset(dataset, classes, split.held_out)
+        scenes = SceneSampler(sources, seed=args.seed)
+        episodes = interleave([(1.0 - args.synthetic, episodes), (args.synthetic, iter(scenes))], seed=args.seed)
     settings = TrainSettings(
         steps=args.steps, batch_size=args.batch_size, layers=args.layers, heads_steps=args.heads_steps,
         optimizer=args.optimizer, learning_rate=args.learning_rate, checkpoint_every=args.checkpoint_every,
+        snapshot_every=args.snapshot_every,
         log_every=args.log_every, time_budget_s=args.time_budget_minutes * 60, seed=args.seed,
     )
     out = Path(args.out)
@@ -131,7 +142,8 @@ def cmd_train(args) -> int:
         version=version, preset=model.config.name, config={}, parent=parent,
         training={"data": str(args.data), "format": args.format, "split": split.name,
                   "held_out_classes": sorted(held_out),
-                  "train_classes": list(classes), "images": len(dataset), "augmentation": bool(args.augment)},
+                  "train_classes": list(classes), "images": len(dataset), "augmentation": bool(args.augment),
+                  "same_image_probability": args.same_image, "synthetic_fraction": args.synthetic},
     )
     if early_stopping:  # held out = validation (chose the step) + test (untouched by any choice)
         card.training["validation_classes"] = list(early_stopping.classes)
@@ -157,7 +169,7 @@ def cmd_train(args) -> int:
 
     if early_stopping:
         early_stopping.on_validation = on_validation
-    trainer = Trainer(model, iter(sampler), settings, on_step=on_step, early_stopping=early_stopping)
+    trainer = Trainer(model, episodes, settings, on_step=on_step, early_stopping=early_stopping)
     trainer.run(out / "model.weights.h5", card, start_step=start_step)
     bar.close()
     if early_stopping and early_stopping.best:
@@ -233,6 +245,100 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _thresholds(text: str) -> list[float]:
+    """`T[,T...]` -> score thresholds in [0, 1], e.g. `0.5,0.6,0.7` (a sweep scored from one answer each)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected thresholds like 0.5 or 0.5,0.6,0.7, got {text!r}") from None
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"thresholds must be numbers in [0, 1], got {text!r}")
+    return values
+
+
+def _effort_answerer(args):
+    """`(answerer, thresholds, about)`: the baseline of `--baseline`, or the model loaded and run as the worker runs
+    it, answering at the lowest of the thresholds (`--threshold`, else the baseline's default or the service's
+    SCORE_THRESHOLD)."""
+    if args.baseline:
+        if args.precision:
+            raise ValueError("--precision is the model's: the baselines run without a model")
+        if args.baseline == "template":
+            from model.evaluation.template_baseline import DEFAULT_TEMPLATE_THRESHOLD, TemplateBaseline
+
+            thresholds = args.threshold or [DEFAULT_TEMPLATE_THRESHOLD]
+            answerer = TemplateBaseline(min(thresholds))
+        else:
+            from model.evaluation.feature_probe import DEFAULT_PROBE_THRESHOLD, FeatureProbe
+
+            thresholds = args.threshold or [DEFAULT_PROBE_THRESHOLD]
+            answerer = FeatureProbe(min(thresholds))
+        return answerer, thresholds, {"answerer": answerer.version, "baseline": args.baseline}
+    from common.settings import Settings
+    from model.evaluation.service_answerer import ServiceAnswerer
+    from worker.runtime import load_predictor  # the worker's own loading: precision, seed, threads
+
+    settings = Settings.from_env().replace(checkpoint=args.checkpoint,
+                                           model_preset=None if args.checkpoint else (args.preset or "mobile"))
+    if args.precision:
+        settings = settings.replace(model_precision=args.precision)
+    if not args.checkpoint and settings.model_seed is None:
+        settings = settings.replace(model_seed=0)  # untrained heads: the same random ones every run
+    thresholds = args.threshold or [settings.score_threshold]
+    predictor = load_predictor(settings)
+    answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds))
+    service = {"score_threshold": settings.score_threshold, "nms_threshold": settings.nms_threshold,
+               "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,
+               "precision": predictor.precision}
+    about = {"answerer": answerer.version, "checkpoint": args.checkpoint, "service_settings": service}
+    return answerer, thresholds, about
+
+
+def cmd_effort(args) -> int:
+    import datetime
+
+    from model.evaluation.effort_report import OverlayWriter, format_table, progress_line, report_dict
+    from model.evaluation.effort_runner import plan_trials, run_effort
+
+    dataset, split = _dataset_and_split(args)
+    classes = split.select(dataset.categories, args.classes)
+    if not classes:
+        raise ValueError(f"--classes {args.classes} selects no class of this dataset; give --split N or --held-out "
+                         "NAME ... for held-out classes, or use --classes all")
+    trials = plan_trials(dataset, classes, args.seeds, limit=args.limit)
+    if not trials:
+        raise ValueError(f"no image holds 2 or more instances of one of the classes {list(classes)}: nothing to "
+                         "measure")
+    first = dataset.images[trials[0].image_index].source
+    if isinstance(first, Path) and not first.exists():
+        raise ValueError(f"image {first} does not exist: give the folder holding the images with --images-dir")
+    answerer, thresholds, about = _effort_answerer(args)
+    overlays = OverlayWriter(args.overlays, thresholds[0]) if args.overlays else None
+    done = []
+
+    def on_trial(result, image, answer, gt_boxes, gt_masks):
+        done.append(result)
+        print(progress_line(result, len(done), len(trials)), file=sys.stderr, flush=True)
+        if overlays:
+            overlays(result, image, answer, gt_boxes, gt_masks)
+
+    run = run_effort(dataset, trials, answerer, thresholds=thresholds, on_trial=on_trial)
+    images = len({t.image_index for t in trials})
+    title = (f"effort of {about['answerer']} on {args.data}: {images} images, {len(trials)} trials "
+             f"((image, class) x {args.seeds} seeds), classes {args.classes}")
+    print(format_table(run, title))
+    if args.json:
+        arguments = {k: v for k, v in vars(args).items() if k != "func"}
+        about = {"arguments": arguments, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                 **about,
+                 "data": str(args.data), "format": args.format, "split": split.name, "classes": list(classes),
+                 "class_selection": args.classes, "seeds": args.seeds, "limit": args.limit, "images": images}
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report_dict(run, about), indent=1))
+    return 0
+
+
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--checkpoint", help="our .weights.h5 (its .card.json beside it names the preset)")
@@ -246,7 +352,7 @@ def _dataset_and_split(args):
     from model.data.loading import load_dataset
     from model.data.splits import ClassSplit, paper_split
 
-    dataset = load_dataset(args.data, args.format)
+    dataset = load_dataset(args.data, args.format, images_dir=getattr(args, "images_dir", None))
     if args.split:
         parts = [paper_split(k) for k in args.split]  # several: their union (e.g. test + validation classes)
         held_out = frozenset().union(*(part.held_out for part in parts))
@@ -335,6 +441,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the paper's: SGD 0.02*batch/12, 1000 heads steps, all layers (overrides those flags)")
     p.add_argument("--augment", action="store_true", help="flip, scale and colour jitter (off in the paper)")
     p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--snapshot-every", type=int, default=0, metavar="N",
+                   help="also keep OUT/snapshots/step-N.weights.h5 every N steps (choose a step afterwards)")
+    p.add_argument("--same-image", type=float, default=0.0, metavar="P",
+                   help="chance that a real episode's reference comes from the query image itself (the product's "
+                        "case: one box, find the others); 0 = the paper's draw")
+    p.add_argument("--synthetic", type=float, default=0.0, metavar="FRACTION",
+                   help="share of episodes from synthetic repeated-object scenes (model/data/scenes.py): training "
+                        "classes' cut-outs and procedural objects pasted 2-100 times on backgrounds with the "
+                        "held-out classes filled out")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--time-budget-minutes", type=float, default=0)
     p.add_argument("--seed", type=int, default=0)
@@ -365,6 +480,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("effort", help="the simulated annotator: one reference box per (image, class), what is left "
+                                      "to do (effort, errors per instance, recall, precision, mask IoU, time)")
+    model_group = p.add_mutually_exclusive_group()
+    model_group.add_argument("--checkpoint", help="our .weights.h5, run as the worker runs it")
+    model_group.add_argument("--preset", help="the untrained network of this preset (ImageNet backbone; default "
+                                              "mobile when neither --checkpoint nor --baseline is given)")
+    model_group.add_argument("--baseline", choices=["template", "features"],
+                             help="a training-free baseline instead of the model (no masks: mask IoU n/a)")
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
+                   help="the model's inference precision (default: the worker's MODEL_PRECISION, auto)")
+    _add_data_args(p)
+    p.add_argument("--images-dir", help="coco / label-studio: the folder holding the images (default: see README)")
+    p.add_argument("--classes", choices=["held-out", "all"], default="held-out",
+                   help="held-out: the classes of --split / --held-out; all: every class of the dataset")
+    p.add_argument("--seeds", type=int, default=1, help="references per (image, class): seed k picks one instance")
+    p.add_argument("--threshold", type=_thresholds,
+                   help="score threshold(s), comma-separated to sweep several in one run (default: the model at "
+                        "the service's SCORE_THRESHOLD; template 0.6; features 0.93, relative to the reference)")
+    p.add_argument("--limit", type=int, help="only the first N images that have trials")
+    p.add_argument("--json", help="write the figures and every trial here")
+    p.add_argument("--overlays", help="write one PNG per trial here: reference blue, right green, wrong red, "
+                                      "missed yellow (at the first threshold)")
+    p.set_defaults(func=cmd_effort)
     return parser
 
 

@@ -23,11 +23,11 @@ from common.jobs import (
     InstanceRecord,
     InteractiveRequest,
     PredictionResult,
-    Thresholds,
 )
 from common.mask_crop import MaskCrop
 from common.masks import encode_mask
 from common.queues import delivery_key
+from model.answering import find_instances, scale_boxes
 from model.postprocess import paste_window
 from worker import runtime
 from worker.models import use_project_model
@@ -62,21 +62,6 @@ def instance_records(instances) -> list[InstanceRecord]:
     return records
 
 
-def _scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int]) -> np.ndarray:
-    """Boxes measured on Label Studio's image size, moved to the decoded image's size when they differ."""
-    array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    if expected is None or tuple(expected) == tuple(actual):
-        return array
-    sy, sx = actual[0] / expected[0], actual[1] / expected[1]
-    return array * np.asarray([sx, sy, sx, sy], dtype=np.float32)
-
-
-def _find(rt, query, reference, thresholds: Thresholds):
-    """At most `thresholds.max_instances` instances, best first."""
-    return rt.predictor.find(query, reference, score_threshold=thresholds.score_threshold,
-                             nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances)
-
-
 def interactive_job(payload: dict) -> dict:
     """Find every instance like the reference boxes in one image."""
     request = InteractiveRequest.from_dict(payload)
@@ -91,7 +76,7 @@ def interactive_job(payload: dict) -> dict:
     digest, image = rt.load_image(request.image, keep_decoded=True, min_long_side=reduce_to)
     timings["fetch_decode_s"] = time.perf_counter() - started
     size = (int(image.shape[0]), int(image.shape[1]))
-    boxes = _scale_boxes(request.reference_boxes, request.expected_size, size)
+    boxes = scale_boxes(request.reference_boxes, request.expected_size, size)
 
     _progress("encoding image", 0.3)
     mark = time.perf_counter()
@@ -104,7 +89,7 @@ def interactive_job(payload: dict) -> dict:
         reference = rt.predictor.encode_references(image, boxes)
     except ValueError as error:
         raise BadRequestError(f"The reference box cannot be used: {error}") from None
-    instances = _find(rt, query, reference, request.thresholds)
+    instances = find_instances(rt.predictor, query, reference, request.thresholds)
     timings["reference_and_heads_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 4) for k, v in timings.items()}
@@ -130,7 +115,8 @@ def batch_job(payload: dict) -> dict:
         _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
         references = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
         reference = references[0] if len(references) == 1 else type(references[0]).mean(references)
-        per_label[label.label] = tuple(instance_records(_find(rt, query, reference, request.thresholds)))
+        instances = find_instances(rt.predictor, query, reference, request.thresholds)
+        per_label[label.label] = tuple(instance_records(instances))
     result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
                          original_size=original)
     job = get_current_job()

@@ -21,6 +21,7 @@ import numpy as np
 from common.exceptions import ImageFetchError
 from common.jobs import ImageSource
 from common.settings import Settings
+from model.answering import prediction_long_side
 from worker.feature_cache import FeatureCache, content_digest
 from worker.fetch import fetch_image_bytes
 from worker.ls_client import LabelStudioClient
@@ -181,8 +182,7 @@ class Runtime:
         """The `min_long_side` predictions decode their JPEG at: DECODE_FACTOR times the model's query size, or
         None (full size) when DECODE_FACTOR is 0. The model never sees more than its query size, and masks pasted
         at twice it keep all the 28x28 mask head has."""
-        factor = self.settings.decode_factor
-        return factor * self.predictor.config.image_size if factor else None
+        return prediction_long_side(self.settings.decode_factor, self.predictor.config.image_size)
 
     def load_image(self, source: ImageSource, keep_decoded: bool = False, min_long_side: int | None = None
                    ) -> tuple[str, np.ndarray]:

@@ -1,0 +1,73 @@
+"""How the service answers a drawn box, as pure functions the worker's jobs and the effort measure share.
+
+`worker/jobs.py` answers an interactive request in these steps: decode the image's JPEG at a reduced scale when it
+is much larger than the model needs (`prediction_long_side`), move the drawn boxes from Label Studio's image size to
+the decoded one (`scale_boxes`), encode the image and the references, and `find_instances` with the request's
+thresholds. `model.evaluation.service_answerer` plays the same steps on dataset images, so the effort measure scores
+what an annotator gets. Nothing here imports TensorFlow: the predictor is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AnswerThresholds", "find_instances", "prediction_long_side", "scale_boxes"]
+
+
+@dataclass(frozen=True)
+class AnswerThresholds:
+    """The three values an answer is found with (the service's are `SCORE_THRESHOLD`, `NMS_THRESHOLD` and
+    `MAX_INSTANCES` of `common.settings`; `common.jobs.Thresholds` has the same fields)."""
+
+    score_threshold: float
+    nms_threshold: float
+    max_instances: int
+
+
+def prediction_long_side(decode_factor: int, query_size: int) -> int | None:
+    """The `min_long_side` a prediction decodes its JPEG at (`model.images.decode_image`).
+
+    Args:
+        decode_factor: the `DECODE_FACTOR` setting; 0 decodes at full size.
+        query_size: the model's square input side (`config.image_size`).
+
+    Returns:
+        `decode_factor * query_size` pixels, or None for full size. The model never sees more than its query size,
+        and masks pasted at twice it keep all the 28x28 mask head has.
+    """
+    return decode_factor * query_size if decode_factor else None
+
+
+def scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int]) -> np.ndarray:
+    """Boxes measured on an image of size `expected` moved to the decoded image's size `actual`.
+
+    Args:
+        boxes: `(K, 4)` xyxy pixels of the `expected` `(H, W)` frame (or anything that reshapes to it).
+        expected: `(H, W)` the boxes were measured on (Label Studio's), or None: already in `actual`'s frame.
+        actual: `(H, W)` of the decoded image.
+
+    Returns:
+        `(K, 4)` float32 xyxy pixels of `actual`.
+    """
+    array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if expected is None or tuple(expected) == tuple(actual):
+        return array
+    sy, sx = actual[0] / expected[0], actual[1] / expected[1]
+    return array * np.asarray([sx, sy, sx, sy], dtype=np.float32)
+
+
+def find_instances(predictor, query, reference, thresholds) -> list:
+    """At most `thresholds.max_instances` instances like `reference` in `query`, best first.
+
+    Args:
+        predictor: a `model.predictor.Predictor`; query: its `EncodedImage`; reference: its `ReferenceEmbedding`.
+        thresholds: anything with `score_threshold`, `nms_threshold` and `max_instances` (`AnswerThresholds`,
+            `common.jobs.Thresholds`).
+
+    Returns:
+        The predictor's `Instance`s (box xyxy pixels of the encoded image, score, `(H, W)` bool mask).
+    """
+    return predictor.find(query, reference, score_threshold=thresholds.score_threshold,
+                          nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances)
