@@ -1,21 +1,28 @@
-"""Benchmarks, run on demand (`python -m bench`): interactive latency, throughput, memory, growth, training.
+"""Benchmarks, run on demand: `python -m bench` (the full run) and `python -m bench.<name>` (one question each).
 
 Never run in CI as timed tests; `tests/bench/` only checks that the helpers compute the right statistics and that
-a `tiny` smoke run produces a complete report. Module map:
+a `tiny` smoke run produces a complete report. Results and what they mean: docs/benchmarks.md. Module map:
 
 | module | what |
 |---|---|
-| `timing` | `Stats` (median, min-max), `measure`, `Deadline`, `Accumulator`, `ratio` |
-| `plan` | `Plan.full()` / `Plan.smoke()`: presets, sizes, precisions, repeats, budget |
-| `scenes` | synthetic images with N copies of an object |
-| `models` | predictors (the shipped checkpoint, else seeded random; float32 or bfloat16) and their checkpoints |
-| `service` | embedded Redis + gunicorn backend + `python -m worker` (explicit MODEL_PRECISION) |
-| `model_latency` | direct in-process calls with a stage breakdown |
-| `end_to_end` | interactive latency over HTTP, cold and warm, with the ratios |
-| `throughput` | batch images per second with 1 and 2 workers |
+| **the full run** (`python -m bench`, `runner` runs the families of a `plan`) | |
+| `end_to_end` | interactive latency over HTTP, cold and warm, beside the direct call, with the ratios |
+| `model_latency` | the direct in-process call with a stage breakdown (`DirectPipeline`) |
+| `throughput` | batch images per second with 1 and 2 workers (`BatchRounds`) |
 | `memory` | RSS of processes, the memory section |
 | `scaling` | cost against image size, instances and reference boxes; the plot |
 | `training` | seconds per training step |
-| `probe` | one measurement in a fresh process |
-| `machine`, `report`, `runner` | machine description, JSON/Markdown, running a plan |
+| **stand-alone benchmarks** (`python -m bench.<name> --help`) | |
+| `answer_building` | building an answer outside the model: COCO RLE, regions, JSON (no model) |
+| `batch_norm_folding` | the predictor with and without BatchNormalization folded |
+| `photo_latency` | 12-megapixel photos end to end, `DECODE_FACTOR` on and off |
+| `worker_threads` | `WORKER_THREADS`: throughput and latency, default vs pinned |
+| `train_button` | Label Studio's Train button to a new active version, on the real service |
+| `learning_curve` | what k accepted images teach the model (fine-tune and evaluate) |
+| **shared steps** | |
+| `service` | start the stack (embedded Redis + gunicorn backend + `python -m worker`) and send requests |
+| `timing` | time it: `Stats` (median, min-max), `measure`, `Deadline`, `Accumulator`, `ratio` |
+| `publish` | publish it: print the table, `--json` / `--markdown`, the generated block of docs/benchmarks.md |
+| `report` | the full run's Markdown and target verdicts (`latest.md`) |
+| `plan`, `scenes`, `models`, `probe`, `machine` | what a run measures, synthetic images, benchmark models, one measurement in a fresh process, the machine |
 """

@@ -16,7 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from bench.publish import RESULTS_DIR
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

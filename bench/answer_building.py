@@ -14,8 +14,11 @@ Masks are of two kinds, in random boxes a sixth to a half of the image side:
 - `blotchy`: a `BLOTCH_GRID` x `BLOTCH_GRID` map of uniform random probabilities resized into the box and cut
   at 0.5, as the mask head of an untrained (random) model pastes them: many parts and holes, the worst case.
 
+The full run (`python -m bench`, "How cost grows") times the same per-pixel work for ONE clean instance at growing
+image sizes with `one_instance_cost`.
+
     python -m bench.answer_building                      # 30 instances, 512x384 and 1024x768, both kinds
-    python -m bench.answer_building --sides 512 --repeats 3 --json out.json
+    python -m bench.answer_building --sides 512 --repeats 3 --json out.json --markdown out.md
 
 No TensorFlow, no model, no Redis: about ten seconds.
 """
@@ -24,23 +27,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 
-from bench.report import publish
+from bench.publish import add_output_arguments, publish
+from bench.scenes import ASPECT
 from bench.timing import Stats, measure
 
-__all__ = ["answer_stages", "make_masks", "render_markdown", "run"]
+__all__ = ["answer_stages", "make_masks", "one_instance_cost", "render_markdown", "run"]
 
 ANSWER_INSTANCES = 30
 """Instances per answer (the service's default `max_instances`)."""
 IMAGE_SIDES = (512, 1024)
 """Image long sides measured by default; images are 4:3 landscape."""
-ASPECT = 3 / 4
-"""Height / width of the images."""
 MASK_KINDS = ("ellipse", "blotchy")
 BLOTCH_GRID = 28
 """Side of the mask head's output (matterport's MASK_SHAPE), the resolution of a blotchy mask."""
@@ -89,7 +90,7 @@ def answer_stages(masks: np.ndarray, repeats: int, warmup: int = 1) -> dict[str,
     from flask import Flask
 
     from backend.json_provider import OrjsonProvider
-    from bench.model_latency import output_controls
+    from bench.service import output_controls
     from common.jobs import InstanceRecord
     from common.masks import mask_bbox
     from common.regions import instances_to_regions
@@ -146,6 +147,27 @@ def run(
     return results
 
 
+def one_instance_cost(long_side: int, repeats: int) -> dict:
+    """Seconds to build the answer for ONE clean instance (an ellipse over a tenth of a `long_side` x 3/4 image): its
+    COCO RLE and each region type alone. The full run's per-instance table (`bench.scaling`); no model."""
+    from bench.service import output_controls
+    from common.jobs import InstanceRecord
+    from common.masks import encode_mask
+    from common.regions import instances_to_regions
+
+    width, height = long_side, int(round(long_side * ASPECT))
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, (width // 3, height // 2), (width // 8, height // 5), 0, 0, 360, 1, thickness=-1)
+    mask = mask.astype(bool)
+    record = InstanceRecord(box=(0.0, 0.0, float(width), float(height)), score=1.0, mask=encode_mask(mask))
+    result = {"image_shape": [height, width], "rle": measure(lambda _: encode_mask(mask), warmup=1,
+                                                              repeats=repeats).to_dict(5)}
+    for control in output_controls():
+        result[control.type] = measure(lambda _, c=control: instances_to_regions(
+            [record], (c,), "Object", (height, width)), warmup=1, repeats=repeats).to_dict(5)
+    return result
+
+
 def render_markdown(results: dict) -> str:
     """A table of medians in milliseconds: one row per image size and mask kind, one column per stage."""
     lines = [
@@ -171,10 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", default=list(MASK_KINDS), choices=MASK_KINDS)
     parser.add_argument("--instances", type=int, default=ANSWER_INSTANCES)
     parser.add_argument("--repeats", type=int, default=5, help="recorded calls per stage (after one warm-up)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-    args = parser.parse_args(argv)
+    args = add_output_arguments(parser).parse_args(argv)
     results = run(tuple(args.sides), tuple(args.kinds), args.instances, args.repeats)
-    publish(results, render_markdown(results), args.json)
+    publish(results, render_markdown(results), args.json, args.markdown)
     return 0
 
 

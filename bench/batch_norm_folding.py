@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-from bench.report import publish
-from bench.timing import Stats
+from bench.publish import add_output_arguments, publish
+from bench.timing import measure
 
 __all__ = ["compare", "render_markdown", "run"]
 
@@ -38,16 +36,6 @@ def _image(size: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)
     return cv2.resize(small, (size, size * 3 // 4), interpolation=cv2.INTER_CUBIC)
-
-
-def _time(call, repeats: int) -> Stats:
-    call()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return Stats.of(samples)
 
 
 def compare(preset: str, size: int, precision: str, repeats: int = 7, seed: int = 0) -> dict:
@@ -76,7 +64,7 @@ def compare(preset: str, size: int, precision: str, repeats: int = 7, seed: int 
                         "encode_references": lambda p=predictor: p.encode_references(image, box),
                         "find": lambda p=predictor, q=query, r=reference: p.find(
                             q, r, score_threshold=0.0, max_instances=FORCED_INSTANCES)}[stage]
-                stats = _time(call, repeats)
+                stats = measure(lambda _, c=call: c(), warmup=1, repeats=repeats)
                 best = row.setdefault(stage, {}).get(name)
                 if best is None or stats.median < best["median"]:
                     row[stage][name] = stats.to_dict(5)
@@ -124,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", type=int, default=[512])
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--markdown", type=Path, help="also write the table here")
-    args = parser.parse_args(argv)
+    args = add_output_arguments(parser).parse_args(argv)
     rows = run(args.presets, args.sizes, args.precisions, args.repeats)
     publish(rows, render_markdown(rows), args.json, args.markdown)
     return 0

@@ -6,9 +6,9 @@ service's default budget (`model.training.finetune`, the same function the train
 AP50, mask AP50 and one-reference recall on the images that are never accepted (the same evaluation images for
 every k, so the points are comparable). k = 0 is the checkpoint itself.
 
-    python bench/learning_curve.py                                  # coco128-seg (person, car, cup, chair) + synthetic
-    python bench/learning_curve.py --datasets synthetic --ks 0,1,2 --max-steps 20 --eval-images 6 --runs 1
-    python bench/learning_curve.py --checkpoint runs/mobile-coco128/model.weights.h5 --out runs/learning_curve
+    python -m bench.learning_curve                                  # coco128-seg (person, car, cup, chair) + synthetic
+    python -m bench.learning_curve --datasets synthetic --ks 0,1,2 --max-steps 20 --eval-images 6 --runs 1
+    python -m bench.learning_curve --checkpoint runs/mobile-coco128/model.weights.h5 --out runs/learning_curve
 
 Writes `<out>/learning_curve.json`, `learning_curve.md` (a table per dataset) and `learning_curve.png`.
 """
@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # run as a script: make `model` importable
-    sys.path.insert(0, str(REPO_ROOT))
+from bench.models import SHIPPED_CHECKPOINTS
+from stack.services import REPO_ROOT
 
-SHIPPED_CHECKPOINT = REPO_ROOT / "checkpoints" / "mobile-coco128.weights.h5"
+SHIPPED_CHECKPOINT = SHIPPED_CHECKPOINTS["mobile"]
 COCO128_DIR = REPO_ROOT.parent / "shared" / "data" / "coco128-seg"
 COCO128_CLASSES = ("person", "car", "cup", "chair")
 """Classes of coco128-seg with many instances (the issue's suggestion)."""
@@ -335,7 +333,7 @@ def plot(results: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python bench/learning_curve.py", description=__doc__.splitlines()[0]
+        prog="python -m bench.learning_curve", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT, help="the starting checkpoint")
     parser.add_argument("--datasets", default="coco128,synthetic", help="comma-separated: coco128, synthetic")

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bench.service import output_controls
 from bench.timing import Accumulator, Stats, stopwatch
 
-__all__ = ["STAGES_BY_CONDITIONING", "STAGES_COLD", "CallTimes", "DirectPipeline", "output_controls",
-           "summarize_calls"]
+__all__ = ["STAGES_BY_CONDITIONING", "STAGES_COLD", "CallTimes", "DirectPipeline", "summarize_calls"]
 
 STAGES_COLD = ("decode", "preprocess", "backbone", "rpn_rois", "reference", "matching_rpn", "heads", "paste", "rle",
                "regions_box", "regions_brush", "regions_polygon")
@@ -46,14 +46,6 @@ STAGES_BY_CONDITIONING = {
     "roi": tuple(s for s in STAGES_COLD if s != "matching_rpn"),
 }
 """The stages a cold call of each `ModelConfig.conditioning` has."""
-
-
-def output_controls() -> tuple:
-    """The Label Studio controls the benchmark answers with: box, brush and polygon (as `bench.service`)."""
-    from common.jobs import OutputControl
-
-    return (OutputControl("box", "image", "rectanglelabels"), OutputControl("mask", "image", "brushlabels"),
-            OutputControl("poly", "image", "polygonlabels"))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The main benchmark's images have the query size; annotators' photos are often 12 megapixels. Then decoding the
 JPEG, resizing it for the model, pasting masks and building the answer at full size cost more than the model.
-`DECODE_FACTOR` (README, "Configuration") decodes such a JPEG at a built-in reduced scale; this runs
+`DECODE_FACTOR` (docs/configuration.md) decodes such a JPEG at a built-in reduced scale; this runs
 the real service (embedded Redis, gunicorn backend, one `python -m worker`) on the shipped `mobile` checkpoint
 with the factor 0 (full size) and 2 (the default) one after the other, on the same photos and boxes.
 
@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from bench.report import publish
+from bench.publish import add_output_arguments, publish
 from bench.scenes import encode_jpeg, make_scene
-from bench.service import BenchService
+from bench.service import forced_instances, running_service
 from bench.timing import Stats
 from worker.runtime import DEFAULT_CHECKPOINT
 
@@ -43,10 +42,7 @@ def measure(rounds: int = 3, precision: str = "bfloat16", instances: int = 30,
             checkpoint: Path = DEFAULT_CHECKPOINT) -> dict:
     """Cold and warm end-to-end seconds per factor, and the worker's own stage timings (medians)."""
     samples: dict = {factor: {"cold": [], "warm": [], "fetch_decode": [], "regions": []} for factor in FACTORS}
-    scratch = Path(tempfile.mkdtemp(prefix="siamese-photo-"))
-    service = BenchService(scratch, {"SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(instances),
-                                     "INTERACTIVE_TIMEOUT": "180"})
-    with service:
+    with running_service("siamese-photo-", forced_instances(instances)) as service:
         urls = []
         for index in range(rounds * len(FACTORS) + 1):
             scene = _photo(index)
@@ -101,9 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--precision", default="bfloat16", choices=["float32", "bfloat16"])
     parser.add_argument("--instances", type=int, default=30)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
-    args = parser.parse_args(argv)
+    args = add_output_arguments(parser).parse_args(argv)
     result = measure(args.rounds, args.precision, args.instances)
     publish(result, render_markdown(result), args.json, args.markdown)
     return 0

@@ -3,18 +3,20 @@
     python -m bench.probe KIND '{"json": "arguments"}'     # prints one JSON line: the result + "peak_rss_mb"
 
 KIND names a function registered in `PROBES` (the families define them). `run_probe` is the parent's side: it
-starts the child with a timeout and parses its last output line.
+starts the child with a timeout and parses its last output line; `probe_within` runs one inside a run's time budget
+and records a skip or a failure in place of the result, so the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["MIN_PROBE_S", "PROBES", "ProbeError", "run_probe"]
+__all__ = ["MIN_PROBE_S", "PROBES", "ProbeError", "probe_within", "run_probe"]
 
 PROBES = {
     "size": "bench.scaling:size_point",
@@ -28,6 +30,9 @@ RESULT_PREFIX = "BENCH-PROBE-RESULT "
 MIN_PROBE_S = 120.0
 """Least time a probe is given even when the run's budget is nearly spent (importing TF and building takes a while
 on a busy machine); each family also caps its probes, so a run still ends."""
+
+
+log = logging.getLogger(__name__)
 
 
 class ProbeError(RuntimeError):
@@ -53,6 +58,21 @@ def run_probe(kind: str, arguments: dict, timeout: float) -> dict:
         tail = (completed.stderr or completed.stdout)[-1500:]
         raise ProbeError(f"probe {kind} {arguments} exited with {completed.returncode}: {tail}")
     return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def probe_within(kind: str, arguments: dict, deadline, cap_s: float) -> dict:
+    """`run_probe` within a run's budget: `{"skipped": "time budget"}` once `deadline` (a `bench.timing.Deadline`)
+    has expired, else the result, or `{"error": ...}` (the end of the child's output) when it failed.
+
+    The probe gets what remains of the budget, at least `MIN_PROBE_S` and at most `cap_s` seconds.
+    """
+    if deadline.expired():
+        return {"skipped": "time budget"}
+    try:
+        return run_probe(kind, arguments, timeout=min(cap_s, max(MIN_PROBE_S, deadline.remaining())))
+    except ProbeError as error:
+        log.error("%s", error)
+        return {"error": str(error)[-600:]}
 
 
 def main(argv: list[str] | None = None) -> int:

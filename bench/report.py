@@ -1,19 +1,22 @@
-"""Results -> `latest.json` and a Markdown report (`latest.md`, also put into the README's Benchmarks section).
+"""The full run's report: target verdicts and the Markdown of `bench/results/latest.json` (`latest.md`).
 
-    python -m bench.report [--results bench/results/latest.json]          # print the Markdown of a saved run
-    python -m bench.report --readme README.md                              # update the README's Benchmarks section
+    python -m bench.report [--results bench/results/latest.json]         # print the Markdown of a saved run
+    python -m bench.report --page docs/benchmarks.md                     # put it into that page's generated block
 
-The README update touches only the text between `README_START` and `README_END` (it adds a "## Benchmarks"
-section with those markers at the end of the file the first time); every other section stays byte for byte.
+The page update touches only the text between the markers of `bench.publish` (it adds them at the end of the page
+the first time); every other section stays byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
-__all__ = ["TARGETS", "check_targets", "publish", "render_markdown", "update_readme", "write_results"]
+from bench.publish import RESULTS_DIR, update_page
+
+__all__ = ["TARGETS", "check_targets", "plot_prefix", "render_markdown", "write_results"]
 
 TARGETS = {
     "warm_over_cold": ("<=", 0.3, "warm / cold end to end (the feature cache must pay)"),
@@ -34,20 +37,6 @@ INTERACTIVE_AIM_S = 1.0
 """Issue 7: suggestions "well under a second on a laptop CPU with the mobile preset"."""
 NO_GPU = "not measured (no GPU)"
 PLOT_NAME = "growth.png"
-README_START = "<!-- bench:results:start (written by python -m bench.report --readme) -->"
-README_END = "<!-- bench:results:end -->"
-README_IMAGE_PREFIX = "bench/results/"
-README_INTRO = """## Benchmarks
-
-`python -m bench` (= `make bench`) measures the service as Label Studio uses it and writes
-`bench/results/latest.json`, `latest.md` and `growth.png`; `python -m bench.report --readme README.md` copies the
-table below from the latest run. It starts its own embedded Redis, backend and workers on 127.0.0.1, runs a bounded
-number of repeats within a time budget (about 20 minutes), and stops by itself. `python -m bench --plan smoke`
-is the one-minute `tiny` version that CI runs (`tests/bench/`); `--only`, `--presets`, `--sizes`, `--repeats`
-and `--budget-minutes` narrow a run. What is measured: interactive latency end to end and in-process (cold and
-warm, with a stage breakdown), the ratios of issue 7, batch throughput with 1 and 2 workers, memory, how cost
-grows with image size, instances and reference boxes, and training speed.
-"""
 
 
 def check_targets(interactive: dict) -> dict:
@@ -62,16 +51,6 @@ def check_targets(interactive: dict) -> dict:
             status = "reported" if target is None else ("met" if value <= target else "missed")
             verdicts.setdefault(label, {})[name] = {"value": value, "target": target, "status": status}
     return verdicts
-
-
-def publish(results, table: str, json_path: Path | None = None, markdown_path: Path | None = None) -> None:
-    """What a stand-alone benchmark does with its results: print the Markdown `table`, and write it and the
-    JSON of `results` where asked (the `--markdown` and `--json` options)."""
-    print(table)
-    if json_path:
-        json_path.write_text(json.dumps(results, indent=2))
-    if markdown_path:
-        markdown_path.write_text(table)
 
 
 def write_results(results: dict, out_dir: Path) -> tuple[Path, Path]:
@@ -391,7 +370,7 @@ def _training(results: dict) -> list[str]:
 
 
 def render_markdown(results: dict, image_prefix: str = "") -> str:
-    """The report as Markdown (no top-level heading: it sits under the README's "Benchmarks")."""
+    """The report as Markdown (no top-level heading: it sits under a heading of docs/benchmarks.md)."""
     sections = [_machine(results), _interactive(results), _ratios(results), _throughput(results),
                 _memory(results), _growth(results, image_prefix), _training(results)]
     not_measured = results.get("not_measured") or []
@@ -400,42 +379,25 @@ def render_markdown(results: dict, image_prefix: str = "") -> str:
     return "\n\n".join("\n".join(section) for section in sections if section)
 
 
-def update_readme(readme: Path, markdown: str) -> str:
-    """Put `markdown` between the README's benchmark markers (adding the section at the end the first time).
-
-    Returns:
-        "updated" or "added".
-    Raises:
-        ValueError: a "## Benchmarks" heading exists without the markers, or the markers are out of order.
-    """
-    text = readme.read_text()
-    block = f"{README_START}\n\n{markdown.strip()}\n\n{README_END}"
-    start, end = text.find(README_START), text.find(README_END)
-    if start >= 0 and end > start:
-        readme.write_text(text[:start] + block + text[end + len(README_END):])
-        return "updated"
-    if start >= 0 or end >= 0:
-        raise ValueError(f"{readme}: the benchmark markers are incomplete or out of order; fix them by hand")
-    if "\n## Benchmarks\n" in text:
-        raise ValueError(f"{readme} has a '## Benchmarks' section without the markers {README_START!r} and "
-                         f"{README_END!r}; add them around the results part by hand")
-    readme.write_text(text.rstrip("\n") + "\n\n" + README_INTRO + "\n" + block + "\n")
-    return "added"
+def plot_prefix(page: Path) -> str:
+    """The link prefix from `page`'s folder to `bench/results/`, where the plot is (`../bench/results/` for docs/)."""
+    return Path(os.path.relpath(RESULTS_DIR, page.resolve().parent)).as_posix() + "/"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=Path(__file__).resolve().parent / "results" / "latest.json")
-    parser.add_argument("--image-prefix", default=None, help="prefix of the plot link (default: none, or "
-                        f"{README_IMAGE_PREFIX!r} with --readme)")
-    parser.add_argument("--readme", type=Path, default=None, help="update this README's Benchmarks section")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--image-prefix", default=None, help="prefix of the plot link (default: none, or the path "
+                        "from the page's folder to bench/results/ with --page)")
+    parser.add_argument("--page", type=Path, default=None, help="update the generated block of this Markdown page "
+                        "(docs/benchmarks.md)")
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text())
-    if args.readme is None:
+    if args.page is None:
         print(render_markdown(results, args.image_prefix or ""))
         return 0
-    prefix = README_IMAGE_PREFIX if args.image_prefix is None else args.image_prefix
-    print(f"{args.readme}: benchmark section {update_readme(args.readme, render_markdown(results, prefix))}")
+    prefix = plot_prefix(args.page) if args.image_prefix is None else args.image_prefix
+    print(f"{args.page}: benchmark block {update_page(args.page, render_markdown(results, prefix))}")
     return 0
 
 

@@ -42,11 +42,9 @@ def _guarded(results: dict, name: str, fn: Callable[[], dict]) -> None:
 
 def resolve_service_precision(plan: Plan) -> Plan:
     """The plan with `service_precision` explicit: "auto" becomes what a worker would pick on this machine."""
-    from worker.runtime import cpu_flags, has_gpu, resolve_precision
+    from bench.service import worker_precision
 
-    if plan.service_precision != "auto":
-        return plan
-    return plan.replace(service_precision=resolve_precision("auto", cpu_flags(), has_gpu()))
+    return plan.replace(service_precision=worker_precision(plan.service_precision))
 
 
 def _presets(plan: Plan, families: tuple[str, ...]) -> tuple[str, ...]:
@@ -63,7 +61,7 @@ def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict
     from bench.memory import memory_summary
     from bench.models import CheckpointStore, describe_weights
     from bench.scaling import plot_growth, run_scaling
-    from bench.service import BenchService
+    from bench.service import BenchService, forced_instances
     from bench.throughput import run_throughput
     from bench.training import run_training
 
@@ -78,9 +76,7 @@ def run(plan: Plan, out_dir: Path, families: tuple[str, ...] = FAMILIES) -> dict
                      "machine": describe_machine(), "notes": [plan.cuts] if plan.cuts else [],
                      "weights": {preset: describe_weights(preset) for preset in _presets(plan, families)}}
     scratch = Path(tempfile.mkdtemp(prefix="siamese-bench-"))
-    service = BenchService(scratch / "service", {
-        "SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(plan.max_instances), "INTERACTIVE_TIMEOUT": "180",
-    })
+    service = BenchService(scratch / "service", forced_instances(plan.max_instances))
     try:
         if {"interactive", "throughput"} & set(families):
             service.start()

@@ -8,33 +8,28 @@
   detections, so what grows with N is mask pasting, RLE and the Label Studio regions.
 - References: K = 1 and 5 boxes of the same image (K-shot): the reference branch runs on K crops.
 - Answer building per instance: one clean elliptic mask (a tenth of the image) at growing image sizes, turned
-  into COCO RLE (worker) and box / brush / polygon regions (backend). No model: what a model pastes depends on
-  its weights (random heads make noisy masks), so this is the per-pixel cost of a clean instance.
+  into COCO RLE (worker) and box / brush / polygon regions (backend): `bench.answer_building.one_instance_cost`.
 Size and instance sweeps run in `Plan.service_precision` (what the service computes in by default here). The
 results are also drawn (`plot_growth`).
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from bench.plan import Plan, native_size, size_overrides
-from bench.probe import MIN_PROBE_S, ProbeError, run_probe
-from bench.timing import Deadline, Stats, measure
+from bench.probe import probe_within
+from bench.scenes import ASPECT
+from bench.timing import Deadline, Stats
 
-__all__ = ["answer_cost", "instance_sweep", "plot_growth", "run_scaling", "size_point"]
+__all__ = ["instance_sweep", "plot_growth", "run_scaling", "size_point"]
 
-ASPECT = 3 / 4
-"""Height / width of the size-sweep images."""
 SWEEP_SHAPE = (768, 1024)
 """(H, W) of the instance-sweep images (room for 100 objects of about 50 px)."""
 PROBE_TIMEOUT_S = 420.0
 POST_STAGES = ("paste", "rle", "regions_box", "regions_brush", "regions_polygon")
-
-log = logging.getLogger(__name__)
 
 
 def size_point(preset: str, size: int, repeats: int, warmup: int, copies: int, max_instances: int,
@@ -89,28 +84,6 @@ def instance_sweep(preset: str, size: int, counts: list[int], references: list[i
             "image_shape": list(SWEEP_SHAPE), "instances": per_count, "references": per_k}
 
 
-def answer_cost(long_side: int, repeats: int) -> dict:
-    """Seconds to build the answer for one clean instance in a `long_side` x 3/4 image (RLE, box, brush, polygon)."""
-    import cv2
-
-    from bench.model_latency import output_controls
-    from common.jobs import InstanceRecord
-    from common.masks import encode_mask
-    from common.regions import instances_to_regions
-
-    width, height = long_side, int(round(long_side * ASPECT))
-    mask = np.zeros((height, width), np.uint8)
-    cv2.ellipse(mask, (width // 3, height // 2), (width // 8, height // 5), 0, 0, 360, 1, thickness=-1)
-    mask = mask.astype(bool)
-    record = InstanceRecord(box=(0.0, 0.0, float(width), float(height)), score=1.0, mask=encode_mask(mask))
-    result = {"image_shape": [height, width], "rle": measure(lambda _: encode_mask(mask), warmup=1,
-                                                              repeats=repeats).to_dict(5)}
-    for control in output_controls():
-        result[control.type] = measure(lambda _, c=control: instances_to_regions(
-            [record], (c,), "Object", (height, width)), warmup=1, repeats=repeats).to_dict(5)
-    return result
-
-
 def _warm_summary(calls) -> dict:
     """Medians (seconds) of a warm call's parts, and the instances returned."""
     post = [sum(c.stages[s] for s in POST_STAGES) for c in calls]
@@ -127,35 +100,23 @@ def _warm_summary(calls) -> dict:
 
 def run_scaling(plan: Plan, deadline: Deadline) -> dict:
     """The three sweeps of the plan, each in fresh processes; skipped parts say why."""
+    from bench.answer_building import one_instance_cost
+
     results: dict = {"preset": plan.growth_preset, "precision": plan.service_precision, "sizes": {},
                      "sweep": None,
-                     "answer_per_instance": {str(side): answer_cost(side, plan.growth_repeats + 1)
+                     "answer_per_instance": {str(side): one_instance_cost(side, plan.growth_repeats + 1)
                                              for side in plan.answer_sides}}
     for size in plan.growth_sizes:
-        if deadline.expired():
-            results["sizes"][str(size)] = {"skipped": "time budget"}
-            continue
-        try:
-            results["sizes"][str(size)] = run_probe("size", {
-                "preset": plan.growth_preset, "size": size, "repeats": plan.growth_repeats, "warmup": plan.warmup,
-                "copies": plan.copies, "max_instances": plan.max_instances, "seed": plan.seed,
-                "precision": plan.service_precision,
-            }, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
-        except ProbeError as error:
-            log.error("%s", error)
-            results["sizes"][str(size)] = {"error": str(error)[-600:]}
-    if deadline.expired():
-        results["sweep"] = {"skipped": "time budget"}
-        return results
-    try:
-        results["sweep"] = run_probe("instances", {
-            "preset": plan.growth_preset, "size": native_size(plan.growth_preset), "counts": list(plan.instance_counts),
-            "references": list(plan.reference_counts), "repeats": plan.growth_repeats, "warmup": plan.warmup,
-            "seed": plan.seed, "precision": plan.service_precision,
-        }, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
-    except ProbeError as error:
-        log.error("%s", error)
-        results["sweep"] = {"error": str(error)[-600:]}
+        results["sizes"][str(size)] = probe_within("size", {
+            "preset": plan.growth_preset, "size": size, "repeats": plan.growth_repeats, "warmup": plan.warmup,
+            "copies": plan.copies, "max_instances": plan.max_instances, "seed": plan.seed,
+            "precision": plan.service_precision,
+        }, deadline, PROBE_TIMEOUT_S)
+    results["sweep"] = probe_within("instances", {
+        "preset": plan.growth_preset, "size": native_size(plan.growth_preset), "counts": list(plan.instance_counts),
+        "references": list(plan.reference_counts), "repeats": plan.growth_repeats, "warmup": plan.warmup,
+        "seed": plan.seed, "precision": plan.service_precision,
+    }, deadline, PROBE_TIMEOUT_S)
     return results
 
 

@@ -15,8 +15,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-__all__ = ["Scene", "encode_jpeg", "make_scene"]
+__all__ = ["ASPECT", "Scene", "encode_jpeg", "make_scene"]
 
+ASPECT = 3 / 4
+"""Height / width of the benchmark's 4:3 landscape images, wherever a run names only their long side."""
 JPEG_QUALITY = 90
 OBJECT_FILL = 0.6
 """Object diameter as a fraction of its grid cell."""

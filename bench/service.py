@@ -4,13 +4,21 @@ It is built from the same parts as `python -m stack` (`stack.services`), so the 
 Label Studio takes: HTTP -> backend -> Redis queue -> worker -> Redis -> backend -> HTTP. Images are served to
 the worker as Label Studio local files (`LOCAL_FILES_DOCUMENT_ROOT`), so fetching is a disk read, as on a
 one-machine install. Everything binds 127.0.0.1 and is stopped on exit.
+
+Every benchmark that needs the service starts it here: `running_service` (a scratch directory, started, stopped
+and removed) with `forced_instances` (the settings that fix the work of every answer), or `BenchService` itself when
+the scratch directory is shared with other files (`bench.runner`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +28,8 @@ from bench.timing import stopwatch
 from common.queues import connect, worker_alive_key
 from stack.services import ChildProcess, EmbeddedRedis, backend_command, wait_for_http, worker_command
 
-__all__ = ["LABEL", "LABEL_CONFIG", "BenchService", "interactive_body", "worker_env"]
+__all__ = ["LABEL", "LABEL_CONFIG", "BenchService", "forced_instances", "interactive_body", "output_controls",
+           "running_service", "worker_env", "worker_precision"]
 
 LOOPBACK = "127.0.0.1"
 LABEL = "Object"
@@ -40,6 +49,28 @@ REQUEST_TIMEOUT_S = 180.0
 _POLL_S = 0.2
 _SCRUBBED_ENV = ("REDIS_URL", "CHECKPOINT", "MODEL_PRESET", "MODEL_SEED", "MODEL_PRECISION", "LABEL_STUDIO_URL",
                  "LABEL_STUDIO_API_KEY")
+
+
+def output_controls() -> tuple:
+    """The controls of `LABEL_CONFIG` as the worker and backend see them: box, brush and polygon."""
+    from common.jobs import OutputControl
+
+    return (OutputControl("box", "image", "rectanglelabels"), OutputControl("mask", "image", "brushlabels"),
+            OutputControl("poly", "image", "polygonlabels"))
+
+
+def worker_precision(setting: str) -> str:
+    """MODEL_PRECISION for a benchmark worker: "float32" or "bfloat16" as given, "auto" as a worker on this machine
+    would resolve it (benchmark workers always get an explicit precision, `worker_env`)."""
+    from worker.runtime import cpu_flags, has_gpu, resolve_precision
+
+    return resolve_precision(setting, cpu_flags(), has_gpu()) if setting == "auto" else setting
+
+
+def forced_instances(count: int) -> dict[str, str]:
+    """Service settings under which every answer holds `count` instances, whatever the weights: score threshold 0
+    and `MAX_INSTANCES=count`; and an interactive timeout as long as the benchmark's own request timeout."""
+    return {"SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(count), "INTERACTIVE_TIMEOUT": f"{REQUEST_TIMEOUT_S:g}"}
 
 
 def _epoch(stamp: datetime | None) -> float | None:
@@ -87,6 +118,19 @@ def worker_env(base: dict[str, str], checkpoint: Path, precision: str,
     if "MODEL_PRECISION" in (extra or {}):
         raise ValueError("pass the worker's precision as `precision`, not in `extra`")
     return dict(base, CHECKPOINT=str(checkpoint), MODEL_PRECISION=precision, **(extra or {}))
+
+
+@contextlib.contextmanager
+def running_service(prefix: str, settings_env: dict[str, str]) -> Iterator[BenchService]:
+    """A started `BenchService` in a new scratch directory (named with `prefix`), with `settings_env` for every
+    child; on exit its workers, backend and Redis are stopped and the directory is removed."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    service = BenchService(scratch, settings_env)
+    try:
+        yield service.start()
+    finally:
+        service.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class BenchService:
@@ -210,6 +254,10 @@ class BenchService:
             raise RuntimeError(f"/predict answered HTTP {response.status_code}: {response.text[:300]}")
         job_id = (answer.get("jobs") or [{}])[0].get("id")
         return elapsed[0], answer, self.job_phases(job_id, sent, received) if job_id else {}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> requests.Response:
+        """One call of the backend's HTTP API, e.g. `request("POST", "/setup", {...})` (JSON body, if any)."""
+        return self._session.request(method, f"{self.base_url}{path}", json=body, timeout=REQUEST_TIMEOUT_S)
 
     def job_phases(self, job_id: str, sent: float, received: float) -> dict[str, float]:
         """Where a request's time went outside the model, from RQ's own timestamps (same machine, same clock).

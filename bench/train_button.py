@@ -1,7 +1,7 @@
 """Time from Label Studio's Train button to a new active model version, measured on the real service.
 
-Starts what `python -m stack` starts (an embedded Redis, one `python -m worker` process on the shipped checkpoint)
-with the backend app in this process, annotates a project of N real coco128-seg images through
+Starts what `python -m stack` starts (an embedded Redis, the gunicorn backend, one `python -m worker` process on the
+shipped checkpoint; `bench.service`), annotates a project of N real coco128-seg images through
 `ANNOTATION_CREATED` webhooks (polygons of the ground truth, as Label Studio sends them), then posts Label Studio's
 `START_TRAINING` webhook body and measures, with the service's default fine-tuning settings:
 - until the job is finished (image fetching, fine-tuning, held-out evaluation, writing the version);
@@ -9,8 +9,8 @@ with the backend app in this process, annotates a project of N real coco128-seg 
 - the time spent in each stage, from the job's progress reports ("training" includes evaluating the new version:
   the job reports that stage only with its last step).
 
-    python bench/train_button.py                       # 20 images, default budget; ~3-6 min on 2 CPU cores
-    python bench/train_button.py --images 6 --set TRAIN_MAX_STEPS=10   # a smoke run
+    python -m bench.train_button                        # 20 images, default budget; ~3-6 min on 2 CPU cores
+    python -m bench.train_button --images 6 --set TRAIN_MAX_STEPS=10   # a smoke run
 
 Writes `<out>/train_button.json` and `train_button.md` (default out: bench/results/).
 """
@@ -18,24 +18,22 @@ Writes `<out>/train_button.json` and `train_button.md` (default out: bench/resul
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # run as a script: make the packages importable
-    sys.path.insert(0, str(REPO_ROOT))
+from bench.learning_curve import COCO128_CLASSES, COCO128_DIR
+from bench.publish import RESULTS_DIR, publish
+from bench.service import BenchService, running_service, worker_precision
+from worker.runtime import DEFAULT_CHECKPOINT
 
-COCO128_DIR = REPO_ROOT.parent / "shared" / "data" / "coco128-seg"
-LABELS = ("person", "car", "cup", "chair")
-"""The project's labels: coco128 classes with many instances (as in bench/learning_curve.py)."""
+__all__ = ["annotation_event", "label_config", "markdown", "measure", "project_images"]
+
+LABELS = COCO128_CLASSES
+"""The project's labels: the coco128 classes of the learning curve (many instances each)."""
 DEFAULT_IMAGES = 20
-DEFAULT_OUT = REPO_ROOT / "bench" / "results"
 PROJECT_ID = 1
-WORKER_START_TIMEOUT_S = 180.0
 JOB_TIMEOUT_S = 3600.0
 POLL_S = 0.25
 
@@ -83,93 +81,79 @@ def annotation_event(annotation_id: int, task_id: int, relative_path: str, resul
             "project": {"id": PROJECT_ID, "label_config": config}}
 
 
-def start_worker(env: dict[str, str], logs: Path, connection):
-    from common.queues import worker_alive_key
-    from stack.services import ChildProcess, worker_command
+def _follow_job(service: BenchService, job_id: str, started: float) -> tuple[dict, float, dict[str, float]]:
+    """Poll `/jobs/<id>` until the job ends: its last status, seconds from `started`, and seconds per stage."""
+    stages: dict[str, float] = {}
+    last_stage, last_time = None, started
+    while True:
+        status = service.request("GET", f"/jobs/{job_id}").json()
+        stage = (status.get("progress") or {}).get("stage")
+        now = time.monotonic()
+        if stage != last_stage:
+            if last_stage is not None:
+                stages[last_stage] = stages.get(last_stage, 0.0) + now - last_time
+            last_stage, last_time = stage, now
+        if status["status"] in ("finished", "failed"):
+            break
+        if now - started > JOB_TIMEOUT_S:
+            raise SystemExit(f"job {job_id} still {status['status']} after {JOB_TIMEOUT_S} s")
+        time.sleep(POLL_S)
+    finished = time.monotonic() - started
+    if last_stage is not None:
+        stages[last_stage] = stages.get(last_stage, 0.0) + time.monotonic() - last_time
+    return status, finished, stages
 
-    name = f"train-button-{os.getpid()}"
-    child = ChildProcess(name, worker_command("--name", name), env, logs / "worker.log").start()
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-    while not connection.exists(worker_alive_key(name)):
-        if not child.alive() or time.monotonic() > deadline:
-            raise SystemExit(f"the worker did not start: {(logs / 'worker.log').read_text()[-3000:]}")
-        time.sleep(0.2)
-    return child
+
+def _until_active(service: BenchService, setup: dict, version: str, started: float) -> float | None:
+    """Seconds from `started` until `/setup` reports `version`, or None if it did not within `JOB_TIMEOUT_S`."""
+    while time.monotonic() - started <= JOB_TIMEOUT_S:
+        if service.request("POST", "/setup", setup).json().get("model_version") == version:
+            return time.monotonic() - started
+        time.sleep(POLL_S)
+    return None
 
 
-def measure(args: argparse.Namespace, workdir: Path) -> dict:
-    from backend.app import create_app
-    from common.queues import connect
-    from common.settings import Settings
-    from stack.services import EmbeddedRedis
+def measure(data: Path, count: int, overrides: dict[str, str], checkpoint: Path = DEFAULT_CHECKPOINT,
+            precision: str = "auto") -> dict:
+    """Annotate `count` images of `data`, press Train, and time the job and the switch to the new version.
 
+    Args:
+        data: a YOLO-seg folder (coco128-seg); its images are served to the worker as Label Studio local files.
+        count: annotated images in the project.
+        overrides: service settings (environment variables) for the backend and the worker.
+        checkpoint: the base model the worker serves; precision: its MODEL_PRECISION ("auto" as the worker picks).
+    """
     config = label_config(LABELS)
-    images = project_images(args.data, LABELS, args.images)
-    server = EmbeddedRedis(workdir / "redis.db").start()
-    env = {k: v for k, v in os.environ.items() if k not in {"LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"}}
-    env.update(REDIS_URL=server.url, MODEL_DIR=str(workdir / "models"), LOCAL_FILES_DOCUMENT_ROOT=str(args.data),
-               TF_CPP_MIN_LOG_LEVEL="2", TRAIN_EVERY="0", **dict(args.set))
-    worker = None
-    try:
-        connection = connect(server.url)
-        worker = start_worker(env, workdir, connection)
-        settings = Settings.from_env(env)
-        backend = create_app(settings, connection).test_client()
+    images = project_images(data, LABELS, count)
+    settings = {"LOCAL_FILES_DOCUMENT_ROOT": str(data), "TRAIN_EVERY": "0", **overrides}
+    with running_service("train-button-", settings) as service:
+        service.start_workers(checkpoint, 1, worker_precision(precision))
         for task_id, (relative, results) in enumerate(images, start=1):
-            answer = backend.post("/webhook", json=annotation_event(100 + task_id, task_id, relative, results, config))
+            answer = service.request("POST", "/webhook",
+                                     annotation_event(100 + task_id, task_id, relative, results, config))
             if answer.status_code != 200:
-                raise SystemExit(f"webhook refused: {answer.status_code} {answer.json}")
-        base = backend.post("/setup", json={"project": f"{PROJECT_ID}.1", "schema": config}).json
+                raise SystemExit(f"webhook refused: {answer.status_code} {answer.text[:300]}")
+        setup = {"project": f"{PROJECT_ID}.1", "schema": config}
+        base = service.request("POST", "/setup", setup).json()
         body = {"action": "START_TRAINING", "project": {"id": PROJECT_ID, "label_config": config}}
         started = time.monotonic()
-        answer = backend.post("/webhook", json=body).json
-        job_id = answer["training"]["job_id"]
-        stages: dict[str, float] = {}
-        last_stage, last_time = None, started
-        while True:
-            status = backend.get(f"/jobs/{job_id}").json
-            stage = (status.get("progress") or {}).get("stage")
-            now = time.monotonic()
-            if stage != last_stage:
-                if last_stage is not None:
-                    stages[last_stage] = stages.get(last_stage, 0.0) + now - last_time
-                last_stage, last_time = stage, now
-            if status["status"] in ("finished", "failed"):
-                break
-            if now - started > JOB_TIMEOUT_S:
-                raise SystemExit(f"job {job_id} still {status['status']} after {JOB_TIMEOUT_S} s")
-            time.sleep(POLL_S)
-        finished = time.monotonic() - started
-        if last_stage is not None:
-            stages[last_stage] = stages.get(last_stage, 0.0) + time.monotonic() - last_time
+        job_id = service.request("POST", "/webhook", body).json()["training"]["job_id"]
+        status, finished, stages = _follow_job(service, job_id, started)
         if status["status"] != "finished":
             raise SystemExit(f"the training job failed: {status.get('error')}")
         result = status["result"]
-        active = None
-        if result.get("activated"):
-            while True:
-                version = backend.post("/setup", json={"project": f"{PROJECT_ID}.1", "schema": config}).json
-                if version.get("model_version") == result["version"]:
-                    active = time.monotonic() - started
-                    break
-                if time.monotonic() - started > JOB_TIMEOUT_S:
-                    break
-                time.sleep(POLL_S)
-        versions = backend.get(f"/versions?project={PROJECT_ID}").json["versions"]
-        return {
-            "images": len(images), "labels": list(LABELS), "settings": dict(args.set),
-            "base_version": base.get("model_version"), "new_version": result["version"],
-            "activated": bool(result.get("activated")), "job_s": round(finished, 1),
-            "to_active_version_s": None if active is None else round(active, 1),
-            "stages_s": {k: round(v, 1) for k, v in stages.items() if k},
-            "train_images": result.get("train_images"), "holdout_images": result.get("holdout_images"),
-            "steps": (versions[-1].get("steps") if versions else None),
-            "metrics": versions[-1].get("metrics") if versions else None,
-        }
-    finally:
-        if worker is not None and worker.alive():
-            worker.stop(grace=10)
-        server.stop()
+        active = _until_active(service, setup, result["version"], started) if result.get("activated") else None
+        versions = service.request("GET", f"/versions?project={PROJECT_ID}").json()["versions"]
+    return {
+        "images": len(images), "labels": list(LABELS), "settings": dict(overrides),
+        "base_version": base.get("model_version"), "new_version": result["version"],
+        "activated": bool(result.get("activated")), "job_s": round(finished, 1),
+        "to_active_version_s": None if active is None else round(active, 1),
+        "stages_s": {k: round(v, 1) for k, v in stages.items() if k},
+        "train_images": result.get("train_images"), "holdout_images": result.get("holdout_images"),
+        "steps": (versions[-1].get("steps") if versions else None),
+        "metrics": versions[-1].get("metrics") if versions else None,
+    }
 
 
 def markdown(report: dict) -> str:
@@ -187,25 +171,24 @@ def _override(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.train_button", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=COCO128_DIR, help="a YOLO-seg folder (default: coco128-seg)")
     parser.add_argument("--images", type=int, default=DEFAULT_IMAGES)
     parser.add_argument("--set", type=_override, action="append", default=[], metavar="NAME=VALUE",
-                        help="a service setting for the worker (environment variable), e.g. TRAIN_MAX_STEPS=10")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+                        help="a service setting (environment variable), e.g. TRAIN_MAX_STEPS=10")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the base model")
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="the worker's MODEL_PRECISION (auto: what the worker picks on this machine)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         raise SystemExit(f"{args.data} not found: pass --data with a YOLO-seg folder (coco128-seg)")
-    with tempfile.TemporaryDirectory(prefix="train-button-") as tmp:
-        report = measure(args, Path(tmp))
+    report = measure(args.data, args.images, dict(args.set), args.checkpoint, args.precision)
     report["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     report["load_average"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train_button.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "train_button.md").write_text(markdown(report))
-    print(markdown(report))
+    publish(report, markdown(report), args.out / "train_button.json", args.out / "train_button.md")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

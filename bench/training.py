@@ -8,10 +8,9 @@ and is reported apart; the median of the following steps is the speed.
 from __future__ import annotations
 
 import itertools
-import logging
 
 from bench.plan import Plan
-from bench.probe import MIN_PROBE_S, ProbeError, run_probe
+from bench.probe import probe_within
 from bench.timing import Deadline, Stats
 
 __all__ = ["run_training", "synthetic_episodes", "train_button_estimate", "training_point"]
@@ -23,8 +22,6 @@ EPISODE_POOL = 4
 PROBE_TIMEOUT_S = 600.0
 TRAIN_BUTTON_PRESET = "mobile"
 """The preset projects fine-tune by default (the shipped checkpoint)."""
-
-log = logging.getLogger(__name__)
 
 
 def synthetic_episodes(seed: int):
@@ -64,29 +61,22 @@ def run_training(plan: Plan, deadline: Deadline) -> dict:
     """Seconds per step for each training preset of the plan (fresh process each)."""
     results: dict = {"presets": {}}
     for preset in plan.training_presets:
-        if deadline.expired():
-            results["presets"][preset] = {"skipped": "time budget"}
-            continue
-        try:
-            results["presets"][preset] = run_probe("training", {
-                "preset": preset, "steps": plan.training_steps, "warmup": 1, "batch": plan.training_batch,
-                "seed": plan.seed}, timeout=min(PROBE_TIMEOUT_S, max(MIN_PROBE_S, deadline.remaining())))
-        except ProbeError as error:
-            log.error("%s", error)
-            results["presets"][preset] = {"error": str(error)[-600:]}
+        results["presets"][preset] = probe_within("training", {
+            "preset": preset, "steps": plan.training_steps, "warmup": 1, "batch": plan.training_batch,
+            "seed": plan.seed}, deadline, PROBE_TIMEOUT_S)
     results["train_button_to_new_version"] = train_button_estimate(results["presets"].get(TRAIN_BUTTON_PRESET))
     return results
 
 
 def train_button_estimate(measured: dict | None) -> str:
     """The Train button's wall time is not measured in this run (a default fine-tuning run alone takes minutes, more
-    than the run's budget allows; `bench/train_button.py` measures it on the real service); estimate its training
+    than the run's budget allows; `python -m bench.train_button` measures it on the real service); estimate its training
     part from the measured batch-1 step time and the default budget."""
     from common.settings import Settings
 
     settings = Settings.from_env({})
     steps, budget = settings.train_max_steps, settings.train_time_budget
-    text = (f"not measured in this run (see `python bench/train_button.py` for a measurement on the real service): "
+    text = (f"not measured in this run (see `python -m bench.train_button` for a measurement on the real service): "
             f"the default budget is "
             f"TRAIN_MAX_STEPS={steps} steps or TRAIN_TIME_BUDGET={budget:g} s of training, plus fetching the images "
             "and the held-out evaluation")

@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from bench.report import publish
+from bench.publish import add_output_arguments, publish
 from bench.scenes import encode_jpeg, make_scene
-from bench.service import BenchService
+from bench.service import forced_instances, running_service
 from bench.throughput import BatchRounds
 from bench.timing import Stats, ratio
 from worker.runtime import DEFAULT_CHECKPOINT
@@ -49,9 +48,7 @@ def measure(rounds: int = 2, precision: str = "bfloat16", checkpoint: Path = DEF
     cores = os.cpu_count() or 1
     settings = _settings(cores)
     samples: dict = {name: {"images_per_s": [], "cold_s": []} for name, _, _ in settings}
-    service = BenchService(Path(tempfile.mkdtemp(prefix="siamese-threads-")),
-                           {"SCORE_THRESHOLD": "0", "MAX_INSTANCES": str(INSTANCES)})
-    with service:
+    with running_service("siamese-threads-", forced_instances(INSTANCES)) as service:
         batches = BatchRounds(service, IMAGE_SHAPE, COPIES, INSTANCES, seed=0)
         task_ids = iter(range(1_000_000, 2_000_000))  # interactive tasks, apart from the batch rounds' ids
         for _ in range(rounds):
@@ -99,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.worker_threads", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precision", default="bfloat16", choices=["float32", "bfloat16"])
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--markdown", type=Path)
-    args = parser.parse_args(argv)
+    args = add_output_arguments(parser).parse_args(argv)
     result = measure(args.rounds, args.precision)
     publish(result, render_markdown(result), args.json, args.markdown)
     return 0

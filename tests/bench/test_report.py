@@ -8,15 +8,9 @@ import pytest
 
 from bench.end_to_end import add_precision_ratios
 from bench.model_latency import STAGES_BY_CONDITIONING
-from bench.report import (
-    NO_GPU,
-    README_END,
-    README_START,
-    check_targets,
-    render_markdown,
-    update_readme,
-    write_results,
-)
+from bench.publish import PAGE_END, PAGE_START
+from bench.report import NO_GPU, check_targets, main, plot_prefix, render_markdown, write_results
+from stack.services import REPO_ROOT
 
 
 def _stats(seconds: float) -> dict:
@@ -141,23 +135,20 @@ def test_write_results_writes_json_and_markdown(tmp_path):
     assert md_path.read_text().startswith("Run `full`")
 
 
-def test_update_readme_adds_then_replaces_only_its_own_block(tmp_path):
-    readme = tmp_path / "README.md"
-    original = "# Project\n\n## Usage\n\nRun it.\n\n## Training\n\nTrain it.\n"
-    readme.write_text(original)
-    assert update_readme(readme, "first table") == "added"
-    text = readme.read_text()
-    assert text.startswith(original.rstrip("\n") + "\n\n## Benchmarks\n")
-    assert f"{README_START}\n\nfirst table\n\n{README_END}" in text
-    edited = text.replace("Run it.", "Run it now.") + "\n## Later section\n\nAdded by someone else.\n"
-    readme.write_text(edited)
-    assert update_readme(readme, "second table") == "updated"
-    assert readme.read_text() == edited.replace("first table", "second table")
+def test_report_cli_puts_the_tables_into_the_page_with_the_plot_linked_from_there(tmp_path, capsys):
+    results = dict(_results(), plot="growth.png")
+    saved = tmp_path / "latest.json"
+    saved.write_text(json.dumps(results))
+    page = tmp_path / "docs" / "benchmarks.md"
+    page.parent.mkdir()
+    page.write_text(f"# Benchmarks\n\nProse.\n\n{PAGE_START}\n\nstale numbers\n\n{PAGE_END}\n\n## After\n")
+    assert main(["--results", str(saved), "--page", str(page), "--image-prefix", "../bench/results/"]) == 0
+    text = page.read_text()
+    assert text.startswith("# Benchmarks\n\nProse.\n\n") and text.endswith(f"{PAGE_END}\n\n## After\n")
+    assert "stale numbers" not in text and "Run `full`" in text and "](../bench/results/growth.png)" in text
+    assert "benchmark block updated" in capsys.readouterr().out
 
 
-def test_update_readme_refuses_a_benchmarks_section_without_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# Project\n\n## Benchmarks\n\nOld numbers.\n")
-    with pytest.raises(ValueError, match="without the markers"):
-        update_readme(readme, "table")
-    assert readme.read_text() == "# Project\n\n## Benchmarks\n\nOld numbers.\n"
+def test_the_plot_is_linked_from_the_docs_page_to_bench_results():
+    assert plot_prefix(REPO_ROOT / "docs" / "benchmarks.md") == "../bench/results/"
+    assert plot_prefix(REPO_ROOT / "README.md") == "bench/results/"
