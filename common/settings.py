@@ -179,7 +179,7 @@ class Settings:
         "WORKER_THREADS", _non_negative_int, 0,
         "CPU threads of one worker's TensorFlow (for one op, and ops at once). 0: TensorFlow's default, every core. "
         "With several workers on one machine give each its share of the cores: two workers on 2 cores with 1 thread "
-        "each pre-annotate 6-9% more images per second than with the default (README, Benchmarks). "
+        "each pre-annotate 6-9% more images per second than with the default (docs/benchmarks.md). "
         "`python -m stack --workers N` sets cores / N when this is unset.")
     decode_factor: int = _env(
         "DECODE_FACTOR", _non_negative_int, 2,
@@ -245,7 +245,7 @@ class Settings:
 
     @classmethod
     def documentation(cls) -> list[tuple[str, str, str]]:
-        """`(VARIABLE, default, help)` for every setting, in declaration order (README and compose comments)."""
+        """`(VARIABLE, default, help)` for every setting, in declaration order (docs/configuration.md and compose comments)."""
         return [
             (f.metadata["env"], repr(f.default), f.metadata["help"]) for f in dataclasses.fields(cls)
         ]
