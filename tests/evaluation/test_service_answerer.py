@@ -1,0 +1,87 @@
+"""The effort measure's model answerer gives what the worker's interactive job gives (a real embedded Redis, the
+worker's job function called in-process, the tiny preset): same boxes, scores and masks, back in the image's size."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+import pytest
+from effort_scenes import make_scene
+from PIL import Image
+
+from common.jobs import ImageSource, InteractiveRequest, PredictionResult, Thresholds
+from common.masks import decode_mask
+from common.settings import Settings
+from model.answering import AnswerThresholds
+from model.evaluation.effort_runner import QueryImage
+from model.evaluation.service_answerer import ServiceAnswerer
+from model.images import load_image
+
+SCALE = 2.5  # the scene enlarged to 480 x 640: the tiny preset (128 px) decodes that JPEG at 1/2, as the worker does
+SCORE, NMS, CAP = 0.0, 0.5, 30
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    import keras
+
+    from model.predictor import Predictor
+
+    keras.utils.set_random_seed(0)
+    return Predictor.from_preset("tiny")
+
+
+@pytest.fixture
+def photo(tmp_path):
+    scene, boxes = make_scene()
+    size = (round(scene.shape[1] * SCALE), round(scene.shape[0] * SCALE))
+    path = tmp_path / "scene.jpg"
+    Image.fromarray(scene).resize(size, Image.BILINEAR).save(path, quality=90)
+    return path, boxes * SCALE
+
+
+@pytest.fixture
+def installed_runtime(redis_url, tmp_path, predictor):
+    from worker import runtime
+
+    rt = runtime.Runtime(Settings(redis_url=redis_url, model_dir=tmp_path / "models"), predictor)
+    runtime.install(rt)
+    yield rt
+    runtime._runtime = None  # the next test (or job) builds its own
+
+
+def test_answers_are_the_worker_interactive_answers_in_the_image_frame(photo, installed_runtime, predictor):
+    from worker.jobs import interactive_job
+
+    path, boxes = photo
+    pixels = load_image(path)
+    reference = boxes[0]
+    url = "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    request = InteractiveRequest(project_id=1, image=ImageSource(url=url),
+                                 reference_boxes=(tuple(float(v) for v in reference),),
+                                 thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2])
+    worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
+    assert worker.image_size == (pixels.shape[0] // 2, pixels.shape[1] // 2)  # decoded at 1/2 by the worker
+    assert worker.instances, "score threshold 0 must return the tiny net's detections"
+
+    answerer = ServiceAnswerer(predictor, AnswerThresholds(SCORE, NMS, CAP), decode_factor=2)
+    answer = answerer(QueryImage(pixels, path, "scene"), reference)
+    np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
+    np.testing.assert_allclose(answer.boxes, np.array([i.box for i in worker.instances]) * 2, atol=1e-3)
+    for mask, record in zip(answer.masks, worker.instances, strict=True):
+        expected = cv2.resize(decode_mask(record.mask).astype(np.uint8), pixels.shape[1::-1],
+                              interpolation=cv2.INTER_NEAREST).astype(bool)
+        assert mask.shape == pixels.shape[:2] and np.array_equal(mask, expected)
+
+
+def test_full_size_decoding_and_the_score_threshold(photo, predictor):
+    path, boxes = photo
+    pixels = load_image(path)
+    full = ServiceAnswerer(predictor, AnswerThresholds(SCORE, NMS, CAP), decode_factor=0)
+    answer = full(QueryImage(pixels, path, "scene"), boxes[0])
+    assert answer.masks[0].shape == pixels.shape[:2]
+    strict = ServiceAnswerer.from_settings(predictor, Settings(decode_factor=0), score_threshold=1.0)
+    assert strict.thresholds == AnswerThresholds(1.0, Settings().nms_threshold, Settings().max_instances)
+    assert len(strict(QueryImage(pixels, path, "scene"), boxes[0])) <= len(answer)
