@@ -132,7 +132,9 @@ class Settings:
     # --- Prediction defaults (per project overridable through the ML backend's extra params) ---
     score_threshold: float = _env("SCORE_THRESHOLD", _fraction, 0.5, "Minimum score of a suggestion.")
     nms_threshold: float = _env("NMS_THRESHOLD", _fraction, 0.5, "IoU above which overlapping detections merge.")
-    max_instances: int = _env("MAX_INSTANCES", _positive_int, 30, "Maximum suggestions per image.")
+    max_instances: int = _env(
+        "MAX_INSTANCES", _positive_int, 100,
+        "Maximum suggestions per image (a frame of 100 droplets gets 100); the model's own cap also applies.")
     polygon_tolerance: float = _env(
         "POLYGON_TOLERANCE", _positive_float, 1.5, "Polygon simplification tolerance, in image pixels.")
 

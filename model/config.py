@@ -81,6 +81,13 @@ class ModelConfig:
     detection_max_instances: int = 100
     detection_min_confidence: float = 0.7
     detection_nms_threshold: float = 0.5
+    # Inference levers for the product's case (one box in the image itself), off for the paper's presets:
+    # the reference's 8 flips / right-angle rotations averaged as K-shot references (objects lie in any direction),
+    # and the size prior of model/size_prior.py (0 = off; else the size factor that costs nothing, and the falloff
+    # beyond it in log units).
+    reference_dihedral: bool = False
+    detection_size_tolerance: float = 0.0
+    detection_size_falloff: float = 0.4
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9
@@ -114,6 +121,9 @@ class ModelConfig:
             raise ValueError(f"reference_size must be a multiple of 32, got {self.reference_size}")
         if len(self.rpn_anchor_scales) != len(self.backbone_strides):
             raise ValueError("rpn_anchor_scales needs one scale per pyramid level (P2..P6)")
+        if self.detection_size_tolerance and (self.detection_size_tolerance < 1 or self.detection_size_falloff <= 0):
+            raise ValueError("detection_size_tolerance must be 0 (off) or >= 1, with detection_size_falloff > 0, got "
+                             f"{self.detection_size_tolerance}, {self.detection_size_falloff}")
         if not 1 <= self.mask_convs <= 4:
             raise ValueError(f"mask_convs must be 1..4, got {self.mask_convs}")
 

@@ -23,6 +23,7 @@ from model.folding import fold_batch_norms
 from model.images import to_rgb
 from model.postprocess import boxes_to_original, paste_mask
 from model.preprocess import ResizeInfo, mold, reference_inputs, resize_square
+from model.size_prior import apply_size_prior
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ class Predictor:
         """Reference embedding of K boxes `(x1, y1, x2, y2)` pixels in `image` (averaged: K-shot)."""
         crops = reference_inputs(to_rgb(image), boxes, self.config)
         vector = self._encode_references(tf.constant(crops[None]))
-        return ReferenceEmbedding(np.asarray(tf.cast(vector[0], tf.float32)), len(crops))
+        count = len(np.asarray(boxes, np.float64).reshape(-1, 4))  # boxes, not their dihedral views
+        return ReferenceEmbedding(np.asarray(tf.cast(vector[0], tf.float32)), count)
 
     def find(
         self,
@@ -152,6 +154,7 @@ class Predictor:
         score_threshold: float | None = None,
         nms_threshold: float | None = None,
         max_instances: int | None = None,
+        reference_boxes=None,
     ) -> list[Instance]:
         """All instances in `query` that match `reference`, best first.
 
@@ -159,6 +162,9 @@ class Predictor:
             score_threshold: minimum match probability (default: the preset's, 0.7 in the paper).
             nms_threshold: IoU above which overlapping detections are merged (default 0.5; 0 keeps no overlap).
             max_instances: at most this many (default and upper bound: the preset's `detection_max_instances`).
+            reference_boxes: `(K, 4)` xyxy pixels of the references when they were drawn in this very image: the
+                config's size prior (`detection_size_tolerance`, model/size_prior.py) then lowers the scores of
+                boxes far from their size. None (references from other images): no prior.
         """
         cfg = self.config
         score = cfg.detection_min_confidence if score_threshold is None else float(score_threshold)
@@ -180,13 +186,21 @@ class Predictor:
         keep = (detections[:, 5] > 0) & (detections[:, 2] > detections[:, 0]) & (detections[:, 3] > detections[:, 1])
         detections, masks = detections[keep][:limit], masks[keep][:limit]
         boxes = boxes_to_original(detections[:, :4], query.info)
+        scores = detections[:, 5]
+        if reference_boxes is not None and cfg.detection_size_tolerance:
+            scores, passed = apply_size_prior(boxes, scores, reference_boxes, cfg.detection_size_tolerance,
+                                              cfg.detection_size_falloff, score)
+            order = np.argsort(-scores, kind="stable")
+            order = order[passed[order]]
+            boxes, scores, masks = boxes[order], scores[order], masks[order]
         instances = []
-        for box, det, mask in zip(boxes, detections, masks, strict=True):
+        for box, box_score, mask in zip(boxes, scores, masks, strict=True):
             if box[2] - box[0] < 1 or box[3] - box[1] < 1:
                 continue  # collapsed to nothing by clipping to the image
-            instances.append(Instance(box, float(det[5]), paste_mask(mask, box, query.image_shape)))
+            instances.append(Instance(box, float(box_score), paste_mask(mask, box, query.image_shape)))
         return instances
 
     def predict(self, image: np.ndarray, boxes, **thresholds) -> list[Instance]:
         """One call for one image: references are boxes in the same image."""
-        return self.find(self.encode_image(image), self.encode_references(image, boxes), **thresholds)
+        return self.find(self.encode_image(image), self.encode_references(image, boxes), reference_boxes=boxes,
+                         **thresholds)

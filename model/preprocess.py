@@ -107,7 +107,8 @@ def reference_inputs(image: np.ndarray, boxes, config) -> np.ndarray:
     Args:
         image: uint8 (H, W, 3). boxes: (K, 4) or (4,). config: a `ModelConfig` (reference size, preprocessing).
     Returns:
-        float32 (K, R, R, 3), letterboxed and, unless the config keeps the paper's raw references, molded.
+        float32 (K, R, R, 3), letterboxed and, unless the config keeps the paper's raw references, molded; with
+        `config.reference_dihedral` (8K, R, R, 3): each box's 8 flips and right-angle rotations (`dihedral_views`).
     Raises:
         ValueError: no boxes, or a box that is NaN, empty or outside the image.
     """
@@ -122,6 +123,23 @@ def reference_inputs(image: np.ndarray, boxes, config) -> np.ndarray:
             for box in boxes
         ]
     )
+    if getattr(config, "reference_dihedral", False):
+        crops = dihedral_views(crops)
     if config.reference_preprocessing == "mean_subtracted":
         crops = mold(crops, config.mean_pixel)
     return crops.astype(np.float32)
+
+
+DIHEDRAL_VIEWS = 8
+"""The square's symmetries: 4 right-angle rotations, each also mirrored."""
+
+
+def dihedral_views(crops: np.ndarray) -> np.ndarray:
+    """(K, R, R, C) square crops -> (8K, R, R, C): each crop rotated by 0, 90, 180 and 270 degrees, each of those
+    also mirrored left-right, crop by crop (the first view of each crop is the crop itself)."""
+    views = []
+    for crop in crops:
+        for quarter in range(4):
+            rotated = np.rot90(crop, quarter, axes=(0, 1))
+            views += [rotated, rotated[:, ::-1]]
+    return np.ascontiguousarray(np.stack(views))

@@ -151,3 +151,31 @@ def test_coco128_training_episodes_use_only_train_classes(coco128_dir):
         assert len(episode.gt_boxes) == len(query.instances_of(episode.category_id))
         assert episode.gt_masks.shape[1:] == episode.query_image.shape[:2]
         assert episode.gt_masks.reshape(len(episode.gt_masks), -1).any(axis=1).all(), "no empty target mask"
+
+
+def test_same_image_references_come_from_the_query_and_ride_its_augmentation():
+    from model.data import Augmentation
+
+    sampler = EpisodeSampler(_dataset(), same_image_probability=1.0,
+                             augmentation=Augmentation(scale_range=(0.5, 0.5)), seed=0)
+    for _ in range(10):
+        episode = sampler.sample()
+        assert episode.reference_id == episode.query_id
+        assert episode.reference_image is episode.query_image
+        assert any(np.allclose(episode.reference_box, b) for b in episode.gt_boxes)
+    with pytest.raises(ValueError, match="same_image_probability"):
+        EpisodeSampler(_dataset(), same_image_probability=1.5)
+    with pytest.raises(ValueError, match="allow_same_image_reference"):
+        EpisodeSampler(_dataset(), same_image_probability=0.5, allow_same_image_reference=False)
+
+
+def test_interleave_draws_from_each_stream_by_weight():
+    from itertools import count, islice, repeat
+
+    from model.data.episodes import interleave
+
+    drawn = list(islice(interleave([(3.0, repeat("a")), (1.0, repeat("b")), (0.0, count())], seed=0), 4000))
+    share = drawn.count("a") / len(drawn)
+    assert 0.72 < share < 0.78 and set(drawn) == {"a", "b"}
+    with pytest.raises(ValueError, match="weights"):
+        next(interleave([(0.0, repeat("a"))]))

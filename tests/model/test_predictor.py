@@ -114,3 +114,49 @@ def test_max_instances_limits_the_mask_work_not_the_answer(tiny_predictor):
     for a, b in zip(first_two, everything, strict=False):
         np.testing.assert_allclose(a.box, b.box, atol=1e-4)
         assert (a.mask == b.mask).all()
+
+
+@pytest.fixture(scope="module")
+def product_predictor():
+    """The tiny network with the product's inference levers on: dihedral references and a tight size prior."""
+    import keras
+
+    from model.builder import build_model
+    from model.predictor import Predictor
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(0)
+    config = get_preset("tiny", reference_dihedral=True, detection_size_tolerance=1.3, detection_size_falloff=0.2)
+    return Predictor(build_model(config), version="tiny-product")
+
+
+def test_size_prior_drops_boxes_far_from_the_reference_size(tiny_predictor, product_predictor):
+    from model.size_prior import size_weights
+
+    product_predictor.model.set_weights(tiny_predictor.model.get_weights())
+    image = _image(seed=2)
+    box = [[20, 30, 60, 90]]
+    query = product_predictor.encode_image(image)
+    ref = product_predictor.encode_references(image, box)
+    plain = product_predictor.find(query, ref, score_threshold=0.0)
+    weighted = product_predictor.find(query, ref, score_threshold=0.3, reference_boxes=box)
+    assert len(weighted) < len(plain)
+    boxes = np.array([i.box for i in plain])
+    expected = [i.score * w for i, w in zip(plain, size_weights(boxes, np.array(box), 1.3, 0.2), strict=True)]
+    assert sorted(i.score for i in weighted) == pytest.approx(sorted(s for s in expected if s >= 0.3))
+    assert [i.score for i in weighted] == sorted((i.score for i in weighted), reverse=True)
+
+
+def test_dihedral_references_average_the_eight_views(product_predictor):
+    import tensorflow as tf
+
+    from model.preprocess import DIHEDRAL_VIEWS, reference_inputs
+
+    image = _image(seed=3)
+    ref = product_predictor.encode_references(image, [[20, 30, 60, 90]])
+    assert ref.count == 1
+    views = reference_inputs(image, [[20, 30, 60, 90]], product_predictor.config)
+    assert views.shape[0] == DIHEDRAL_VIEWS
+    each = [product_predictor.network.encode_references(tf.constant(v[None, None])).numpy()[0] for v in views]
+    assert np.allclose(ref.vector, np.mean(each, axis=0), atol=1e-4)
+    assert not np.allclose(each[0], each[1], atol=1e-4)

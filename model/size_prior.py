@@ -1,0 +1,61 @@
+"""The reference's size as a prior: objects of one kind in one photo are of similar size.
+
+A suggestion much larger than the reference is most often a box around several objects; one much smaller, a part
+of one. Both are errors an annotator has to delete, so their scores are lowered before the score threshold applies.
+Only for references drawn in the query image itself: a reference from another image (the exemplar bank) says
+nothing about sizes here.
+
+Pure NumPy; tested alone (tests/model/test_size_prior.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["size_weights", "apply_size_prior"]
+
+
+def size_weights(boxes: np.ndarray, reference_boxes: np.ndarray, tolerance: float, falloff: float) -> np.ndarray:
+    """A weight in (0, 1] per box from how far its size is from the references'.
+
+    The size of a box is the square root of its area; the references' size is the geometric mean of theirs. With
+    `d = |log(size / reference size)|`, boxes within a factor `tolerance` keep weight 1, and beyond it the weight
+    falls as `exp(-((d - log(tolerance)) / falloff) ** 2)`.
+
+    Args:
+        boxes: `(N, 4)` xyxy pixels; reference_boxes: `(K, 4)` xyxy pixels of the same image (K >= 1).
+        tolerance: >= 1, the size factor that costs nothing; falloff: > 0, in log units.
+
+    Returns:
+        `(N,)` float32 weights.
+    """
+    if tolerance < 1 or falloff <= 0:
+        raise ValueError(f"size prior needs tolerance >= 1 and falloff > 0, got {tolerance}, {falloff}")
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    references = np.asarray(reference_boxes, np.float64).reshape(-1, 4)
+    if len(references) == 0:
+        raise ValueError("the size prior needs at least one reference box")
+    reference_size = np.exp(np.mean(np.log(_sizes(references))))
+    distance = np.abs(np.log(_sizes(boxes) / reference_size))
+    excess = np.maximum(distance - np.log(tolerance), 0.0)
+    return np.exp(-((excess / falloff) ** 2)).astype(np.float32)
+
+
+def apply_size_prior(boxes: np.ndarray, scores: np.ndarray, reference_boxes: np.ndarray, tolerance: float,
+                     falloff: float, score_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted scores and which boxes still pass the threshold.
+
+    Args:
+        boxes: `(N, 4)` xyxy pixels; scores: `(N,)`; reference_boxes: `(K, 4)` xyxy pixels.
+
+    Returns:
+        `(scores (N,) float32 weighted, keep (N,) bool: weighted score >= score_threshold)`.
+    """
+    weighted = np.asarray(scores, np.float32) * size_weights(boxes, reference_boxes, tolerance, falloff)
+    return weighted, weighted >= score_threshold
+
+
+def _sizes(boxes: np.ndarray) -> np.ndarray:
+    width = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-3)
+    height = np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
+    return np.sqrt(width * height)

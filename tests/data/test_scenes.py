@@ -1,0 +1,172 @@
+"""Synthetic repeated-object scenes: exact masks and boxes, no held-out class ever shown, same-image episodes."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask
+from model.data.coco import read_coco
+from model.data.scenes import (
+    SceneSampler,
+    SceneSettings,
+    SceneSources,
+    compose_scene,
+    fill_out,
+    write_scene_set,
+)
+from model.data.splits import paper_split
+from model.data.sprites import Sprite, cutouts_from_dataset, generated_kind
+
+RED = np.array([255, 0, 0], np.uint8)
+SHARP = SceneSettings(colour_jitter=0.0, blur_probability=0.0, edge_softness=(0.01, 0.01), generated_fraction=0.0,
+                      generated_background_fraction=1.0, distractor_kinds=(1, 2))
+
+
+def _red_sprite(kind: str, h: int = 20, w: int = 30) -> Sprite:
+    alpha = np.zeros((h, w), np.float32)
+    alpha[2:-2, 3:-3] = 1.0
+    return Sprite(np.tile(RED, (h, w, 1)), alpha, kind)
+
+
+def _black_sources() -> SceneSources:
+    return SceneSources(cutouts={"car": [_red_sprite("car")], "cup": [_red_sprite("cup", 25, 15)]})
+
+
+def _black(monkeypatch):
+    monkeypatch.setattr("model.data.scenes.procedural_background",
+                        lambda h, w, rng: np.zeros((h, w, 3), np.uint8))
+
+
+def test_masks_are_exactly_the_pasted_pixels_and_boxes_their_tight_boxes(monkeypatch):
+    _black(monkeypatch)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        scene = compose_scene(_black_sources(), SHARP, rng)
+        union = scene.masks.any(axis=0)
+        red = scene.image[..., 0] >= 128
+        # Dropped slivers (< MIN_VISIBLE_PX) stay as texture: every labelled pixel is red, few red pixels unlabelled.
+        assert np.all(red[union])
+        assert np.count_nonzero(red & ~union) <= 12 * 3
+        assert not np.any(scene.masks.sum(axis=0) > 1), "instances overlap in their masks"
+        for mask, box in zip(scene.masks, scene.boxes, strict=True):
+            assert np.array_equal(box, box_from_mask(mask))
+        assert (scene.kinds == 0).sum() >= 2
+        assert len(set(scene.kind_names)) == len(scene.kind_names)
+
+
+def test_copies_respect_the_overlap_limit_of_the_settings(monkeypatch):
+    _black(monkeypatch)
+    settings = SceneSettings(colour_jitter=0.0, blur_probability=0.0, generated_background_fraction=1.0,
+                             generated_fraction=0.0, max_overlap=0.0, copies=(20, 40), object_size=(20, 30))
+    scene = compose_scene(_black_sources(), settings, np.random.default_rng(0))
+    # With no overlap allowed no paste covers another: every mask is a whole (rotated) rectangle, as convex as
+    # its hull (an occluded one would have a bite out of it).
+    cutout = [i for i, kind in enumerate(scene.kinds) if scene.kind_names[kind] in ("car", "cup")]
+    assert cutout
+    for mask in scene.masks[cutout]:  # (procedural distractors may be stars or rings: not convex)
+        points = np.argwhere(mask)[:, ::-1].astype(np.int32)
+        hull = cv2.contourArea(cv2.convexHull(points))
+        assert mask.sum() >= 0.9 * hull
+
+
+def test_fill_out_removes_the_masked_object():
+    image = np.full((100, 120, 3), 40, np.uint8)
+    image[30:60, 40:80] = 250  # an object of a held-out class
+    mask = np.zeros((100, 120), bool)
+    mask[30:60, 40:80] = True
+    filled = fill_out(image, mask, long_side=120)
+    assert filled.shape == image.shape
+    assert np.abs(filled[35:55, 45:75].astype(int) - 40).max() <= 3
+
+
+def _dataset_with_held_out_person() -> Dataset:
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((80, 100, 3)) * 50).astype(np.uint8)
+    pixels[10:40, 10:30] = (0, 0, 255)  # person: held out
+    pixels[50:70, 60:95] = (255, 255, 0)  # car: a training class
+    person = InstanceAnnotation(0, "person", np.array([10, 10, 30, 40], np.float32),
+                                polygons=(np.array([[10, 10], [30, 10], [30, 40], [10, 40]], np.float32),))
+    car = InstanceAnnotation(1, "car", np.array([60, 50, 95, 70], np.float32),
+                             polygons=(np.array([[60, 50], [95, 50], [95, 70], [60, 70]], np.float32),))
+    image = AnnotatedImage("a", lambda: pixels.copy(), 80, 100, (person, car))
+    return Dataset(("person", "car"), (image,))
+
+
+def test_sources_never_paste_or_show_an_excluded_class():
+    dataset = _dataset_with_held_out_person()
+    with pytest.raises(ValueError, match="held-out class must never be pasted"):
+        SceneSources.from_dataset(dataset, ["person", "car"], ["person"])
+    sources = SceneSources.from_dataset(dataset, ["car"], ["person"])
+    assert set(sources.cutouts) == {"car"}
+    background = sources.backgrounds[0]
+    scale = background.shape[1] / 100
+    person_area = background[int(12 * scale) : int(38 * scale), int(12 * scale) : int(28 * scale)]
+    assert person_area[..., 2].mean() < 120, "the person's blue is still in the background"
+    # The background still shows a car, so car cut-outs are never pasted on it (an unlabelled positive).
+    assert sources.background_categories == [frozenset({"car"})]
+    settings = SceneSettings(generated_background_fraction=0.0, generated_fraction=0.0, distractor_kinds=(0, 0))
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        assert "car" not in compose_scene(sources, settings, rng).kind_names
+
+
+def test_coco128_scenes_never_hold_split_1_or_2_classes(coco128_dir):
+    from model.data.loading import load_dataset
+
+    dataset = load_dataset(coco128_dir, "yolo-seg")
+    held_out = paper_split(1).held_out | paper_split(2).held_out
+    train = [c for c in dataset.categories if c not in held_out]
+    small = Dataset(dataset.categories, dataset.images[:24], dataset.name)
+    sources = SceneSources.from_dataset(small, train, held_out)
+    assert sources.cutouts and not set(sources.cutouts) & held_out
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        scene = compose_scene(sources, SceneSettings(), rng)
+        assert not set(scene.kind_names) & held_out
+        for shown in sources.background_categories:
+            assert not shown & held_out
+
+
+def test_sampler_gives_same_image_episodes(monkeypatch):
+    _black(monkeypatch)
+    sampler = SceneSampler(_black_sources(), SHARP, seed=0)
+    episode = next(iter(sampler))
+    assert episode.reference_image is episode.query_image
+    assert len(episode.gt_boxes) >= 2 and episode.gt_masks.shape[0] == len(episode.gt_boxes)
+    assert any(np.array_equal(episode.reference_box, b) for b in episode.gt_boxes)
+    assert len(episode.object_boxes) >= len(episode.gt_boxes)
+
+
+def test_generated_kinds_vary_around_one_design():
+    sprites = generated_kind(np.random.default_rng(5), "shape-1", variants=4)
+    assert len(sprites) == 4 and {s.kind for s in sprites} == {"shape-1"}
+    for sprite in sprites:
+        assert sprite.rgb.shape[:2] == sprite.alpha.shape and sprite.alpha.max() == 1.0
+        assert sprite.rgb.dtype == np.uint8
+
+
+def test_cutouts_refuse_unknown_classes_and_skip_fragments():
+    dataset = _dataset_with_held_out_person()
+    with pytest.raises(ValueError, match="not in"):
+        cutouts_from_dataset(dataset, ["bicycle"])
+    cut = cutouts_from_dataset(dataset, ["car"])["car"][0]
+    assert cut.rgb.shape[:2] == (20, 35) and cut.alpha.mean() == 1.0
+
+
+def test_written_scene_set_reads_back_with_exact_masks(tmp_path, monkeypatch):
+    _black(monkeypatch)
+    path = write_scene_set(tmp_path, _black_sources(), count=2, seed=0, settings=SHARP)
+    data = json.loads(path.read_text())
+    assert len(data["images"]) == 2
+    dataset = read_coco(path, tmp_path / "images")
+    image = dataset.images[0]
+    pixels = image.load_image()
+    for annotation in image.instances:
+        mask = annotation.mask(image.height, image.width)
+        assert np.array_equal(annotation.box, box_from_mask(mask))
+        if annotation.category.split("@")[0] in ("car", "cup"):
+            assert pixels[..., 0][mask].mean() >= 180  # red inside the masks (JPEG blurs the edges' chroma)
