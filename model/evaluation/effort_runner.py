@@ -6,7 +6,8 @@ picks the instance the reference box is drawn on (`reference_for`). The answerer
 (`model.evaluation.service_answerer`), or a training-free baseline (`template_baseline`, `feature_probe`). A list of
 thresholds is scored from one answer each: the answerer answers at the lowest, and each threshold keeps the
 suggestions scoring at least it. That equals a separate run at each threshold whenever suggestions are greedy NMS
-survivors in score order, capped to the best N (the model's detection layer and both baselines).
+survivors in score order, capped to the best N, and any later rescoring only lowers scores (the model's detection
+layer and its size prior; both baselines).
 
 Nothing here imports TensorFlow.
 """
@@ -92,15 +93,13 @@ def plan_trials(dataset: Dataset, classes: Sequence[str], seeds: int, *, limit: 
     for index, image in enumerate(dataset.images):
         if limit is not None and images >= limit:
             break
-        found = False
+        before = len(trials)
         for cid in wanted:
             count = len(image.instances_of(cid))
-            if count < MIN_INSTANCES:
-                continue
-            found = True
-            trials += [Trial(index, image.image_id, dataset.categories[cid], cid,
-                             reference_for(seed, index, cid, count), seed) for seed in range(seeds)]
-        images += found
+            if count >= MIN_INSTANCES:
+                trials += [Trial(index, image.image_id, dataset.categories[cid], cid,
+                                 reference_for(seed, index, cid, count), seed) for seed in range(seeds)]
+        images += len(trials) > before
     return trials
 
 
