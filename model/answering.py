@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AnswerThresholds", "find_instances", "prediction_long_side", "scale_boxes"]
+__all__ = ["AnswerThresholds", "find_for_drawn_boxes", "find_instances", "prediction_long_side", "scale_boxes"]
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,41 @@ def scale_boxes(boxes, expected: tuple[int, int] | None, actual: tuple[int, int]
     return array * np.asarray([sx, sy, sx, sy], dtype=np.float32)
 
 
-def find_instances(predictor, query, reference, thresholds) -> list:
+def find_instances(predictor, query, reference, thresholds, reference_boxes=None) -> list:
     """At most `thresholds.max_instances` instances like `reference` in `query`, best first.
 
     Args:
         predictor: a `model.predictor.Predictor`; query: its `EncodedImage`; reference: its `ReferenceEmbedding`.
         thresholds: anything with `score_threshold`, `nms_threshold` and `max_instances` (`AnswerThresholds`,
             `common.jobs.Thresholds`).
+        reference_boxes: `(K, 4)` xyxy pixels of the encoded image when the references were drawn in it (an
+            interactive box): the model's size prior applies. None for references from other images.
 
     Returns:
         The predictor's `Instance`s (box xyxy pixels of the encoded image, score, `(H, W)` bool mask).
     """
     return predictor.find(query, reference, score_threshold=thresholds.score_threshold,
-                          nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances)
+                          nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
+                          reference_boxes=reference_boxes)
+
+
+def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list:
+    """The answer to reference boxes drawn in `image` itself (an interactive request).
+
+    When the model tiles small references (`detection_small_tiles`, `model.tiling`) and these are small, the image
+    is answered in magnified windows; otherwise `find_instances` on the whole image's `query`, with the size prior.
+
+    Args:
+        image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
+
+    Returns:
+        The predictor's `Instance`s in `image`'s pixels, best first.
+    """
+    from model.tiling import find_tiled, tile_plan
+
+    plan = tile_plan(predictor.config, image.shape[:2], boxes)
+    if plan is None:
+        return find_instances(predictor, query, reference, thresholds, reference_boxes=boxes)
+    return find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
+                      nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
+                      reference_boxes=boxes)

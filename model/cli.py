@@ -1,4 +1,4 @@
-"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,effort} ...`.
+"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,synth,effort} ...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -396,6 +396,21 @@ def _add_validation_args(p: argparse.ArgumentParser) -> None:
                    help="stop after K validations without improvement (0 = train all --steps)")
 
 
+def cmd_synth(args) -> int:
+    from model.data.loading import load_dataset
+    from model.data.scenes import SceneSources, write_scene_set
+    from model.data.splits import paper_split
+
+    dataset = load_dataset(args.data, args.format)
+    held_out = frozenset().union(*(paper_split(k).held_out for k in args.exclude_split))
+    sprite_classes = [c for c in dataset.categories if c not in held_out]
+    sources = SceneSources.from_dataset(dataset, sprite_classes, held_out)
+    path = write_scene_set(args.out, sources, args.count, args.seed)
+    print(f"wrote {args.count} scenes: {path} (python -m model effort --data {path} --format coco --classes all)",
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -480,6 +495,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("synth", help="write a synthetic repeated-object set (COCO JSON + JPEGs), the development set "
+                                     "of issue 17: sprites of the training classes only")
+    p.add_argument("--data", required=True, help="where sprites and backgrounds come from (e.g. coco128-seg)")
+    p.add_argument("--format", required=True, choices=["coco", "yolo-seg", "label-studio"])
+    p.add_argument("--exclude-split", type=int, nargs="+", choices=[1, 2, 3, 4], default=[1, 2],
+                   help="paper splits whose classes are never pasted and are filled out of backgrounds (default 1 2)")
+    p.add_argument("--count", type=int, default=100, help="scenes (default 100)")
+    p.add_argument("--seed", type=int, default=1234, help="the set is a function of the data and this seed")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("effort", help="the simulated annotator: one reference box per (image, class), what is left "
                                       "to do (effort, errors per instance, recall, precision, mask IoU, time)")

@@ -81,11 +81,14 @@ class ModelConfig:
     detection_max_instances: int = 100
     detection_min_confidence: float = 0.7
     detection_nms_threshold: float = 0.5
-    # Inference levers for the product's case (one box in the image itself), off for the paper's presets:
+    # Inference levers for the product's case (one box in the image itself), off for the paper's presets and the
+    # first shipped checkpoints:
     # the reference's 8 flips / right-angle rotations averaged as K-shot references (objects lie in any direction),
     # and the size prior of model/size_prior.py (0 = off; else the size factor that costs nothing, and the falloff
     # beyond it in log units).
     reference_dihedral: bool = False
+    # Small references (model/tiling.py): look at the image in magnified overlapping windows.
+    detection_small_tiles: bool = False
     detection_size_tolerance: float = 0.0
     detection_size_falloff: float = 0.4
     # Training defaults (the paper's)

@@ -27,7 +27,7 @@ from common.jobs import (
 from common.mask_crop import MaskCrop
 from common.masks import encode_mask
 from common.queues import delivery_key
-from model.answering import find_instances, scale_boxes
+from model.answering import find_for_drawn_boxes, find_instances, scale_boxes
 from model.postprocess import paste_window
 from worker import runtime
 from worker.models import use_project_model
@@ -89,7 +89,7 @@ def interactive_job(payload: dict) -> dict:
         reference = rt.predictor.encode_references(image, boxes)
     except ValueError as error:
         raise BadRequestError(f"The reference box cannot be used: {error}") from None
-    instances = find_instances(rt.predictor, query, reference, request.thresholds)
+    instances = find_for_drawn_boxes(rt.predictor, image, query, reference, request.thresholds, boxes)
     timings["reference_and_heads_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 4) for k, v in timings.items()}

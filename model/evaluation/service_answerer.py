@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model.answering import AnswerThresholds, find_instances, prediction_long_side, scale_boxes
+from model.answering import AnswerThresholds, find_for_drawn_boxes, prediction_long_side, scale_boxes
 from model.evaluation.effort import Suggestions
 from model.evaluation.effort_runner import QueryImage
 from model.images import DEFAULT_MAX_PIXELS, decode_image
@@ -69,7 +69,7 @@ class ServiceAnswerer:
         actual = decoded.shape[:2]
         boxes = scale_boxes(reference_box, expected, actual)
         reference = self.predictor.encode_references(decoded, boxes)
-        instances = find_instances(self.predictor, query, reference, self.thresholds)
+        instances = find_for_drawn_boxes(self.predictor, decoded, query, reference, self.thresholds, boxes)
         if not instances:
             return Suggestions.empty()
         found_boxes = scale_boxes(np.stack([i.box for i in instances]), actual, expected)
