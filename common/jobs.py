@@ -96,16 +96,20 @@ class ImageSource(_Schema):
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds(_Schema):
-    score_threshold: float
+    """What an answer keeps. `score_threshold` None: the model's own calibrated threshold (the
+    `detection_min_confidence` of its checkpoint's card)."""
+
+    score_threshold: float | None
     nms_threshold: float
     max_instances: int
 
     @classmethod
     def from_dict(cls, data: dict) -> Thresholds:
-        score = float(_require(data, "score_threshold", int | float, "thresholds"))
+        calibrated = isinstance(data, dict) and "score_threshold" in data and data["score_threshold"] is None
+        score = None if calibrated else float(_require(data, "score_threshold", int | float, "thresholds"))
         nms = float(_require(data, "nms_threshold", int | float, "thresholds"))
         count = _require(data, "max_instances", int, "thresholds")
-        if not (0.0 <= score <= 1.0 and 0.0 <= nms <= 1.0 and count >= 1):
+        if not ((score is None or 0.0 <= score <= 1.0) and 0.0 <= nms <= 1.0 and count >= 1):
             raise ValueError(f"thresholds out of range: score={score}, nms={nms}, max_instances={count}.")
         return cls(score_threshold=score, nms_threshold=nms, max_instances=count)
 

@@ -130,7 +130,10 @@ class Settings:
     log_level: str = _env("LOG_LEVEL", _parse_log_level, "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     # --- Prediction defaults (per project overridable through the ML backend's extra params) ---
-    score_threshold: float = _env("SCORE_THRESHOLD", _fraction, 0.5, "Minimum score of a suggestion.")
+    score_threshold: float | None = _env(
+        "SCORE_THRESHOLD", _fraction, None,
+        "Minimum score of a suggestion. Unset: the model's own, calibrated with its checkpoint (its card's "
+        "detection_min_confidence: 0.5 for the first shipped checkpoints).")
     nms_threshold: float = _env("NMS_THRESHOLD", _fraction, 0.5, "IoU above which overlapping detections merge.")
     max_instances: int = _env(
         "MAX_INSTANCES", _positive_int, 100,

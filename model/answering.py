@@ -21,7 +21,7 @@ class AnswerThresholds:
     """The three values an answer is found with (the service's are `SCORE_THRESHOLD`, `NMS_THRESHOLD` and
     `MAX_INSTANCES` of `common.settings`; `common.jobs.Thresholds` has the same fields)."""
 
-    score_threshold: float
+    score_threshold: float | None  # None: the model's calibrated `detection_min_confidence`
     nms_threshold: float
     max_instances: int
 

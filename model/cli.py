@@ -284,10 +284,14 @@ def _effort_answerer(args):
         settings = settings.replace(model_precision=args.precision)
     if not args.checkpoint and settings.model_seed is None:
         settings = settings.replace(model_seed=0)  # untrained heads: the same random ones every run
-    thresholds = args.threshold or [settings.score_threshold]
     predictor = load_predictor(settings)
+    # The service's SCORE_THRESHOLD, or when unset the model's calibrated one, as the worker answers.
+    service_threshold = settings.score_threshold
+    if service_threshold is None:
+        service_threshold = predictor.config.detection_min_confidence
+    thresholds = args.threshold or [service_threshold]
     answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds))
-    service = {"score_threshold": settings.score_threshold, "nms_threshold": settings.nms_threshold,
+    service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,
                "precision": predictor.precision}
     about = {"answerer": answerer.version, "checkpoint": args.checkpoint, "service_settings": service}

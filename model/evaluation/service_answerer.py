@@ -45,6 +45,8 @@ class ServiceAnswerer:
     def from_settings(cls, predictor, settings, score_threshold: float | None = None) -> ServiceAnswerer:
         """From a `common.settings.Settings` (duck-typed); `score_threshold` replaces its SCORE_THRESHOLD."""
         score = settings.score_threshold if score_threshold is None else score_threshold
+        if score is None:  # SCORE_THRESHOLD unset: the model's calibrated threshold, as the worker answers
+            score = predictor.config.detection_min_confidence
         thresholds = AnswerThresholds(score, settings.nms_threshold, settings.max_instances)
         return cls(predictor, thresholds, decode_factor=settings.decode_factor, max_pixels=settings.max_image_pixels)
 

@@ -84,14 +84,16 @@ def episode_to_example(episode, config: ModelConfig, anchors: np.ndarray, rng: n
 def _to_network_boxes(boxes: np.ndarray, info, image_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) xyxy pixels of the original image -> ((n, 4) normalised yxyx of the padded input, (N,) bool kept).
 
-    Boxes under a pixel once resized are dropped (they would give infinite deltas)."""
+    Boxes of a pixel or less once resized are dropped (they would give infinite deltas)."""
     top, left = info.window[0], info.window[1]
     padded_px = np.stack(
         [boxes[:, 1] * info.scale + top, boxes[:, 0] * info.scale + left,
          boxes[:, 3] * info.scale + top, boxes[:, 2] * info.scale + left],
         axis=1,
     ) if len(boxes) else np.zeros((0, 4), np.float32)
-    sizeable = ((padded_px[:, 2] - padded_px[:, 0]) >= 1) & ((padded_px[:, 3] - padded_px[:, 1]) >= 1)
+    # Normalised boxes span (px - [0, 0, 1, 1]) / (size - 1): a box must be more than one pixel high and wide, or its
+    # normalised height or width is 0 and its deltas infinite.
+    sizeable = ((padded_px[:, 2] - padded_px[:, 0]) > 1) & ((padded_px[:, 3] - padded_px[:, 1]) > 1)
     return normalize_boxes(padded_px, image_size)[sizeable], sizeable
 
 

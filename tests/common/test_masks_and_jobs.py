@@ -74,3 +74,16 @@ def test_results_and_batch_requests_validate_nested_parts():
             "project_id": 1, "task_id": 2, "image": {"url": "x"}, "thresholds": _interactive()["thresholds"],
             "labels": [{"label": "a", "exemplars": [{"image": {"url": "y"}, "boxes": [[0, 0, 1, 1]]}],
                         "outputs": [{"from_name": "k", "to_name": "i", "type": "keypointlabels"}]}]})
+
+
+def test_an_unset_score_threshold_travels_as_none_and_means_the_models_own():
+    from common.jobs import Thresholds
+    from common.settings import Settings
+
+    assert Settings.from_env({}).score_threshold is None
+    assert Settings.from_env({"SCORE_THRESHOLD": "0.6"}).score_threshold == 0.6
+    calibrated = Thresholds.from_dict({"score_threshold": None, "nms_threshold": 0.5, "max_instances": 100})
+    assert calibrated.score_threshold is None
+    assert Thresholds.from_dict(json.loads(json.dumps(calibrated.to_dict()))) == calibrated
+    with pytest.raises(ValueError, match="score_threshold"):
+        Thresholds.from_dict({"nms_threshold": 0.5, "max_instances": 100})  # missing is still an error

@@ -84,3 +84,17 @@ def test_run_writes_a_loadable_checkpoint(tmp_path):
     assert card.training["steps"] == 4 and set(card.training["final_losses"]) == {
         "rpn_class", "rpn_bbox", "mrcnn_class", "mrcnn_bbox", "mrcnn_mask"}
     assert Predictor.from_checkpoint(out).version == "tiny-run"
+
+
+def test_one_pixel_slivers_are_dropped_before_they_give_infinite_deltas(tiny_model):
+    """A box one pixel high normalises to zero height ((px - 1) / (size - 1)); its RPN deltas would be log(0)."""
+    cfg = tiny_model.config
+    episode = synthetic_episode()
+    scale = cfg.image_size / 160  # the query is resized by this much
+    sliver = np.zeros((1, 120, 160), bool)
+    sliver[0, 100, 40:80] = True
+    episode.gt_boxes = np.concatenate([episode.gt_boxes, [[40, 100, 80, 100 + 1 / scale]]]).astype(np.float32)
+    episode.gt_masks = np.concatenate([episode.gt_masks, sliver])
+    example = episode_to_example(episode, cfg, tiny_model.anchors_np, np.random.default_rng(0))
+    assert (example["gt_boxes"].any(axis=1)).sum() == 3
+    assert np.all(np.isfinite(example["rpn_deltas"]))
