@@ -1,4 +1,4 @@
-"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,synth,effort} ...`.
+"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,synth,calibrate,effort} ...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -415,6 +415,36 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    from model.data.loading import load_dataset
+    from model.data.splits import paper_split
+    from model.evaluation.calibration import DevelopmentSet, calibrate_checkpoint
+
+    sets = []
+    for path, data_format, selection in args.on:
+        dataset = load_dataset(path, data_format)
+        if selection == "all":
+            classes = tuple(dataset.categories)
+        elif selection.startswith("split-") and selection[6:].isdigit():
+            classes = paper_split(int(selection[6:])).held_out_classes(dataset.categories)
+        else:
+            raise ValueError(f"--on {path} {data_format} {selection}: classes must be 'all' or 'split-N' (the "
+                             "held-out classes of the paper's split N)")
+        sets.append(DevelopmentSet(f"{Path(path).name}:{selection}", dataset, tuple(classes), args.seeds))
+
+    def on_set(name, run):
+        best = min(range(len(run.thresholds)), key=lambda i: run.summary(i).effort)
+        print(f"{name}: best effort {run.summary(best).effort:.3f} at {run.thresholds[best]}", file=sys.stderr)
+
+    calibration = calibrate_checkpoint(args.checkpoint, sets, args.out, config_changes=dict(args.set),
+                                       version=args.version, on_set=on_set)
+    print(json.dumps({"threshold": calibration.threshold,
+                      "mean_effort": dict(zip(calibration.thresholds, calibration.mean_effort, strict=True))},
+                     indent=1))
+    print(f"wrote {args.out} (detection_min_confidence {calibration.threshold})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -510,6 +540,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1234, help="the set is a function of the data and this seed")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("calibrate", help="choose a checkpoint's default score threshold by the effort measure on "
+                                         "development sets; writes a copy that answers with it")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--on", nargs=3, action="append", required=True, metavar=("DATA", "FORMAT", "CLASSES"),
+                   help="a development set (repeat): path, format, and 'all' or 'split-N' (held-out classes of the "
+                        "paper's split N; never the test split)")
+    p.add_argument("--set", type=_config_override, action="append", default=[], metavar="FIELD=VALUE",
+                   help="inference settings to change with it, e.g. --set reference_dihedral=true")
+    p.add_argument("--seeds", type=int, default=1, help="references per (image, class) (default 1)")
+    p.add_argument("--version", help="the new version's name (default: VERSION-calibrated)")
+    p.add_argument("--out", required=True, help="NAME.weights.h5 to write (+ card)")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("effort", help="the simulated annotator: one reference box per (image, class), what is left "
                                       "to do (effort, errors per instance, recall, precision, mask IoU, time)")

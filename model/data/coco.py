@@ -21,8 +21,9 @@ def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None)
 
     Args:
         annotation_file: e.g. `annotations/instances_val2017.json`.
-        images_dir: folder holding the `file_name`s. Default: the JSON's folder, or for the usual layout
-            `<root>/annotations/instances_<split>.json` the folder `<root>/<split>` when it exists.
+        images_dir: folder holding the `file_name`s. Default: the JSON's folder (or its `images/` sub-folder when
+            the images lie there), or for the usual layout `<root>/annotations/instances_<split>.json` the folder
+            `<root>/<split>` when it exists.
 
     Returns:
         A `Dataset`: boxes from the COCO `bbox` (xywh -> xyxy pixels), polygons kept as polygons, RLE (compressed or
@@ -39,7 +40,8 @@ def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None)
         if key not in data:
             raise ValueError(f"{annotation_file} has no {key!r} list; is it a COCO *instances* file?")
 
-    images_root = Path(images_dir) if images_dir is not None else _default_images_dir(annotation_file)
+    first = data["images"][0].get("file_name") if data["images"] else None
+    images_root = Path(images_dir) if images_dir is not None else _default_images_dir(annotation_file, first)
     coco_categories = sorted(data["categories"], key=lambda c: c["id"])
     names = tuple(c["name"] for c in coco_categories)
     position = {c["id"]: i for i, c in enumerate(coco_categories)}
@@ -91,13 +93,18 @@ def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None)
     return Dataset(categories=names, images=images, name=str(annotation_file))
 
 
-def _default_images_dir(annotation_file: Path) -> Path:
+def _default_images_dir(annotation_file: Path, first_file: str | None = None) -> Path:
+    """`<root>/<split>` for `<root>/annotations/instances_<split>.json`; else the JSON's folder, or its `images/`
+    sub-folder when that is where the first image (`first_file`) lies."""
     stem = annotation_file.stem
     if annotation_file.parent.name == "annotations" and "_" in stem:
         candidate = annotation_file.parent.parent / stem.split("_", 1)[1]
         if candidate.is_dir():
             return candidate
-    return annotation_file.parent
+    beside, inside = annotation_file.parent, annotation_file.parent / "images"
+    if first_file and not (beside / first_file).exists() and (inside / first_file).exists():
+        return inside
+    return beside
 
 
 def _segmentation(

@@ -362,7 +362,7 @@ class SceneSampler:
 def write_scene_set(out_dir: str | Path, sources: SceneSources, count: int, seed: int,
                     settings: SceneSettings | None = None) -> Path:
     """Write `count` scenes as a COCO JSON set: `out_dir/images/scene-NNNN.jpg` and `out_dir/annotations.json`
-    (RLE masks; every kind of every scene is a category, named `<kind>@<scene>` so that kinds of different scenes
+    (file names relative to `out_dir`, so the JSON reads back without an images folder; RLE masks; every kind of every scene is a category, named `<kind>@<scene>` so that kinds of different scenes
     never merge). Returns the annotations path."""
     from pycocotools import mask as mask_utils
 
@@ -376,7 +376,7 @@ def write_scene_set(out_dir: str | Path, sources: SceneSources, count: int, seed
         name = f"scene-{n:04d}.jpg"
         cv2.imwrite(str(out / "images" / name), scene.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
         height, width = scene.image.shape[:2]
-        images.append({"id": n + 1, "file_name": name, "height": height, "width": width})
+        images.append({"id": n + 1, "file_name": f"images/{name}", "height": height, "width": width})
         first = len(categories)
         categories += [{"id": first + k + 1, "name": f"{kind}@{n:04d}"} for k, kind in enumerate(scene.kind_names)]
         for mask, box, kind in zip(scene.masks, scene.boxes, scene.kinds, strict=True):

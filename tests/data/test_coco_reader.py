@@ -120,3 +120,18 @@ def test_coco_rle_matches_the_rasterised_mask(tmp_path):
         for instance in image.instances:
             rle = instance.coco_rle(image.height, image.width)
             np.testing.assert_array_equal(decode_rle_mask(rle), instance.mask(image.height, image.width))
+
+
+def test_images_in_an_images_folder_beside_the_json_are_found(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from model.data.coco import read_coco
+
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (8, 6)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "set.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.png", "height": 6, "width": 8}], "annotations": [],
+        "categories": [{"id": 1, "name": "thing"}]}))
+    assert read_coco(tmp_path / "set.json").images[0].load_image().shape == (6, 8, 3)

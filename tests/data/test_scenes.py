@@ -162,7 +162,7 @@ def test_written_scene_set_reads_back_with_exact_masks(tmp_path, monkeypatch):
     path = write_scene_set(tmp_path, _black_sources(), count=2, seed=0, settings=SHARP)
     data = json.loads(path.read_text())
     assert len(data["images"]) == 2
-    dataset = read_coco(path, tmp_path / "images")
+    dataset = read_coco(path)  # file names are relative to the JSON's folder
     image = dataset.images[0]
     pixels = image.load_image()
     for annotation in image.instances:

@@ -1,0 +1,128 @@
+"""Calibrated defaults: the score threshold a checkpoint answers with when the service sets none.
+
+`choose_threshold` picks, from one threshold sweep per development set, the threshold of the lowest mean effort over
+the sets (the annotator's measure, model/evaluation/effort.py). When unsure the product suggests less: thresholds
+whose mean effort is within `TIE_EFFORT` of the best count as ties, and the highest of them wins.
+
+`calibrate_checkpoint` runs the sweeps with the model answering as the worker does and writes a copy of the
+checkpoint whose config carries the chosen `detection_min_confidence` (and any inference settings changed with it),
+with the sweeps in its card. Pure choice, no TensorFlow in this module's top level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SWEEP", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint", "choose_threshold"]
+
+SWEEP = tuple(round(float(t), 2) for t in np.arange(0.30, 0.96, 0.05))
+"""Thresholds a calibration tries."""
+TIE_EFFORT = 0.005
+"""Mean efforts this close to the best are ties; the highest threshold among them wins (suggest less)."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The chosen threshold and what it was chosen on.
+
+    Attributes:
+        threshold: the chosen score threshold.
+        thresholds: the sweep; efforts: `{set name: effort per threshold}`; mean_effort: per threshold.
+    """
+
+    threshold: float
+    thresholds: tuple[float, ...]
+    efforts: dict[str, tuple[float, ...]]
+    mean_effort: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold, "thresholds": list(self.thresholds),
+                "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
+                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": TIE_EFFORT}
+
+
+def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]]) -> Calibration:
+    """The threshold of the lowest mean effort over the sets (module docstring).
+
+    Args:
+        thresholds: the sweep, any order; efforts: per set name, the effort at each threshold (same order).
+
+    Raises:
+        ValueError: no sets, or a set whose efforts do not match the thresholds.
+    """
+    if not efforts:
+        raise ValueError("calibration needs at least one development set")
+    for name, values in efforts.items():
+        if len(values) != len(thresholds):
+            raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
+    table = np.array([list(values) for values in efforts.values()], np.float64)
+    mean = table.mean(axis=0)
+    ties = np.flatnonzero(mean <= mean.min() + TIE_EFFORT)
+    best = max(ties, key=lambda i: thresholds[i])
+    return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
+                       {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean))
+
+
+@dataclass(frozen=True)
+class DevelopmentSet:
+    """A labelled set to calibrate on: `name`, the `Dataset`, its classes and seeds (model/evaluation/effort_runner)."""
+
+    name: str
+    dataset: object
+    classes: tuple[str, ...]
+    seeds: int = 1
+
+
+def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], out: str | Path, *,
+                         config_changes: Mapping | None = None, version: str | None = None,
+                         settings=None, thresholds: Sequence[float] = SWEEP, on_set=None) -> Calibration:
+    """Sweep `thresholds` on `sets` with the checkpoint (with `config_changes`) answering as the worker does, and
+    write the calibrated copy to `out` (weights + card).
+
+    Args:
+        settings: a `common.settings.Settings` for NMS, the cap and decoding (default: from the environment).
+        on_set: called with `(name, EffortRun)` after each set.
+
+    Returns:
+        The `Calibration` (also in the new card's `metrics["calibration"]`).
+    """
+    from model.answering import AnswerThresholds
+    from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
+    from model.evaluation.effort_runner import plan_trials, run_effort
+    from model.evaluation.service_answerer import ServiceAnswerer
+    from model.predictor import Predictor
+
+    if settings is None:
+        from common.settings import Settings
+
+        settings = Settings.from_env()
+    changes = dict(config_changes or {})
+    model, card = load_checkpoint(weights, **changes)
+    predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
+    answer_at = AnswerThresholds(min(thresholds), settings.nms_threshold, settings.max_instances)
+    efforts, figures = {}, {}
+    for development in sets:
+        answerer = ServiceAnswerer(predictor, answer_at, decode_factor=settings.decode_factor)
+        trials = plan_trials(development.dataset, development.classes, development.seeds)
+        if not trials:
+            raise ValueError(f"development set {development.name!r} has no image with 2 or more instances of a class")
+        run = run_effort(development.dataset, trials, answerer, thresholds=tuple(thresholds))
+        efforts[development.name] = [run.summary(i).effort for i in range(len(thresholds))]
+        figures[development.name] = [run.summary(i).to_dict() for i in range(len(thresholds))]
+        if on_set:
+            on_set(development.name, run)
+    calibration = choose_threshold(tuple(thresholds), efforts)
+    model.config = model.config.replace(detection_min_confidence=calibration.threshold)
+    new_card = ModelCard(version=version or f"{card.version}-calibrated", preset=card.preset, config={},
+                         parent=card.version, training=dict(card.training), metrics=dict(card.metrics),
+                         notes=card.notes)
+    new_card.metrics["calibration"] = {**calibration.to_dict(), "config_changes": changes,
+                                       "sets": {s.name: {"classes": len(s.classes), "seeds": s.seeds}
+                                                for s in sets},
+                                       "figures": figures}
+    save_checkpoint(model, out, new_card)
+    return calibration

@@ -1,0 +1,65 @@
+"""Calibrated defaults: the threshold choice alone, then `python -m model calibrate` on a tiny set and checkpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from effort_scenes import write_coco_set
+
+from model.evaluation.calibration import SWEEP, TIE_EFFORT, choose_threshold
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_lowest_mean_effort_over_the_sets_wins():
+    chosen = choose_threshold([0.3, 0.5, 0.7], {"a": [0.9, 0.5, 0.8], "b": [0.7, 0.6, 0.6]})
+    assert chosen.threshold == 0.5 and chosen.mean_effort == pytest.approx((0.8, 0.55, 0.7))
+
+
+def test_near_ties_go_to_the_higher_threshold_suggesting_less():
+    near = 0.5 + TIE_EFFORT / 2
+    assert choose_threshold([0.5, 0.7, 0.9], {"a": [0.5, near, 0.8]}).threshold == 0.7
+    assert choose_threshold([0.9, 0.7, 0.5], {"a": [0.8, near, 0.5]}).threshold == 0.7  # any order
+
+
+def test_mismatched_or_missing_sweeps_are_refused():
+    with pytest.raises(ValueError, match="at least one"):
+        choose_threshold([0.5], {})
+    with pytest.raises(ValueError, match="2 efforts for 3 thresholds"):
+        choose_threshold([0.3, 0.5, 0.7], {"a": [0.1, 0.2]})
+
+
+def test_calibrate_writes_a_checkpoint_that_answers_with_the_chosen_threshold(tmp_path):
+    import keras
+
+    from model.builder import build_model
+    from model.checkpoint import ModelCard, load_checkpoint, read_card, save_checkpoint
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(0)
+    model = build_model(get_preset("tiny"))
+    source = save_checkpoint(model, tmp_path / "tiny.weights.h5", ModelCard("tiny-v1", "tiny", {}))
+    data = write_coco_set(tmp_path / "set")
+    out = tmp_path / "tiny-calibrated.weights.h5"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-m", "model", "calibrate", "--checkpoint", str(source), "--on", str(data), "coco", "all",
+         "--set", "reference_dihedral=true", "--version", "tiny-v1-cal", "--out", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = read_card(out)
+    calibration = card.metrics["calibration"]
+    assert card.version == "tiny-v1-cal" and card.parent == "tiny-v1"
+    assert calibration["threshold"] in SWEEP and calibration["config_changes"] == {"reference_dihedral": True}
+    assert len(calibration["efforts"]["annotations.json:all"]) == len(SWEEP)
+    loaded, _ = load_checkpoint(out)
+    assert loaded.config.detection_min_confidence == calibration["threshold"]
+    assert loaded.config.reference_dihedral is True
+    bad = subprocess.run([sys.executable, "-m", "model", "calibrate", "--checkpoint", str(source), "--on", str(data),
+                          "coco", "split-x", "--out", str(tmp_path / "x.weights.h5")],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "'all' or 'split-N'" in bad.stderr
