@@ -198,25 +198,24 @@ class Settings:
         "Fine-tune automatically after this many new accepted annotations in a project (0: only on request).")
     train_max_steps: int = _env("TRAIN_MAX_STEPS", _positive_int, 150, "Step budget of one fine-tuning run.")
     train_time_budget: float = _env(
-        "TRAIN_TIME_BUDGET", _positive_float, 300.0, "Time budget of one fine-tuning run in seconds (training part).")
+        "TRAIN_TIME_BUDGET", _positive_float, 90.0,
+        "Time budget of one fine-tuning run's training part in seconds (fetching and judging come on top).")
     train_layers: str = _env(
         "TRAIN_LAYERS", lambda n, r: _parse_choice(n, r, ("heads", "all")), "heads",
         "heads: the backbone stays frozen and the rest adapts; all: the backbone adapts too.")
-    train_learning_rate: float = _env("TRAIN_LEARNING_RATE", _positive_float, 1e-4, "Adam learning rate.")
+    train_learning_rate: float = _env("TRAIN_LEARNING_RATE", _positive_float, 5e-4, "Adam learning rate.")
     train_holdout_fraction: float = _env(
         "TRAIN_HOLDOUT_FRACTION", _parse_number(float, 0.0, 0.9), 0.2,
-        "Share of a project's annotated images held out to compare a new version with its parent.")
-    train_eval_runs: int = _env(
-        "TRAIN_EVAL_RUNS", _positive_int, 2, "Repetitions of the one-shot evaluation on the held-out images.")
+        "Share of a project's annotated images held out to judge a new version against its parent by the annotator's "
+        "effort and to calibrate its score threshold (at least 1 image from 2 on).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
-        "When a new version becomes active: if-not-worse (held-out metric vs its parent), always, or never (manual).")
-    train_activation_metric: str = _env(
-        "TRAIN_ACTIVATION_METRIC", lambda n, r: _parse_choice(n, r, ("box_ap50", "mask_ap50", "recall")), "box_ap50",
-        "Held-out metric compared with the parent's for TRAIN_ACTIVATION=if-not-worse.")
+        "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "
+        "never (manual).")
     train_activation_tolerance: float = _env(
         "TRAIN_ACTIVATION_TOLERANCE", _fraction, 0.0,
-        "A new version may be this much worse than its parent on that metric and still become active.")
+        "A new version's held-out effort may exceed its parent's by this much (actions per instance) and still become "
+        "active.")
     train_job_timeout: int = _env(
         "TRAIN_JOB_TIMEOUT", _positive_int, 3600, "Hard limit of one training job (image fetching + training + evaluation).")
     version_retention: int = _env(

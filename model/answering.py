@@ -4,7 +4,9 @@
 is much larger than the model needs (`prediction_long_side`), move the drawn boxes from Label Studio's image size to
 the decoded one (`scale_boxes`), encode the image and the references, and `find_instances` with the request's
 thresholds. `model.evaluation.service_answerer` plays the same steps on dataset images, so the effort measure scores
-what an annotator gets. Nothing here imports TensorFlow: the predictor is passed in.
+what an annotator gets. Batch pre-annotation (no box drawn) answers every label of the exemplar bank on one encoded
+image with `find_for_labels`, each label's exemplars pooled by `pooled_reference`; `model.evaluation.bank_answerer`
+plays it for the bank mode of the measure. Nothing here imports TensorFlow: the predictor is passed in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AnswerThresholds", "find_for_drawn_boxes", "find_instances", "prediction_long_side", "scale_boxes"]
+__all__ = ["AnswerThresholds", "find_for_drawn_boxes", "find_for_labels", "find_instances", "pooled_reference",
+           "prediction_long_side", "scale_boxes"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,35 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     return find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
                       nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
                       reference_boxes=boxes)
+
+
+def pooled_reference(references: list):
+    """One label's exemplars as one K-shot reference: the only one, or `ReferenceEmbedding.mean` of several
+    (weighted by their box counts), as batch pre-annotation pools the exemplar bank.
+
+    Args:
+        references: the predictor's `ReferenceEmbedding`s, one per exemplar (each of one or more boxes).
+
+    Raises:
+        ValueError: no reference (a label without exemplars cannot be answered).
+    """
+    if not references:
+        raise ValueError("a label needs at least one exemplar to be answered: accept an annotation with it first")
+    return references[0] if len(references) == 1 else type(references[0]).mean(references)
+
+
+def find_for_labels(predictor, query, references_by_label: dict, thresholds) -> dict[str, list]:
+    """Batch pre-annotation of one image: every label answered with its pooled exemplars, no box drawn (no size
+    prior: the references come from other images).
+
+    Args:
+        query: the predictor's `EncodedImage` of the image.
+        references_by_label: `{label: [ReferenceEmbedding, ...]}` (the exemplars of each label, encoded).
+        thresholds: as `find_instances`.
+
+    Returns:
+        `{label: [Instance, ...]}` in `references_by_label`'s order, each list best first; boxes are xyxy pixels of
+        the encoded image.
+    """
+    return {label: find_instances(predictor, query, pooled_reference(references), thresholds)
+            for label, references in references_by_label.items()}

@@ -27,7 +27,7 @@ from common.jobs import (
 from common.mask_crop import MaskCrop
 from common.masks import encode_mask
 from common.queues import delivery_key
-from model.answering import find_for_drawn_boxes, find_instances, scale_boxes
+from model.answering import find_for_drawn_boxes, find_for_labels, scale_boxes
 from model.postprocess import paste_window
 from worker import runtime
 from worker.models import use_project_model
@@ -110,13 +110,12 @@ def batch_job(payload: dict) -> dict:
     size = (int(image.shape[0]), int(image.shape[1]))
     original = None if loaded.original_size == size else loaded.original_size
     query, hit = rt.encode(loaded.digest, image)
-    per_label: dict[str, tuple[InstanceRecord, ...]] = {}
+    references: dict[str, list] = {}
     for index, label in enumerate(request.labels):
         _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
-        references = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
-        reference = references[0] if len(references) == 1 else type(references[0]).mean(references)
-        instances = find_instances(rt.predictor, query, reference, request.thresholds)
-        per_label[label.label] = tuple(instance_records(instances))
+        references[label.label] = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
+    found = find_for_labels(rt.predictor, query, references, request.thresholds)
+    per_label = {label: tuple(instance_records(instances)) for label, instances in found.items()}
     result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
                          original_size=original)
     job = get_current_job()

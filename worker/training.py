@@ -5,9 +5,10 @@
 1. take the project's training lock (one training job per project; a second one returns "skipped");
 2. with `resync`, pull Label Studio's export into the annotation store and rebuild the exemplar bank;
 3. build the dataset from the store, fetching every task image through the worker's fetcher;
-4. `model.training.finetune` from the active version (or the base model) into
-   `MODEL_DIR/projects/<id>/versions/project-<id>-v<k>.weights.h5` + card (temporary names, renamed; card last);
-5. activate it when `TRAIN_ACTIVATION` allows (by default: not worse than its parent on the held-out slice),
+4. `model.training.finetune` (the recipe `python -m model finetune` runs too) from the active version (or the base
+   model) into `MODEL_DIR/projects/<id>/versions/project-<id>-v<k>.weights.h5` + card (temporary names, renamed;
+   card last), its score threshold calibrated on the held-out slice and stored in its config;
+5. activate it when `TRAIN_ACTIVATION` allows (by default: its held-out effort is not higher than its parent's),
    record the decision in its card, prune old versions (`VERSION_RETENTION`).
 
 Progress (`stage`, `step`, `max_steps`, `loss`, `eta_s`, `fraction`) is in `job.meta["progress"]`, visible at
@@ -79,24 +80,18 @@ def _finetune_settings(settings: Settings):
     return FineTuneSettings(
         max_steps=settings.train_max_steps, time_budget_s=settings.train_time_budget,
         learning_rate=settings.train_learning_rate, layers=settings.train_layers,
-        holdout_fraction=settings.train_holdout_fraction, eval_runs=settings.train_eval_runs,
+        holdout_fraction=settings.train_holdout_fraction,
     )
 
 
 def _decide(result, settings: Settings) -> tuple[bool, str]:
-    """Whether the new version becomes active, and why (written in its card)."""
+    """Whether the new version becomes active, and why (written in its card): with TRAIN_ACTIVATION=if-not-worse,
+    the recipe's effort gate (a child whose held-out effort is higher than its parent's is refused)."""
     if settings.train_activation == "always":
         return True, "TRAIN_ACTIVATION=always"
     if settings.train_activation == "never":
         return False, "TRAIN_ACTIVATION=never: activate it with POST /versions/rollback"
-    metric, tolerance = settings.train_activation_metric, settings.train_activation_tolerance
-    new, parent = result.metrics.get("new"), result.metrics.get("parent")
-    if not new or not parent:
-        return True, "no held-out images to compare with the parent (a project of one image)"
-    verdict = result.not_worse_than_parent(key=metric, tolerance=tolerance)
-    comparison = f"held-out {metric} {new[metric]['mean']:.4f} vs parent {parent[metric]['mean']:.4f}"
-    return verdict, (f"{comparison}: not worse" if verdict else f"{comparison}: worse, parent stays active") + (
-        f" (tolerance {tolerance:g})" if tolerance else "")
+    return result.effort_gate(tolerance=settings.train_activation_tolerance)
 
 
 def _json_safe(value):
@@ -171,7 +166,7 @@ def _run(request: TrainingRequest, rt: runtime.Runtime, models: ProjectModels) -
         version = registry.next_version(project_id)
         progress.stage("evaluating the parent", 0.2, version=version)
         result = finetune(parent_path, dataset, registry.weights_path(project_id, version), version,
-                          _finetune_settings(settings), on_progress=progress.step)
+                          _finetune_settings(settings), on_progress=progress.step, answer_settings=settings)
 
     activate, reason = _decide(result, settings)
     card = read_card(result.weights_path)

@@ -25,7 +25,7 @@ import numpy as np
 from model.data.annotations import AnnotatedImage, Dataset
 from model.evaluation.effort import EffortSummary, Suggestions, TrialCounts, count_trial
 
-__all__ = ["MIN_INSTANCES", "Answerer", "EffortRun", "QueryImage", "Trial", "TrialResult", "plan_trials",
+__all__ = ["MIN_INSTANCES", "Answerer", "EffortRun", "LazyMasks", "QueryImage", "Trial", "TrialResult", "plan_trials",
            "reference_for", "run_effort"]
 
 MIN_INSTANCES = 2
@@ -58,13 +58,14 @@ class Answerer(Protocol):
 @dataclass(frozen=True)
 class Trial:
     """One (image, class, seed) and the ground-truth instance the reference is drawn on (an index into
-    `AnnotatedImage.instances_of(category_id)`)."""
+    `AnnotatedImage.instances_of(category_id)`; None in the bank mode, `model.evaluation.bank_effort`: no reference
+    drawn)."""
 
     image_index: int
     image_id: str
     category: str
     category_id: int
-    reference_index: int
+    reference_index: int | None
     seed: int
 
 
@@ -103,7 +104,7 @@ def plan_trials(dataset: Dataset, classes: Sequence[str], seeds: int, *, limit: 
     return trials
 
 
-class _LazyMasks(Sequence):
+class LazyMasks(Sequence):
     """The instances' `(H, W)` bool masks, rasterised on first use; None for box-only instances (mask unknown)."""
 
     def __init__(self, image: AnnotatedImage, instances):
@@ -199,7 +200,7 @@ def run_effort(
         instances = image.instances_of(trial.category_id)
         gt_boxes = image.boxes(instances)
         others = [a for a in image.instances if a.category_id != trial.category_id and not a.iscrowd]
-        gt_masks = _LazyMasks(image, instances)
+        gt_masks = LazyMasks(image, instances)
         started = time.perf_counter()
         answer = answerer(query, gt_boxes[trial.reference_index].copy())
         seconds = time.perf_counter() - started

@@ -19,7 +19,7 @@ from model.evaluation.effort import Suggestions
 from model.evaluation.effort_runner import QueryImage
 from model.images import DEFAULT_MAX_PIXELS, decode_image
 
-__all__ = ["ServiceAnswerer"]
+__all__ = ["ServiceAnswerer", "resized_mask"]
 
 
 class ServiceAnswerer:
@@ -75,11 +75,11 @@ class ServiceAnswerer:
         if not instances:
             return Suggestions.empty()
         found_boxes = scale_boxes(np.stack([i.box for i in instances]), actual, expected)
-        masks = [_resized_mask(np.asarray(i.mask, bool), expected) for i in instances]
+        masks = [resized_mask(np.asarray(i.mask, bool), expected) for i in instances]
         return Suggestions(found_boxes, np.array([i.score for i in instances]), masks)
 
 
-def _resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """`(h, w)` bool -> `(H, W)` bool (nearest neighbour; the same array when the sizes agree)."""
     if mask.shape == tuple(size):
         return mask

@@ -1,57 +1,71 @@
-"""Fine-tune a checkpoint on one project's accepted annotations, and judge it against its parent.
+"""The fine-tuning recipe: one project's accepted annotations -> a new model version, judged by the annotator's
+effort against its parent.
 
-This is the model side of "learning from accepted labels": the worker's training job builds a `Dataset` from the
-project's annotation store (Label Studio results), calls `finetune`, and decides from the returned metrics whether
-the new version becomes active.
+One code path for the Train button and automatic training (`worker.training`) and for `python -m model finetune`:
+1. split the accepted images: a held-out slice (`holdout_fraction`, at least 1 image from 2 images on; none at 1
+   image) is judged, the rest trains;
+2. train on the training images' episodes, multiplied (`model.training.project_episodes`): same-image and
+   cross-image episodes of every label, the other labels left in the images as hard negatives, and copy-paste
+   scenes of the accepted cut-outs on the project's own images;
+3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
+   exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
+4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
+   `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
+   held-out slice (1 image) the threshold is `FIXED_THRESHOLD`.
 
-Episodes: the reference is one accepted instance, the targets are every instance of the same label in another
-accepted image (the same image only when a label occurs in one image alone). By default the backbone stays frozen
-and the rest adapts, within a step and time budget. A held-out slice of the images (seeded, at least one image when
-there are two or more) measures the new version and its parent with the same references.
+The card holds the recipe's settings, both versions' held-out figures and the sweeps; `FineTuneResult.effort_gate`
+says whether the child may replace its parent (lower is better: a child with higher held-out effort is refused).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
-from model.data.episodes import EpisodeSampler
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-SUMMARY_KEYS = ("box_ap50", "mask_ap50", "recall", "precision")
+__all__ = ["FIXED_THRESHOLD", "FineTuneResult", "FineTuneSettings", "finetune", "split_holdout"]
+
+FIXED_THRESHOLD = 0.7
+"""The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
+fine-tuned network's scores run high on its own kinds, and when unsure the product suggests less."""
+RECIPE = "copy-paste + same/cross-image episodes, hard negatives, effort-judged, calibrated threshold (issue 18)"
 
 
 @dataclass
 class FineTuneSettings:
-    """Budget and method of one fine-tuning run (defaults sized for a CPU worker: a few minutes).
+    """Budget and method of one fine-tuning run (defaults sized for the Train button on a 2-core CPU worker: the
+    whole job, fetching and judging included, within 3 minutes for 5-20 images).
 
     Attributes:
-        max_steps / time_budget_s: stop at whichever comes first.
-        layers: "heads" keeps the backbone frozen (default; safer on a handful of images), "all" adapts it too.
-        holdout_fraction: share of the images kept out of training to compare the new version with its parent.
-        eval_runs: repetitions of the one-shot evaluation on the held-out slice (fresh references each).
+        max_steps / time_budget_s: stop training at whichever comes first.
+        learning_rate: Adam's.
+        layers: "heads" keeps the backbone frozen (default), "all" adapts it too.
+        holdout_fraction: share of the accepted images judged rather than trained on.
+        augment: flips, scale and colour jitter on the real episodes.
+        seed: the split, the episodes and the training.
     """
 
     max_steps: int = 150
-    time_budget_s: float = 300.0
+    time_budget_s: float = 90.0
     batch_size: int = 1
-    learning_rate: float = 1e-4
+    learning_rate: float = 5e-4
     layers: str = "heads"
     holdout_fraction: float = 0.2
-    eval_runs: int = 2
     augment: bool = True
     seed: int = 0
 
 
 @dataclass
 class FineTuneResult:
-    """What a run produced: the new checkpoint, and the held-out metrics of the new version and its parent."""
+    """What a run produced: the new checkpoint and its card, and the held-out figures of the child and its parent
+    (`metrics = {"new": figures | None, "parent": figures | None}`, figures as `HoldoutJudgement.figures_at`)."""
 
     weights_path: Path
     card: ModelCard
@@ -61,15 +75,20 @@ class FineTuneResult:
     holdout_images: int
     metrics: dict = field(default_factory=dict)
 
-    def not_worse_than_parent(self, key: str = "box_ap50", tolerance: float = 0.0) -> bool:
-        """True when the new version's held-out `key` is at least the parent's minus `tolerance`.
+    def effort_gate(self, tolerance: float = 0.0) -> tuple[bool, str]:
+        """Whether the child may replace its parent: its held-out effort is at most the parent's + `tolerance`.
 
-        With no held-out slice (a project of one image) there is nothing to compare: True.
+        Returns:
+            `(allowed, reason)`; allowed with nothing to compare (no held-out slice: a project of one image).
         """
         new, parent = self.metrics.get("new"), self.metrics.get("parent")
         if not new or not parent:
-            return True
-        return new[key]["mean"] >= parent[key]["mean"] - tolerance
+            return True, "no held-out images to compare with the parent (a project of one image)"
+        comparison = (f"held-out effort {new['effort']:.4f} (threshold {new['threshold']:g}) vs parent "
+                      f"{parent['effort']:.4f} (threshold {parent['threshold']:g})")
+        allowed = new["effort"] <= parent["effort"] + tolerance
+        suffix = f" (tolerance {tolerance:g})" if tolerance else ""
+        return allowed, (f"{comparison}: not higher" if allowed else f"{comparison}: higher, parent stays active") + suffix
 
 
 def split_holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -86,32 +105,6 @@ def split_holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset
     return Dataset(dataset.categories, train, dataset.name), Dataset(dataset.categories, holdout, dataset.name)
 
 
-def _sampler(dataset: Dataset, settings: FineTuneSettings) -> EpisodeSampler:
-    from model.data.augment import Augmentation
-
-    augmentation = Augmentation() if settings.augment else None
-    try:
-        return EpisodeSampler(dataset, allow_same_image_reference=False, augmentation=augmentation, seed=settings.seed)
-    except ValueError:  # every label lives in a single image: the reference has to come from it
-        return EpisodeSampler(dataset, allow_same_image_reference=True, augmentation=augmentation, seed=settings.seed)
-
-
-def _evaluate(predictor, holdout: Dataset, reference_pool: Dataset, runs: int, seed: int) -> dict | None:
-    """One-shot metrics on the held-out images, references drawn from train + holdout images."""
-    from model.evaluation.predictor_adapter import predictor_predict_fn
-    from model.evaluation.protocol import evaluate
-
-    if not holdout.images:
-        return None
-    pool = Dataset(reference_pool.categories, holdout.images + reference_pool.images, reference_pool.name)
-    report = evaluate(
-        predictor_predict_fn(predictor, score_threshold=predictor.config.detection_min_confidence),
-        pool, runs=runs, seed=seed, max_images=len(holdout.images), progress=False,
-    )
-    return {k: {"mean": report[k]["mean"], "ci95": report[k]["ci95"]} for k in SUMMARY_KEYS} | {
-        "queries": report["num_queries"]}
-
-
 def finetune(
     parent_checkpoint: str | Path,
     dataset: Dataset,
@@ -119,8 +112,9 @@ def finetune(
     version: str,
     settings: FineTuneSettings | None = None,
     on_progress: Callable[[StepLog], None] | None = None,
+    answer_settings=None,
 ) -> FineTuneResult:
-    """Fine-tune `parent_checkpoint` on `dataset`, write `out_path` (+ card), and measure both on a held-out slice.
+    """Fine-tune `parent_checkpoint` on `dataset` by the recipe (module docstring); write `out_path` + card.
 
     Args:
         parent_checkpoint: our `.weights.h5` (its card names the preset and version).
@@ -128,34 +122,56 @@ def finetune(
         out_path: where the new `.weights.h5` goes (written atomically with its card).
         version: the new model version, e.g. "project-3-v4".
         on_progress: called every few steps with a `StepLog` (step, losses, seconds).
+        answer_settings: the service's NMS, cap and decoding for judging (`common.settings.Settings`; default:
+            its defaults).
+
     Raises:
         ValueError: the dataset has no annotated image that can host an episode.
     """
+    from model.data.augment import Augmentation
     from model.predictor import Predictor
+    from model.training.holdout_effort import judge_on_holdout
+    from model.training.project_episodes import project_episodes
 
+    if answer_settings is None:
+        from common.settings import Settings
+
+        answer_settings = Settings()
     settings = settings or FineTuneSettings()
     started = time.monotonic()
     train_set, holdout = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     if not train_set.images:
-        raise ValueError("no accepted annotation with an instance yet: nothing to fine-tune on")
-    sampler = _sampler(train_set, settings)
+        raise ValueError("no accepted annotation with an instance yet: nothing to fine-tune on; accept an "
+                         "annotation with at least one region first")
+    episodes = project_episodes(train_set, augmentation=Augmentation() if settings.augment else None,
+                                seed=settings.seed)
 
     parent_model, parent_card = load_checkpoint(parent_checkpoint)
+    parent_threshold = float(parent_model.config.detection_min_confidence)
     parent = Predictor(parent_model, version=parent_card.version, fold_batch_norm=True)
-    parent_metrics = _evaluate(parent, holdout, train_set, settings.eval_runs, settings.seed)
+    parent_judgement = judge_on_holdout(parent, holdout, train_set, answer_settings,
+                                        extra_thresholds=(parent_threshold,))
+    del parent, parent_model
 
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
     train_settings = TrainSettings(
         steps=settings.max_steps, batch_size=settings.batch_size, layers=settings.layers,
         optimizer="adam", learning_rate=settings.learning_rate, log_every=5,
-        time_budget_s=max(1.0, settings.time_budget_s - (time.monotonic() - started)), seed=settings.seed,
+        time_budget_s=max(1.0, settings.time_budget_s), seed=settings.seed,
     )
-    trainer = Trainer(model, iter(sampler), train_settings, on_step=on_progress)
+    trainer = Trainer(model, episodes, train_settings, on_step=on_progress)
     trainer.run()
     steps = trainer.history[-1].step if trainer.history else 0
-    # Training is over: the evaluation may compute with a folded copy of the backbone.
-    new_metrics = _evaluate(Predictor(model, version=version, fold_batch_norm=True), holdout, train_set,
-                            settings.eval_runs, settings.seed)
+    train_seconds = trainer.history[-1].seconds if trainer.history else 0.0
+
+    # Training is over: the judging may compute with a folded copy of the backbone.
+    child_judgement = judge_on_holdout(Predictor(model, version=version, fold_batch_norm=True), holdout, train_set,
+                                       answer_settings)
+    calibration = child_judgement.calibrate() if child_judgement else None
+    threshold = calibration.threshold if calibration else FIXED_THRESHOLD
+    model.config = model.config.replace(detection_min_confidence=threshold)
+    metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
+               "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
 
     card = ModelCard(
         version=version,
@@ -164,19 +180,28 @@ def finetune(
         parent=parent_card.version,
         training={
             "kind": "fine-tune",
+            "recipe": RECIPE,
+            "settings": asdict(settings),
             "train_images": len(train_set.images),
             "holdout_images": len(holdout.images),
             "labels": list(dataset.categories),
             "steps": steps,
+            "train_seconds": round(train_seconds, 1),
             "layers": settings.layers,
             "final_losses": trainer.history[-1].losses if trainer.history else {},
+            "score_threshold": {"value": threshold,
+                                "chosen": "calibrated on the held-out slice" if calibration else
+                                          "fixed default (no held-out image)"},
         },
-        metrics={"holdout": {"new": new_metrics, "parent": parent_metrics}},
+        metrics={"holdout": metrics,
+                 "calibration": calibration.to_dict() if calibration else None,
+                 "holdout_sweeps": {"new": child_judgement and child_judgement.efforts(),
+                                    "parent": parent_judgement and parent_judgement.efforts()}},
     )
     seconds = time.monotonic() - started
     card.training["wall_time_s"] = round(seconds, 1)
     path = save_checkpoint(model, out_path, card)
     return FineTuneResult(
         weights_path=path, card=card, steps=steps, seconds=seconds, train_images=len(train_set.images),
-        holdout_images=len(holdout.images), metrics={"new": new_metrics, "parent": parent_metrics},
+        holdout_images=len(holdout.images), metrics=metrics,
     )

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from project_scenes import project
 
 from model.checkpoint import ModelCard, read_card, save_checkpoint
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
-from model.training.finetune import FineTuneResult, FineTuneSettings, finetune, split_holdout
+from model.training.finetune import FIXED_THRESHOLD, FineTuneResult, FineTuneSettings, finetune, split_holdout
 
 
 def _square_image(seed: int, n: int = 3):
@@ -36,33 +37,60 @@ def test_split_holdout_rules():
     assert len(train.images) == 1 and len(holdout.images) == 1
 
 
-def test_not_worse_than_parent():
-    def result(new, parent):
-        return FineTuneResult(None, None, 1, 1.0, 1, 1, {"new": new, "parent": parent})
+def _result(new_effort, parent_effort):
+    figures = {"new": None if new_effort is None else {"effort": new_effort, "threshold": 0.8},
+               "parent": None if parent_effort is None else {"effort": parent_effort, "threshold": 0.5}}
+    return FineTuneResult(None, None, 1, 1.0, 1, 1, figures)
 
-    assert result({"box_ap50": {"mean": 0.5}}, {"box_ap50": {"mean": 0.4}}).not_worse_than_parent()
-    assert not result({"box_ap50": {"mean": 0.3}}, {"box_ap50": {"mean": 0.4}}).not_worse_than_parent()
-    assert result({"box_ap50": {"mean": 0.35}}, {"box_ap50": {"mean": 0.4}}).not_worse_than_parent(tolerance=0.1)
-    assert result(None, None).not_worse_than_parent()
+
+def test_the_gate_refuses_a_child_with_higher_effort():
+    allowed, reason = _result(0.4, 0.9).effort_gate()
+    assert allowed and "not higher" in reason
+    allowed, reason = _result(0.95, 0.9).effort_gate()
+    assert not allowed and "parent stays active" in reason
+    assert _result(0.95, 0.9).effort_gate(tolerance=0.1)[0]
+    assert _result(0.9, 0.9).effort_gate()[0]  # equal effort: the child (with its calibrated threshold) is taken
+    assert _result(None, None).effort_gate()[0]  # one image: nothing held out to compare on
 
 
 @pytest.mark.slow
-def test_finetune_writes_a_child_version_with_both_metrics(tiny_model, tmp_path):
+def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tiny_model, tmp_path):
+    from model.checkpoint import load_checkpoint
+    from model.evaluation.calibration import SWEEP
+
     parent = tmp_path / "parent.weights.h5"
     save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
     progress = []
     result = finetune(
-        parent, _dataset(4), tmp_path / "child.weights.h5", "tiny-v2",
-        FineTuneSettings(max_steps=6, time_budget_s=120, eval_runs=1, holdout_fraction=0.25), on_progress=progress.append,
+        parent, project(5), tmp_path / "child.weights.h5", "tiny-v2",
+        FineTuneSettings(max_steps=6, time_budget_s=120, holdout_fraction=0.4), on_progress=progress.append,
     )
     assert result.steps == 6 and [p.step for p in progress] == [5, 6]
-    assert result.train_images == 3 and result.holdout_images == 1
+    assert result.train_images == 3 and result.holdout_images == 2
     card = read_card(result.weights_path)
     assert card.version == "tiny-v2" and card.parent == "tiny-v1" and card.training["kind"] == "fine-tune"
-    for side in ("new", "parent"):
-        assert 0.0 <= card.metrics["holdout"][side]["box_ap50"]["mean"] <= 1.0
-        assert card.metrics["holdout"][side]["queries"] == 1
+    assert card.training["settings"]["max_steps"] == 6 and card.training["recipe"]
+    threshold = card.training["score_threshold"]["value"]
+    assert threshold in SWEEP and card.metrics["calibration"]["threshold"] == threshold
+    new, parent_figures = card.metrics["holdout"]["new"], card.metrics["holdout"]["parent"]
+    assert new["threshold"] == threshold and parent_figures["threshold"] == 0.5  # the tiny preset's own
+    for figures in (new, parent_figures):
+        assert figures["effort"] >= 0 and set(figures["modes"]) == {"interactive", "bank"}
+        assert figures["modes"]["bank"]["trials"] == 2 * 2  # (held-out image, label)
+    model, loaded = load_checkpoint(result.weights_path)
+    assert model.config.detection_min_confidence == threshold and loaded.version == "tiny-v2"
     assert read_card(parent).version == "tiny-v1"  # the parent is untouched
+
+
+@pytest.mark.slow
+def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    result = finetune(parent, project(1), tmp_path / "child.weights.h5", "tiny-v2",
+                      FineTuneSettings(max_steps=2, time_budget_s=60))
+    card = read_card(result.weights_path)
+    assert result.holdout_images == 0 and card.metrics["holdout"] == {"new": None, "parent": None}
+    assert card.training["score_threshold"]["value"] == FIXED_THRESHOLD and result.effort_gate()[0]
 
 
 def test_finetune_without_annotations_is_refused(tiny_model, tmp_path):

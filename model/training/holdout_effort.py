@@ -1,0 +1,106 @@
+"""Judge a model version on a project's held-out accepted images by the annotator's effort, and calibrate its
+score threshold there.
+
+Two modes of the measure (`model/evaluation`), each answered as the worker answers:
+- **interactive**: for every (held-out image, label) with at least 2 instances, one reference box drawn on an
+  instance, the rest suggested (`ServiceAnswerer`, the worker's interactive job); effort includes the reference;
+- **bank**: no box drawn, every label's accepted instances of the *training* images pre-annotate each held-out image
+  (`BankAnswerer`, the worker's batch job); effort = errors per instance.
+
+Each mode is one threshold sweep (one answer per trial). The version's **held-out effort** at a threshold is the
+mean of the modes' efforts (the bank mode alone when no held-out image holds 2 instances of a label). The
+calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties to the higher threshold).
+Nothing here imports TensorFlow: the predictor is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.data.annotations import Dataset
+from model.evaluation.calibration import SWEEP, Calibration, choose_threshold
+
+__all__ = ["HoldoutJudgement", "judge_on_holdout"]
+
+INTERACTIVE, BANK = "interactive", "bank"
+SEEDS = 1
+"""References per (held-out image, label) in the interactive mode."""
+
+
+@dataclass(frozen=True)
+class HoldoutJudgement:
+    """One version's sweeps on the held-out slice.
+
+    Attributes:
+        thresholds: the sweep, ascending.
+        summaries: `{mode: [EffortSummary dict per threshold]}` (modes with at least one trial).
+    """
+
+    thresholds: tuple[float, ...]
+    summaries: dict[str, list[dict]]
+
+    def efforts(self) -> dict[str, tuple[float, ...]]:
+        """`{mode: effort per threshold}`."""
+        return {mode: tuple(float(s["effort"]) for s in rows) for mode, rows in self.summaries.items()}
+
+    def calibrate(self) -> Calibration:
+        """The threshold of the lowest mean effort over the modes (`choose_threshold`)."""
+        return choose_threshold(self.thresholds, self.efforts())
+
+    def figures_at(self, threshold: float) -> dict:
+        """JSON-safe figures at `threshold` (a sweep value): `effort` (mean over modes), and per mode its effort,
+        errors per instance, recall, precision and counts."""
+        position = min(range(len(self.thresholds)), key=lambda i: abs(self.thresholds[i] - threshold))
+        modes = {mode: rows[position] for mode, rows in self.summaries.items()}
+        effort = sum(float(row["effort"]) for row in modes.values()) / len(modes)
+        return {"threshold": self.thresholds[position], "effort": round(effort, 4),
+                "modes": {mode: _compact(row) for mode, row in modes.items()}}
+
+
+def _compact(row: dict) -> dict:
+    keep = ("effort", "errors_per_instance", "recall", "precision", "instances", "references", "deletions", "misses",
+            "trials")
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k in keep}
+
+
+def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_settings, *,
+                     extra_thresholds: tuple[float, ...] = ()) -> HoldoutJudgement | None:
+    """Sweep the score threshold on the held-out images in both modes.
+
+    Args:
+        predictor: a `model.predictor.Predictor`.
+        holdout: the held-out accepted images (judged); train: the other accepted images (the bank's exemplars).
+        answer_settings: NMS, cap and decoding of the service (`common.settings.Settings`, duck-typed:
+            `nms_threshold`, `max_instances`, `decode_factor`, `max_image_pixels`).
+        extra_thresholds: added to `SWEEP` (e.g. the parent's own threshold, to read it at exactly that value).
+
+    Returns:
+        The `HoldoutJudgement`, or None when the slice is empty or has no trial in either mode.
+    """
+    from model.answering import AnswerThresholds
+    from model.evaluation.bank_answerer import BankAnswerer
+    from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials, run_bank_effort
+    from model.evaluation.effort_runner import plan_trials, run_effort
+    from model.evaluation.service_answerer import ServiceAnswerer
+
+    if not holdout.images:
+        return None
+    thresholds = tuple(sorted({*SWEEP, *(round(float(t), 4) for t in extra_thresholds)}))
+    at = AnswerThresholds(thresholds[0], answer_settings.nms_threshold, answer_settings.max_instances)
+    summaries: dict[str, list[dict]] = {}
+    labels = [c for c in holdout.categories if holdout.images_with(holdout.category_id(c))]
+    trials = plan_trials(holdout, labels, SEEDS)
+    if trials:
+        answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
+                                   max_pixels=answer_settings.max_image_pixels)
+        run = run_effort(holdout, trials, answerer, thresholds=thresholds, warm_up=False)
+        summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
+    bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
+    if bank:
+        bank_trials = plan_bank_trials(holdout, list(bank))
+        answerer = BankAnswerer(predictor, bank, at, decode_factor=answer_settings.decode_factor,
+                                max_pixels=answer_settings.max_image_pixels)
+        run = run_bank_effort(holdout, bank_trials, answerer, thresholds=thresholds)
+        summaries[BANK] = [run.summary(i).to_dict() for i in range(len(thresholds))]
+    summaries = {mode: rows for mode, rows in summaries.items() if rows[0].get("instances")}
+    return HoldoutJudgement(thresholds, summaries) if summaries else None
