@@ -1,4 +1,5 @@
-"""The command line: `python -m model {predict,inspect,convert,train,evaluate,search,synth,calibrate,effort} ...`.
+"""The command line: `python -m model {predict,inspect,convert,train,finetune,evaluate,search,synth,calibrate,effort}
+...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -179,6 +180,36 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_finetune(args) -> int:
+    from common.settings import Settings
+    from model.checkpoint import read_card
+    from model.data.loading import load_dataset
+    from model.training.finetune import FineTuneSettings, finetune
+
+    dataset = load_dataset(args.data, args.format, images_dir=args.images_dir)
+    given = {"max_steps": args.steps, "learning_rate": args.learning_rate, "layers": args.layers,
+             "holdout_fraction": args.holdout_fraction,
+             "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
+    settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    version = args.version or f"{read_card(args.init).version}-{out.name}"
+
+    def on_step(log):
+        print(f"step {log.step}: loss {log.total:.3f} ({log.seconds:.0f} s)", file=sys.stderr, flush=True)
+
+    # The same function and settings source as the worker's training job (worker/training.py).
+    result = finetune(args.init, dataset, out / "model.weights.h5", version, settings, on_progress=on_step,
+                      answer_settings=Settings.from_env())
+    allowed, reason = result.effort_gate()
+    print(json.dumps({"version": version, "steps": result.steps, "seconds": round(result.seconds, 1),
+                      "train_images": result.train_images, "holdout_images": result.holdout_images,
+                      "score_threshold": result.card.training["score_threshold"], "holdout": result.metrics,
+                      "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
+    print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
+    return 0
+
+
 def _early_stopping(args, dataset, split):
     """The `EarlyStopping` of the train options `--validate-every` etc. (None when off); ValueError when they
     contradict each other or the held-out classes."""
@@ -256,11 +287,13 @@ def _thresholds(text: str) -> list[float]:
     return values
 
 
-def _effort_answerer(args):
+def _effort_answerer(args, bank=None):
     """`(answerer, thresholds, about)`: the baseline of `--baseline`, or the model loaded and run as the worker runs
-    it, answering at the lowest of the thresholds (`--threshold`, else the baseline's default or the service's
-    SCORE_THRESHOLD)."""
+    it (its interactive job, or with `bank` its batch job), answering at the lowest of the thresholds (`--threshold`,
+    else the baseline's default or the service's SCORE_THRESHOLD)."""
     if args.baseline:
+        if args.bank:
+            raise ValueError("--bank measures the model's batch pre-annotation: drop --baseline")
         if args.precision:
             raise ValueError("--precision is the model's: the baselines run without a model")
         if args.baseline == "template":
@@ -290,7 +323,12 @@ def _effort_answerer(args):
     if service_threshold is None:
         service_threshold = predictor.config.detection_min_confidence
     thresholds = args.threshold or [service_threshold]
-    answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds))
+    if args.bank:  # batch pre-annotation: the accepted data's exemplar bank answers, no box drawn
+        from model.evaluation.bank_answerer import BankAnswerer
+
+        answerer = BankAnswerer.from_settings(predictor, bank, settings, score_threshold=min(thresholds))
+    else:
+        answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds))
     service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,
                "precision": predictor.precision}
@@ -301,6 +339,7 @@ def _effort_answerer(args):
 def cmd_effort(args) -> int:
     import datetime
 
+    from model.data.annotations import Dataset
     from model.evaluation.effort_report import OverlayWriter, format_table, progress_line, report_dict
     from model.evaluation.effort_runner import plan_trials, run_effort
 
@@ -309,14 +348,29 @@ def cmd_effort(args) -> int:
     if not classes:
         raise ValueError(f"--classes {args.classes} selects no class of this dataset; give --split N or --held-out "
                          "NAME ... for held-out classes, or use --classes all")
-    trials = plan_trials(dataset, classes, args.seeds, limit=args.limit)
+    bank = None
+    if args.bank:
+        from model.data.loading import load_dataset
+        from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials
+
+        if args.overlays:
+            raise ValueError("--overlays draws the reference of each trial: the bank mode has none; drop one")
+        accepted = load_dataset(args.bank, args.bank_format or args.format)
+        bank = bank_from_dataset(accepted, [c for c in accepted.categories if c in set(classes)])
+        if not bank:
+            raise ValueError(f"the bank {args.bank} holds no instance of the classes {list(classes)}: give accepted "
+                             "data with those labels (--classes all takes every class of --data)")
+        judged = Dataset(dataset.categories, dataset.images[: args.limit], dataset.name)
+        dataset, trials = judged, plan_bank_trials(judged, list(bank))
+    else:
+        trials = plan_trials(dataset, classes, args.seeds, limit=args.limit)
     if not trials:
         raise ValueError(f"no image holds 2 or more instances of one of the classes {list(classes)}: nothing to "
                          "measure")
     first = dataset.images[trials[0].image_index].source
     if isinstance(first, Path) and not first.exists():
         raise ValueError(f"image {first} does not exist: give the folder holding the images with --images-dir")
-    answerer, thresholds, about = _effort_answerer(args)
+    answerer, thresholds, about = _effort_answerer(args, bank)
     overlays = OverlayWriter(args.overlays, thresholds[0]) if args.overlays else None
     done = []
 
@@ -326,10 +380,17 @@ def cmd_effort(args) -> int:
         if overlays:
             overlays(result, image, answer, gt_boxes, gt_masks)
 
-    run = run_effort(dataset, trials, answerer, thresholds=thresholds, on_trial=on_trial)
+    if bank is not None:
+        from model.evaluation.bank_effort import run_bank_effort
+
+        run = run_bank_effort(dataset, trials, answerer, thresholds=thresholds, on_trial=on_trial)
+    else:
+        run = run_effort(dataset, trials, answerer, thresholds=thresholds, on_trial=on_trial)
     images = len({t.image_index for t in trials})
+    what = (f"(image, label) of the bank {args.bank}, no reference drawn" if bank is not None
+            else f"(image, class) x {args.seeds} seeds")
     title = (f"effort of {about['answerer']} on {args.data}: {images} images, {len(trials)} trials "
-             f"((image, class) x {args.seeds} seeds), classes {args.classes}")
+             f"({what}), classes {args.classes}")
     print(format_table(run, title))
     if args.json:
         arguments = {k: v for k, v in vars(args).items() if k != "func"}
@@ -505,6 +566,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validation_args(p)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("finetune", help="the Train button's recipe on accepted data: copy-paste and same/cross-image "
+                                        "episodes, judged and threshold-calibrated by the effort measure on a held-out "
+                                        "slice; writes OUT/model.weights.h5 + card")
+    p.add_argument("--init", required=True, help="the parent checkpoint (ours, .weights.h5)")
+    p.add_argument("--data", required=True, help="the accepted annotations: COCO JSON, YOLO-seg folder or Label "
+                                                  "Studio JSON export")
+    p.add_argument("--format", required=True, choices=["coco", "yolo-seg", "label-studio"])
+    p.add_argument("--images-dir", help="coco / label-studio: the folder holding the images")
+    p.add_argument("--out", required=True, help="folder for model.weights.h5 and its card")
+    p.add_argument("--version", help="the new version's name (default: PARENT-OUTNAME)")
+    p.add_argument("--time-budget-minutes", type=float,
+                   help="training time (default: the recipe's, FineTuneSettings in model/training/finetune.py)")
+    p.add_argument("--steps", type=int, help="at most this many steps (default: the recipe's)")
+    p.add_argument("--learning-rate", type=float, help="Adam's (default: the recipe's)")
+    p.add_argument("--layers", choices=["heads", "all"], help="default: the recipe's (heads)")
+    p.add_argument("--holdout-fraction", type=float,
+                   help="share of the images judged instead of trained on, at least 1 from 2 images on (default: "
+                        "the recipe's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_finetune)
+
     p = sub.add_parser("evaluate", help="the paper's one-shot protocol: AP50 (boxes, masks), recall, precision")
     _add_model_args(p)
     _add_data_args(p)
@@ -573,6 +655,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score threshold(s), comma-separated to sweep several in one run (default: the model at "
                         "the service's SCORE_THRESHOLD; template 0.6; features 0.93, relative to the reference)")
     p.add_argument("--limit", type=int, help="only the first N images that have trials")
+    p.add_argument("--bank", metavar="ACCEPTED_DATA",
+                   help="batch pre-annotation instead: no box drawn, each label's accepted instances in this data (the "
+                        "exemplar bank, K-shot) answer every judged image; effort = errors per instance")
+    p.add_argument("--bank-format", choices=["coco", "yolo-seg", "label-studio"],
+                   help="format of --bank (default: --format)")
     p.add_argument("--json", help="write the figures and every trial here")
     p.add_argument("--overlays", help="write one PNG per trial here: reference blue, right green, wrong red, "
                                       "missed yellow (at the first threshold)")

@@ -85,3 +85,16 @@ def test_template_baseline_on_coco128_held_out_classes(coco128_dir, tmp_path):
     assert "person" in report["classes"] and "car" not in report["classes"]  # split 1 holds out person, not car
     row = report["rows"][0]
     assert row["instances"] > row["references"] > 0 and row["effort"] >= row["floor"]
+
+
+def test_the_bank_mode_answers_without_a_reference(tiny_set, tmp_path):
+    out = tmp_path / "bank.json"
+    result = run_effort("--preset", "tiny", "--data", str(tiny_set), "--format", "coco", "--images-dir",
+                        str(tiny_set.parent / "images"), "--classes", "all", "--bank", str(tiny_set),
+                        "--threshold", "0,0.5", "--precision", "float32", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert "bank of 2 exemplars" in report["answerer"]  # one per image of the label
+    assert [t["reference_index"] for t in report["trials"]] == [None, None]  # (image, label) trials, none drawn
+    row = report["rows"][0]
+    assert row["references"] == 0 and row["effort"] == row["errors_per_instance"]

@@ -107,23 +107,19 @@ def test_resync_pulls_the_export_into_the_store_and_the_exemplar_bank(tmp_path):
 
 
 def test_activation_rule():
-    from types import SimpleNamespace
-
     from common.settings import Settings
+    from model.training.finetune import FineTuneResult
     from worker.training import _decide
 
     def result(new: float | None, parent: float | None):
-        metrics = {"new": new and {"box_ap50": {"mean": new}}, "parent": parent and {"box_ap50": {"mean": parent}}}
-
-        def not_worse(key, tolerance):
-            return metrics["new"][key]["mean"] >= metrics["parent"][key]["mean"] - tolerance
-
-        return SimpleNamespace(metrics=metrics, not_worse_than_parent=not_worse)
+        figures = {"new": new and {"effort": new, "threshold": 0.8},
+                   "parent": parent and {"effort": parent, "threshold": 0.5}}
+        return FineTuneResult(None, None, 1, 1.0, 1, 1, figures)
 
     default = Settings()
-    assert _decide(result(0.5, 0.4), default)[0] and not _decide(result(0.3, 0.4), default)[0]
-    assert "parent stays active" in _decide(result(0.3, 0.4), default)[1]
-    assert _decide(result(0.35, 0.4), default.replace(train_activation_tolerance=0.1))[0]
+    assert _decide(result(0.4, 0.5), default)[0] and not _decide(result(0.6, 0.5), default)[0]
+    assert "parent stays active" in _decide(result(0.6, 0.5), default)[1]
+    assert _decide(result(0.55, 0.5), default.replace(train_activation_tolerance=0.1))[0]
     assert _decide(result(None, None), default)[0]  # one image: nothing to compare with
-    assert _decide(result(0.1, 0.9), default.replace(train_activation="always"))[0]
-    assert not _decide(result(0.9, 0.1), default.replace(train_activation="never"))[0]
+    assert _decide(result(0.9, 0.1), default.replace(train_activation="always"))[0]
+    assert not _decide(result(0.1, 0.9), default.replace(train_activation="never"))[0]

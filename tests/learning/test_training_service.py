@@ -53,7 +53,7 @@ def env(redis_url, files_root, tmp_path_factory) -> dict[str, str]:
                                                                   "LABEL_STUDIO_API_KEY"}}
     environ.update(REDIS_URL=redis_url, MODEL_PRESET="tiny", MODEL_SEED="0", LOCAL_FILES_DOCUMENT_ROOT=str(files_root),
                    TF_CPP_MIN_LOG_LEVEL="2", LOG_LEVEL="INFO", MODEL_DIR=str(tmp_path_factory.mktemp("models")),
-                   TRAIN_MAX_STEPS="4", TRAIN_TIME_BUDGET="120", TRAIN_EVAL_RUNS="1", TRAIN_HOLDOUT_FRACTION="0.25",
+                   TRAIN_MAX_STEPS="4", TRAIN_TIME_BUDGET="120", TRAIN_HOLDOUT_FRACTION="0.25",
                    TRAIN_ACTIVATION="always", TRAIN_EVERY="0", FEATURE_CACHE_MB="64")
     return environ
 
@@ -150,8 +150,8 @@ def test_training_creates_a_version_with_metrics_that_workers_serve_and_rollback
     assert version["version"] == "project-1-v1" and version["parent"] == BASE_VERSION and version["active"]
     assert version["activation"]["activated"] and version["train_images"] == 3 and version["holdout_images"] == 1
     for side in ("new", "parent"):
-        assert 0.0 <= version["metrics"][side]["box_ap50"]["mean"] <= 1.0
-        assert 0.0 <= version["metrics"][side]["recall"]["mean"] <= 1.0
+        assert version["metrics"][side]["effort"] >= 0.0 and 0.0 <= version["metrics"][side]["threshold"] <= 1.0
+        assert 0.0 <= version["metrics"][side]["modes"]["bank"]["recall"] <= 1.0
     registry = ModelRegistry(Path(env["MODEL_DIR"]), connect(env["REDIS_URL"]))
     card = json.loads(registry.card_path(1, "project-1-v1").read_text())
     assert set(card["metrics"]["holdout"]) == {"new", "parent"} and card["training"]["steps"] == 4

@@ -1,0 +1,59 @@
+"""`python -m model finetune` end to end on a tiny accepted set written here (a subprocess, as a user runs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from project_scenes import LABELS, project
+
+from model.checkpoint import ModelCard, read_card, save_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _write_coco(root: Path, count: int) -> Path:
+    """The two-label project of `project_scenes` as PNGs in `root/images/` and `root/annotations.json`."""
+    (root / "images").mkdir(parents=True)
+    entries, annotations = [], []
+    for index, image in enumerate(project(count).images):
+        name = f"{image.image_id}.png"
+        Image.fromarray(image.load_image()).save(root / "images" / name)
+        entries.append({"id": index + 1, "file_name": name, "height": image.height, "width": image.width})
+        for a in image.instances:
+            x1, y1, x2, y2 = a.box.tolist()
+            annotations.append({"id": len(annotations) + 1, "image_id": index + 1, "category_id": a.category_id + 1,
+                                "iscrowd": 0, "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                                "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]]})
+    path = root / "annotations.json"
+    path.write_text(json.dumps({"images": entries, "annotations": annotations,
+                                "categories": [{"id": i + 1, "name": n} for i, n in enumerate(LABELS)]}))
+    return path
+
+
+@pytest.mark.slow
+def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_threshold(tiny_model, tmp_path):
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    data = _write_coco(tmp_path / "accepted", 5)
+    out = tmp_path / "child"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, "-m", "model", "finetune", "--init", str(parent), "--data", str(data),
+                             "--format", "coco", "--images-dir", str(data.parent / "images"), "--out", str(out),
+                             "--steps", "3", "--time-budget-minutes", "2"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    card = read_card(out / "model.weights.h5")
+    assert card.version == summary["version"] == "tiny-v1-child" and card.parent == "tiny-v1"
+    assert card.training["steps"] == summary["steps"] == 3 and card.training["holdout_images"] == 1
+    assert card.training["settings"]["max_steps"] == 3 and card.training["settings"]["time_budget_s"] == 120
+    threshold = card.training["score_threshold"]["value"]
+    assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
+    assert card.metrics["holdout"]["new"]["effort"] >= 0 and card.metrics["holdout"]["parent"]["effort"] >= 0
+    assert summary["gate"]["reason"].startswith("held-out effort")
