@@ -19,6 +19,7 @@ a `tiny` smoke run produces a complete report. Results and what they mean: docs/
 | `worker_threads` | `WORKER_THREADS`: throughput and latency, default vs pinned |
 | `train_button` | Label Studio's Train button to a new active version, on the real service |
 | `learning_curve` | what k accepted images teach the model (fine-tune and evaluate) |
+| `effort_curve` | the same in the annotator's effort: the recipe, one box drawn and the bank alone |
 | **shared steps** | |
 | `service` | start the stack (embedded Redis + gunicorn backend + `python -m worker`) and send requests |
 | `timing` | time it: `Stats` (median, min-max), `measure`, `Deadline`, `Accumulator`, `ratio` |
