@@ -93,7 +93,7 @@ def curve(dataset, parent: Path, ks: list[int], judged_count: int, seed: int, wo
             weights = result.weights_path
             point |= {"steps": result.steps, "finetune_seconds": round(result.seconds, 1),
                       "holdout_images": result.holdout_images, "holdout": result.metrics,
-                      "gate": result.effort_gate()[0]}
+                      "gate": result.effort_gate()[0], "calibration": result.card.metrics["calibration"]}
         point |= measure(weights, judged, accepted)
         point["seconds"] = round(time.monotonic() - started, 1)
         log.info("%s k=%d: %s", dataset.name, k, json.dumps({m: point.get(m, {}).get("errors_per_instance")
