@@ -52,6 +52,8 @@ class SceneSettings:
         object_size: (min, max) long side of the target kind's objects, drawn log-uniformly.
         scale_jitter: each copy's size is the kind's size x U(1 - j, 1 + j).
         distractor_kinds: (min, max) other kinds per scene; distractor_copies: (min, max) copies of each.
+        similar_size_fraction: chance that a distractor kind is the target kind's size (x/÷ 1.4), so that only its
+            appearance tells it apart (the reference's size is a prior at inference).
         max_overlap: a copy whose mask would cover more than this fraction of itself with earlier copies is moved.
         generated_fraction: chance that a kind is procedural rather than a real cut-out.
         generated_background_fraction: chance of a procedural background.
@@ -67,6 +69,7 @@ class SceneSettings:
     scale_jitter: float = 0.2
     distractor_kinds: tuple[int, int] = (0, 3)
     distractor_copies: tuple[int, int] = (1, 8)
+    similar_size_fraction: float = 0.5
     max_overlap: float = 0.15
     max_target_cover: float = 0.45
     generated_fraction: float = 0.4
@@ -190,9 +193,13 @@ def _try_compose(sources: SceneSources, s: SceneSettings, rng: np.random.Generat
         canvas = procedural_background(height, width, rng)
     kinds = _draw_kinds(sources, s, shown, 1 + int(rng.integers(s.distractor_kinds[0], s.distractor_kinds[1] + 1)), rng)
     plan = []  # (kind index, sprite list, size, free rotation), one entry per copy
+    target_size = 0.0
     for k, (sprites, _) in enumerate(kinds):
         size = float(np.exp(rng.uniform(*np.log(s.object_size))))
+        if k > 0 and rng.random() < s.similar_size_fraction:  # only appearance tells this distractor apart
+            size = target_size * float(np.exp(rng.uniform(-np.log(1.4), np.log(1.4))))
         size = min(size, 0.6 * min(height, width))
+        target_size = size if k == 0 else target_size
         free = rng.random() < s.free_rotation_fraction
         if k == 0:
             wanted = int(np.exp(rng.uniform(np.log(s.copies[0]), np.log(s.copies[1] + 1))))
