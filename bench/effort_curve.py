@@ -103,6 +103,14 @@ def curve(dataset, parent: Path, ks: list[int], judged_count: int, seed: int, wo
     return points
 
 
+def _cell(row: dict, key: str) -> str:
+    """A figure of `row` for the table: effort and errors to 2 digits, ratios in percent, "–" when absent."""
+    value = row.get(key)
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if key in ("effort", "errors_per_instance") else f"{100 * value:.0f}%"
+
+
 def markdown(report: dict) -> str:
     lines = [f"# Learning curve in effort ({report['measured']}, parent `{report['checkpoint']}`)", ""]
     for name, points in report["datasets"].items():
@@ -111,12 +119,7 @@ def markdown(report: dict) -> str:
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for p in points:
             i, b = p["interactive"], p.get("bank") or {}
-
-            def f(row, key):
-                value = row.get(key)
-                return "–" if value is None else f"{value:.2f}" if key in ("effort", "errors_per_instance") \
-                    else f"{100 * value:.0f}%"
-
+            f = _cell
             lines.append(f"| {p['k']} | {p['threshold']:g} | {f(i, 'effort')} | {f(i, 'errors_per_instance')} | "
                          f"{f(i, 'recall')} | {f(i, 'precision')} | {f(b, 'errors_per_instance')} | {f(b, 'recall')} | "
                          f"{f(b, 'precision')} | {p.get('steps', '–')} | {p.get('finetune_seconds', '–')} | "
