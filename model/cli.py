@@ -294,8 +294,8 @@ def _effort_answerer(args, bank=None):
     if args.baseline:
         if args.bank:
             raise ValueError("--bank measures the model's batch pre-annotation: drop --baseline")
-        if args.precision:
-            raise ValueError("--precision is the model's: the baselines run without a model")
+        if args.precision or args.set:
+            raise ValueError("--precision and --set are the model's: the baselines run without a model")
         if args.baseline == "template":
             from model.evaluation.template_baseline import DEFAULT_TEMPLATE_THRESHOLD, TemplateBaseline
 
@@ -317,7 +317,7 @@ def _effort_answerer(args, bank=None):
         settings = settings.replace(model_precision=args.precision)
     if not args.checkpoint and settings.model_seed is None:
         settings = settings.replace(model_seed=0)  # untrained heads: the same random ones every run
-    predictor = load_predictor(settings)
+    predictor = load_predictor(settings, **dict(args.set))
     # The service's SCORE_THRESHOLD, or when unset the model's calibrated one, as the worker answers.
     service_threshold = settings.score_threshold
     if service_threshold is None:
@@ -332,7 +332,8 @@ def _effort_answerer(args, bank=None):
     service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,
                "precision": predictor.precision}
-    about = {"answerer": answerer.version, "checkpoint": args.checkpoint, "service_settings": service}
+    about = {"answerer": answerer.version, "checkpoint": args.checkpoint, "service_settings": service,
+             "config_changes": dict(args.set)}
     return answerer, thresholds, about
 
 
@@ -646,6 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
                              help="a training-free baseline instead of the model (no masks: mask IoU n/a)")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
                    help="the model's inference precision (default: the worker's MODEL_PRECISION, auto)")
+    p.add_argument("--set", type=_config_override, action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one inference setting of the model (repeat), e.g. --set detection_size_tolerance=1.5")
     _add_data_args(p)
     p.add_argument("--images-dir", help="coco / label-studio: the folder holding the images (default: see README)")
     p.add_argument("--classes", choices=["held-out", "all"], default="held-out",

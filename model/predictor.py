@@ -115,9 +115,10 @@ class Predictor:
         return "bfloat16" if self.model.dtype_policy.name == "mixed_bfloat16" else "float32"
 
     @classmethod
-    def from_checkpoint(cls, weights_path: str | Path, precision: str = "float32") -> Predictor:
-        """`precision`: "float32" or "bfloat16" (faster where the CPU has AMX/AVX512_BF16; see `model.builder`)."""
-        model, card = load_checkpoint(weights_path, precision=precision)
+    def from_checkpoint(cls, weights_path: str | Path, precision: str = "float32", **config_changes) -> Predictor:
+        """`precision`: "float32" or "bfloat16" (faster where the CPU has AMX/AVX512_BF16; see `model.builder`).
+        `config_changes`: `ModelConfig` fields to change from the card's (e.g. inference settings)."""
+        model, card = load_checkpoint(weights_path, precision=precision, **config_changes)
         return cls(model, version=card.version, card=card, fold_batch_norm=True)
 
     @classmethod

@@ -116,8 +116,11 @@ def configure_threads(threads: int) -> tuple[int, int]:
     return threading_config.get_intra_op_parallelism_threads(), threading_config.get_inter_op_parallelism_threads()
 
 
-def load_predictor(settings: Settings) -> Any:
-    """Load the model once: CHECKPOINT, else MODEL_PRESET, else the shipped checkpoint, else the `tiny` preset."""
+def load_predictor(settings: Settings, **config_changes: Any) -> Any:
+    """Load the model once: CHECKPOINT, else MODEL_PRESET, else the shipped checkpoint, else the `tiny` preset.
+
+    `config_changes`: `ModelConfig` fields to change from the checkpoint's or preset's (inference settings, e.g.
+    `detection_size_tolerance`), for `python -m model effort --set`."""
     threads = configure_threads(settings.worker_threads)  # before TensorFlow runs anything
     from model.predictor import Predictor  # TensorFlow is imported here, in the worker only
 
@@ -131,11 +134,11 @@ def load_predictor(settings: Settings) -> Any:
         path = Path(settings.checkpoint)
         if not path.exists():
             raise FileNotFoundError(f"CHECKPOINT={settings.checkpoint} does not exist; fix the path or unset it.")
-        predictor = Predictor.from_checkpoint(str(path), precision=precision)
+        predictor = Predictor.from_checkpoint(str(path), precision=precision, **config_changes)
     elif settings.model_preset:
-        predictor = Predictor.from_preset(settings.model_preset, precision=precision)
+        predictor = Predictor.from_preset(settings.model_preset, precision=precision, **config_changes)
     elif DEFAULT_CHECKPOINT.exists():
-        predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT), precision=precision)
+        predictor = Predictor.from_checkpoint(str(DEFAULT_CHECKPOINT), precision=precision, **config_changes)
     else:
         log.warning("No checkpoint: CHECKPOINT and MODEL_PRESET are unset and %s is absent; serving the untrained "
                     "%r preset (suggestions will be meaningless)", DEFAULT_CHECKPOINT, FALLBACK_PRESET)

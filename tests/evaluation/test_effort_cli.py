@@ -63,10 +63,21 @@ def test_the_model_as_the_worker_runs_it(tiny_set, tmp_path):
     assert everything["trials"] == 1 and everything["suggestions"] > 0  # threshold 0: the untrained net answers
     assert everything["mean_mask_iou"] is None or 0 <= everything["mean_mask_iou"] <= 1
     assert everything["seconds_median"] > 0
+    # The size prior, changed from the command line, only lowers scores: fewer suggestions at the same threshold.
+    out_prior = tmp_path / "effort-prior.json"
+    result = run_effort("--preset", "tiny", "--data", str(tiny_set), "--format", "coco", "--classes", "all",
+                        "--limit", "1", "--threshold", "0.3", "--precision", "float32", "--json", str(out_prior),
+                        "--set", "detection_size_tolerance=1.0", "--set", "detection_size_falloff=0.05")
+    assert result.returncode == 0, result.stderr[-2000:]
+    prior = json.loads(out_prior.read_text())
+    assert prior["config_changes"] == {"detection_size_tolerance": 1.0, "detection_size_falloff": 0.05}
+    assert prior["rows"][0]["suggestions"] <= everything["suggestions"]
 
 
-def test_errors_say_how_to_fix_them(tiny_set):
-    result = run_effort("--baseline", "template", "--data", str(tiny_set), "--format", "coco", "--classes", "all")
+def test_errors_say_how_to_fix_them(tiny_set, tmp_path):
+    elsewhere = tmp_path / "annotations.json"  # neither beside the images nor above an images/ folder
+    elsewhere.write_text(tiny_set.read_text())
+    result = run_effort("--baseline", "template", "--data", str(elsewhere), "--format", "coco", "--classes", "all")
     assert result.returncode == 2 and "--images-dir" in result.stderr
     result = run_effort("--baseline", "template", "--data", str(tiny_set), "--format", "coco")
     assert result.returncode == 2 and "--split N" in result.stderr  # held-out classes of no split
