@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AnswerThresholds", "find_for_drawn_boxes", "find_for_labels", "find_instances", "pooled_reference",
+__all__ = ["REFERENCE_IOU", "AnswerThresholds", "find_for_drawn_boxes", "reference_gate", "find_for_labels", "find_instances", "pooled_reference",
            "prediction_long_side", "scale_boxes"]
 
 
@@ -95,10 +95,42 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
 
     plan = tile_plan(predictor.config, image.shape[:2], boxes)
     if plan is None:
-        return find_instances(predictor, query, reference, thresholds, reference_boxes=boxes)
-    return find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
-                      nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
-                      reference_boxes=boxes)
+        instances = find_instances(predictor, query, reference, thresholds, reference_boxes=boxes)
+    else:
+        instances = find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
+                               nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
+                               reference_boxes=boxes)
+    gate = getattr(predictor.config, "detection_reference_gate", 0.0)
+    if instances and gate and not reference_gate(np.stack([i.box for i in instances]),
+                                                 np.array([i.score for i in instances]), boxes, gate):
+        return []
+    return instances
+
+
+REFERENCE_IOU = 0.5
+"""A found instance is the reference object itself when its box overlaps a drawn box this much (IoU)."""
+
+
+def reference_gate(found_boxes: np.ndarray, scores: np.ndarray, reference_boxes, gate: float) -> bool:
+    """Whether an answer to boxes drawn in the image may stand: the model found every drawn object itself with a
+    score of at least `gate`. When it does not recognise the very object it was shown, its other suggestions are
+    guesses, and an annotator is better served by none (the product suggests less when unsure).
+
+    Args:
+        found_boxes: `(P, 4)` xyxy pixels; scores: `(P,)`; reference_boxes: `(K, 4)` xyxy pixels (K >= 1).
+
+    Returns:
+        True when each reference has a found box of IoU >= `REFERENCE_IOU` scoring >= `gate`.
+    """
+    from model.box_ops import iou_matrix_np
+
+    found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
+    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
+    if len(found) == 0:
+        return False
+    iou = iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]])  # (P, K), yxyx
+    confident = (iou >= REFERENCE_IOU) & (np.asarray(scores, np.float64).reshape(-1, 1) >= gate)
+    return bool(confident.any(axis=0).all())
 
 
 def pooled_reference(references: list):

@@ -91,6 +91,9 @@ class ModelConfig:
     detection_small_tiles: bool = False
     detection_size_tolerance: float = 0.0
     detection_size_falloff: float = 0.4
+    # When unsure, suggest less: an answer whose own reference object (box IoU >= 0.5 with a drawn box) does not
+    # come back with at least this score is withdrawn whole (model/answering.py, reference_gate); 0 = off.
+    detection_reference_gate: float = 0.0
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9
