@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 BASELINE_ROWS = ("template", "features")
 FIGURES = ("effort", "floor", "errors_per_instance", "recall", "precision", "mean_mask_iou", "seconds_median")
@@ -68,6 +71,7 @@ def main() -> int:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--spec", required=True)
     args = parser.parse_args()
+    sys.path.insert(0, str(REPO))  # run as a script from anywhere
     from model.checkpoint import read_card, write_card
 
     table = build_table(json.loads(Path(args.spec).read_text()))
