@@ -6,7 +6,7 @@ output of a convolution that nothing else reads, the map can move into that conv
 channels are multiplied by `scale` and its bias becomes `bias * scale + shift`. The copy computes the same
 function (to float rounding) with one op per convolution instead of several, which on a CPU is most of the cost
 of a depthwise backbone: MobileNetV2 (alpha 0.5) at 512 px takes 35 -> 16 ms in float32 and 53 -> 15 ms in
-bfloat16 on the development machine (README, "Benchmarks").
+bfloat16 on the development machine (docs/benchmarks.md).
 
 The copy is for inference only: it has other weights (no BatchNormalization variables, biases on the folded
 convolutions), so it is never trained or saved, and it does not follow later changes of the original's weights.

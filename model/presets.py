@@ -48,7 +48,7 @@ MOBILE = ModelConfig(
     fpn_channels=128,
     matching_channels=192,
     # The RPN sees the query only through its comparison with the reference: on small training sets the paper's
-    # concat[P, |P - T|] lets it learn the training classes and ignore T (README, "The shipped checkpoint").
+    # concat[P, |P - T|] lets it learn the training classes and ignore T (docs/training-and-evaluation.md, "The shipped checkpoint").
     matching_inputs="distance_product",
     rpn_channels=128,  # the RPN's 3x3 conv over P2 is the largest single cost at 512 px
     classifier_fc=256,
@@ -65,7 +65,7 @@ MOBILE = ModelConfig(
 )
 
 # `mobile` with conditioning "roi" (model/network.py): proposals and their pooled features are cached with the image,
-# so a new reference box runs only the reference branch and the heads (the benchmark's warm / cold rows in README).
+# so a new reference box runs only the reference branch and the heads (the benchmark's warm / cold rows in docs/benchmarks.md).
 # Its RPN only knows the objects of its training classes, which costs AP50 on unseen classes.
 MOBILE_FAST = MOBILE.replace(name="mobile-fast", conditioning="roi")
 

@@ -5,7 +5,7 @@ For level l: T_l = global average of the reference's P_l; D_l = |P_l(query) - T_
 - "features_distance" (the paper's): concat[P_l(query), D_l];
 - "distance_product": concat[D_l, P_l(query) * T_l]. The query's features reach the RPN and heads only through
   their comparison with the reference, so the network cannot learn "this looks like a training class" and ignore
-  the reference (what a small training set invites: see README, "The shipped checkpoint").
+  the reference (what a small training set invites: see docs/training-and-evaluation.md, "The shipped checkpoint").
 Both give the conv 2F inputs, so the weight shapes are the same. K references are averaged before this layer (the
 average of pooled vectors equals the pooled average of the maps, which is what the paper computes).
 

@@ -2,7 +2,7 @@
 
 Stages follow the paper: `heads` trains everything but the backbone (FPN, matching, RPN, heads), `all` trains every
 layer; BatchNorm always runs in inference mode. The loop runs on CPU or one GPU unchanged; on several GPUs of one
-machine wrap model building and `Trainer` construction in `tf.distribute.MirroredStrategy().scope()` (see README).
+machine wrap model building and `Trainer` construction in `tf.distribute.MirroredStrategy().scope()` (see docs/training-and-evaluation.md).
 """
 
 from __future__ import annotations
