@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REFERENCE_IOU", "AnswerThresholds", "find_for_drawn_boxes", "reference_gate", "find_for_labels", "find_instances", "pooled_reference",
-           "prediction_long_side", "scale_boxes"]
+__all__ = ["REFERENCE_IOU", "AnswerThresholds", "find_for_drawn_boxes", "find_for_labels", "find_instances",
+           "pooled_reference", "prediction_long_side", "reference_gate", "scale_boxes"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
         instances = find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
                                nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
                                reference_boxes=boxes)
-    gate = getattr(predictor.config, "detection_reference_gate", 0.0)
+    gate = predictor.config.detection_reference_gate
     if instances and gate and not reference_gate(np.stack([i.box for i in instances]),
                                                  np.array([i.score for i in instances]), boxes, gate):
         return []

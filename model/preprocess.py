@@ -123,7 +123,7 @@ def reference_inputs(image: np.ndarray, boxes, config) -> np.ndarray:
             for box in boxes
         ]
     )
-    if getattr(config, "reference_dihedral", False):
+    if config.reference_dihedral:
         crops = dihedral_views(crops)
     if config.reference_preprocessing == "mean_subtracted":
         crops = mold(crops, config.mean_pixel)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["size_weights", "apply_size_prior"]
+__all__ = ["apply_size_prior", "reference_size", "size_weights"]
 
 
 def size_weights(boxes: np.ndarray, reference_boxes: np.ndarray, tolerance: float, falloff: float) -> np.ndarray:
@@ -35,8 +35,7 @@ def size_weights(boxes: np.ndarray, reference_boxes: np.ndarray, tolerance: floa
     references = np.asarray(reference_boxes, np.float64).reshape(-1, 4)
     if len(references) == 0:
         raise ValueError("the size prior needs at least one reference box")
-    reference_size = np.exp(np.mean(np.log(_sizes(references))))
-    distance = np.abs(np.log(_sizes(boxes) / reference_size))
+    distance = np.abs(np.log(_sizes(boxes) / reference_size(references)))
     excess = np.maximum(distance - np.log(tolerance), 0.0)
     return np.exp(-((excess / falloff) ** 2)).astype(np.float32)
 
@@ -53,6 +52,15 @@ def apply_size_prior(boxes: np.ndarray, scores: np.ndarray, reference_boxes: np.
     """
     weighted = np.asarray(scores, np.float32) * size_weights(boxes, reference_boxes, tolerance, falloff)
     return weighted, weighted >= score_threshold
+
+
+def reference_size(reference_boxes) -> float:
+    """The size of one or more references: the geometric mean of their boxes' sizes (square roots of their areas).
+
+    Args:
+        reference_boxes: `(K, 4)` xyxy pixels, K >= 1.
+    """
+    return float(np.exp(np.mean(np.log(_sizes(np.asarray(reference_boxes, np.float64).reshape(-1, 4))))))
 
 
 def _sizes(boxes: np.ndarray) -> np.ndarray:

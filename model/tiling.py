@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.size_prior import reference_size
+
 __all__ = ["TilePlan", "plan_tiles", "tile_plan", "find_tiled", "SMALL_REFERENCE_PX", "TARGET_REFERENCE_PX", "MAX_ZOOM"]
 
 SMALL_REFERENCE_PX = 20.0
@@ -51,7 +53,7 @@ def plan_tiles(image_shape: tuple[int, int], reference_boxes, image_size: int, m
     height, width = image_shape
     boxes = np.asarray(reference_boxes, np.float64).reshape(-1, 4)
     sides = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0)
-    reference = float(np.exp(np.mean(np.log(np.sqrt(sides[:, 0] * sides[:, 1])))))
+    reference = reference_size(boxes)
     whole_scale = image_size / max(height, width)
     if reference * whole_scale >= SMALL_REFERENCE_PX:
         return None
@@ -67,7 +69,7 @@ def plan_tiles(image_shape: tuple[int, int], reference_boxes, image_size: int, m
 
 def tile_plan(config, image_shape: tuple[int, int], reference_boxes) -> TilePlan | None:
     """`plan_tiles` for a network's `ModelConfig` when its `detection_small_tiles` is on; None otherwise."""
-    if not getattr(config, "detection_small_tiles", False):
+    if not config.detection_small_tiles:
         return None
     return plan_tiles(image_shape, reference_boxes, config.image_size, config.image_min_dim)
 

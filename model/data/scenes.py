@@ -123,17 +123,19 @@ class SceneSources:
         """
         leak = sorted(set(sprite_classes) & set(excluded))
         if leak:
-            raise ValueError(f"classes {leak} are both sprite classes and excluded; a held-out class must never be pasted")
+            raise ValueError(f"classes {leak} are both sprite classes and excluded; a held-out class must never "
+                             "be pasted")
         cutouts = cutouts_from_dataset(dataset, [c for c in sprite_classes if c in dataset.categories])
+        excluded = frozenset(excluded)
         backgrounds, shown = [], []
         for image in dataset.images:
             pixels = image.load_image()
-            hidden = [a for a in image.instances if a.category in set(excluded)]
             mask = np.zeros(pixels.shape[:2], bool)
-            for a in hidden:
-                mask |= a.mask(image.height, image.width)
+            for a in image.instances:
+                if a.category in excluded:
+                    mask |= a.mask(image.height, image.width)
             backgrounds.append(fill_out(pixels, mask, BACKGROUND_LONG_SIDE_PX))
-            shown.append(frozenset(a.category for a in image.instances if a.category not in set(excluded)))
+            shown.append(frozenset(a.category for a in image.instances if a.category not in excluded))
         return cls(cutouts, backgrounds, shown)
 
 
@@ -369,9 +371,10 @@ class SceneSampler:
 def write_scene_set(out_dir: str | Path, sources: SceneSources, count: int, seed: int,
                     settings: SceneSettings | None = None) -> Path:
     """Write `count` scenes as a COCO JSON set: `out_dir/images/scene-NNNN.jpg` and `out_dir/annotations.json`
-    (file names relative to `out_dir`, so the JSON reads back without an images folder; RLE masks; every kind of every scene is a category, named `<kind>@<scene>` so that kinds of different scenes
-    never merge). Returns the annotations path."""
-    from pycocotools import mask as mask_utils
+    (file names relative to `out_dir`, so the JSON reads back without an images folder; RLE masks; every kind of
+    every scene is a category, named `<kind>@<scene>` so that kinds of different scenes never merge). Returns the
+    annotations path."""
+    from common.masks import encode_mask
 
     settings = settings or SceneSettings()
     rng = np.random.default_rng(seed)
@@ -387,11 +390,9 @@ def write_scene_set(out_dir: str | Path, sources: SceneSources, count: int, seed
         first = len(categories)
         categories += [{"id": first + k + 1, "name": f"{kind}@{n:04d}"} for k, kind in enumerate(scene.kind_names)]
         for mask, box, kind in zip(scene.masks, scene.boxes, scene.kinds, strict=True):
-            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-            rle["counts"] = rle["counts"].decode()
             x1, y1, x2, y2 = (float(v) for v in box)
             annotations.append({"id": len(annotations) + 1, "image_id": n + 1, "category_id": first + int(kind) + 1,
-                                "segmentation": rle, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                "segmentation": encode_mask(mask), "bbox": [x1, y1, x2 - x1, y2 - y1],
                                 "area": float(mask.sum()), "iscrowd": 0})
     path = out / "annotations.json"
     path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories,

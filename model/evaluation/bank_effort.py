@@ -21,14 +21,23 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from model.data.annotations import Dataset
-from model.evaluation.effort import Suggestions, count_trial
-from model.evaluation.effort_runner import EffortRun, LazyMasks, QueryImage, Trial, TrialCallback, TrialResult
+from model.evaluation.effort import Suggestions
+from model.evaluation.effort_runner import (
+    EffortRun,
+    LazyMasks,
+    QueryImage,
+    Trial,
+    TrialCallback,
+    TrialResult,
+    check_thresholds,
+    counts_at,
+    query_image,
+)
 
 __all__ = ["BankAnswerer", "Exemplar", "bank_from_dataset", "plan_bank_trials", "run_bank_effort"]
 
@@ -117,17 +126,14 @@ def run_bank_effort(
     Returns:
         The `EffortRun`; the time of an image's answer is split evenly over its trials.
     """
-    thresholds = tuple(thresholds)
-    if not thresholds:
-        raise ValueError("give at least one threshold (None: keep every suggestion)")
+    thresholds = check_thresholds(thresholds)
     by_image: dict[int, list[Trial]] = {}
     for trial in trials:
         by_image.setdefault(trial.image_index, []).append(trial)
     results = []
     for image_index, image_trials in by_image.items():
         image = dataset.images[image_index]
-        path = image.source if isinstance(image.source, Path) else None
-        query = QueryImage(image.load_image(), path, f"{image_index}:{image.image_id}")
+        query = query_image(dataset, image_index)
         started = time.perf_counter()
         answer = answerer(query)
         seconds = (time.perf_counter() - started) / len(image_trials)
@@ -137,9 +143,8 @@ def run_bank_effort(
             others = [a for a in image.instances if a.category_id != trial.category_id and not a.iscrowd]
             gt_boxes, gt_masks = image.boxes(instances).reshape(-1, 4), LazyMasks(image, instances)
             mine = _only_label(answer, labels, trial.category)
-            counts = tuple(count_trial(trial.category, gt_boxes, None, mine.at_least(t), gt_masks=gt_masks,
-                                       other_boxes=image.boxes(others).reshape(-1, 4), seconds=seconds)
-                           for t in thresholds)
+            counts = counts_at(thresholds, trial.category, gt_boxes, None, mine, gt_masks=gt_masks,
+                               other_boxes=image.boxes(others).reshape(-1, 4), seconds=seconds)
             result = TrialResult(trial, counts, seconds)
             results.append(result)
             if on_trial is not None:

@@ -25,7 +25,8 @@ import numpy as np
 from model.data.annotations import AnnotatedImage, Dataset
 from model.evaluation.effort import EffortSummary, Suggestions, TrialCounts, count_trial
 
-__all__ = ["MIN_INSTANCES", "Answerer", "EffortRun", "LazyMasks", "QueryImage", "Trial", "TrialResult", "plan_trials",
+__all__ = ["MIN_INSTANCES", "Answerer", "EffortRun", "LazyMasks", "QueryImage", "Trial", "TrialResult",
+           "check_thresholds", "counts_at", "plan_trials", "query_image",
            "reference_for", "run_effort"]
 
 MIN_INSTANCES = 2
@@ -120,6 +121,28 @@ class LazyMasks(Sequence):
         return self._cache[i]
 
 
+def query_image(dataset: Dataset, image_index: int) -> QueryImage:
+    """The `QueryImage` of `dataset.images[image_index]`, decoded now (its file named when it is one)."""
+    image = dataset.images[image_index]
+    path = image.source if isinstance(image.source, Path) else None
+    return QueryImage(image.load_image(), path, f"{image_index}:{image.image_id}")
+
+
+def counts_at(thresholds: Sequence[float | None], label: str, gt_boxes: np.ndarray, reference_index: int | None,
+              answer: Suggestions, *, gt_masks, other_boxes: np.ndarray, seconds: float) -> tuple[TrialCounts, ...]:
+    """One answer's books at each threshold (`count_trial` of the suggestions scoring at least it)."""
+    return tuple(count_trial(label, gt_boxes, reference_index, answer.at_least(t), gt_masks=gt_masks,
+                             other_boxes=other_boxes, seconds=seconds) for t in thresholds)
+
+
+def check_thresholds(thresholds: Sequence[float | None]) -> tuple[float | None, ...]:
+    """`thresholds` as a tuple; ValueError when there is none."""
+    thresholds = tuple(thresholds)
+    if not thresholds:
+        raise ValueError("give at least one threshold (None: keep every suggestion)")
+    return thresholds
+
+
 @dataclass(frozen=True)
 class TrialResult:
     """A trial, the answer it got, and its books at each threshold (same order as `EffortRun.thresholds`)."""
@@ -181,9 +204,7 @@ def run_effort(
     Returns:
         The `EffortRun`.
     """
-    thresholds = tuple(thresholds)
-    if not thresholds:
-        raise ValueError("give at least one threshold (None: keep every suggestion)")
+    thresholds = check_thresholds(thresholds)
     results = []
     if warm_up and trials:
         first = trials[0]
@@ -194,8 +215,7 @@ def run_effort(
     for trial in trials:
         image = dataset.images[trial.image_index]
         if current is None or current[0] != trial.image_index:
-            path = image.source if isinstance(image.source, Path) else None
-            current = (trial.image_index, QueryImage(image.load_image(), path, f"{trial.image_index}:{image.image_id}"))
+            current = (trial.image_index, query_image(dataset, trial.image_index))
         query = current[1]
         instances = image.instances_of(trial.category_id)
         gt_boxes = image.boxes(instances)
@@ -204,11 +224,8 @@ def run_effort(
         started = time.perf_counter()
         answer = answerer(query, gt_boxes[trial.reference_index].copy())
         seconds = time.perf_counter() - started
-        counts = tuple(
-            count_trial(trial.category, gt_boxes, trial.reference_index, answer.at_least(t), gt_masks=gt_masks,
-                        other_boxes=image.boxes(others), seconds=seconds)
-            for t in thresholds
-        )
+        counts = counts_at(thresholds, trial.category, gt_boxes, trial.reference_index, answer, gt_masks=gt_masks,
+                           other_boxes=image.boxes(others), seconds=seconds)
         result = TrialResult(trial, counts, seconds)
         results.append(result)
         if on_trial is not None:
