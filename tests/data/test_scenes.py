@@ -172,3 +172,15 @@ def test_written_scene_set_reads_back_with_exact_masks(tmp_path, monkeypatch):
         assert np.array_equal(annotation.box, box_from_mask(mask))
         if annotation.category.split("@")[0] in ("car", "cup"):
             assert pixels[..., 0][mask].mean() >= 180  # red inside the masks (JPEG blurs the edges' chroma)
+
+
+def test_synth_command_writes_a_set_without_held_out_classes(coco128_dir, tmp_path):
+    from model.cli import main
+
+    out = tmp_path / "synth"
+    assert main(["synth", "--data", str(coco128_dir), "--format", "yolo-seg", "--count", "2", "--seed", "3",
+                 "--out", str(out)]) == 0
+    dataset = read_coco(out / "annotations.json")
+    assert len(dataset.images) == 2 and all(image.instances for image in dataset.images)
+    held_out = paper_split(1).held_out | paper_split(2).held_out
+    assert not {name.split("@")[0] for name in dataset.categories} & held_out
