@@ -9,10 +9,17 @@ for every k, never accepted) in both modes, as the worker answers:
 - the bank alone, no box drawn, the k images' instances as exemplars (`BankAnswerer`): errors per instance.
 k = 0 is the parent (one reference drawn; no bank).
 
+Sets: `coco128` (the `--classes`, default person and chair: held out of the shipped checkpoint's training) and
+`synthetic` split one shuffled order (accepted images first, judged ones after the largest k); `droplets`
+(`../shared/data/droplets`, evaluation only) splits by clip, as its frames of one clip are near-copies: accepted
+frames only from clips 1-4, judged frames only from clips 5-8 (`droplets_split`).
+
+    python -m bench.effort_curve --datasets droplets,coco128,synthetic --out runs/effort_curve
     python -m bench.effort_curve --datasets coco128 --classes person,chair --out runs/effort_curve
     python -m bench.effort_curve --datasets synthetic --ks 0,1,2 --judged 10
 
-Writes `<out>/effort_curve.json` and `effort_curve.md`, rewritten after each point.
+Writes `<out>/effort_curve.json`, `effort_curve.md` and `effort_curve.png` (errors per instance against k, when
+matplotlib is installed), rewritten after each point. A set whose files are absent is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +38,21 @@ import numpy as np
 from bench.learning_curve import SHIPPED_CHECKPOINT, load
 from stack.services import REPO_ROOT
 
-__all__ = ["curve", "markdown"]
+__all__ = ["SetAbsent", "Split", "curve", "droplets_split", "load_split", "markdown", "plot", "shuffled_split"]
 
 DEFAULT_KS = "0,1,2,5,10"
 DEFAULT_JUDGED = 30
 DEFAULT_OUT = REPO_ROOT / "runs" / "effort_curve"
+DROPLETS_DIR = REPO_ROOT.parent / "shared" / "data" / "droplets"
+DROPLETS_ACCEPTED_CLIPS = (1, 2, 3, 4)
+"""Clips whose frames may be accepted (the issue: accept clips 1-4, judge clips 5-8)."""
+DROPLETS_JUDGED_CLIPS = (5, 6, 7, 8)
 
 log = logging.getLogger("effort_curve")
+
+
+class SetAbsent(Exception):
+    """A set's files are not on this machine (the message says where they should be); the curve skips it."""
 
 
 def _figures(summary) -> dict:
@@ -71,20 +87,100 @@ def measure(weights: Path, judged, bank_source) -> dict:
     return out
 
 
-def curve(dataset, parent: Path, ks: list[int], judged_count: int, seed: int, workdir: Path, on_point) -> list[dict]:
-    """One point per k (module docstring); `on_point(points)` after each."""
+@dataclass(frozen=True)
+class Split:
+    """Which images a curve may accept and which it judges.
+
+    Attributes:
+        candidates: the images that may be accepted, in acceptance order (k accepted = the first k).
+        judged: the images measured at every k; none of them is ever among `candidates`.
+    """
+
+    candidates: tuple
+    judged: object
+
+    def accepted(self, k: int):
+        """The first k candidates as a `Dataset` (None for k = 0)."""
+        from model.data.annotations import Dataset
+
+        if k > len(self.candidates):
+            raise SystemExit(f"{self.judged.name}: k = {k} but only {len(self.candidates)} images may be accepted")
+        return Dataset(self.judged.categories, self.candidates[:k], self.judged.name) if k else None
+
+
+def shuffled_split(dataset, max_k: int, judged_count: int, seed: int) -> Split:
+    """One fixed shuffled order: the first `max_k` images may be accepted, the next `judged_count` are judged."""
     from model.data.annotations import Dataset
-    from model.training.finetune import FineTuneSettings, finetune
 
     order = np.random.default_rng(seed).permutation(len(dataset.images))
     shuffled = [dataset.images[i] for i in order]
-    if len(shuffled) <= max(ks):
-        raise SystemExit(f"{dataset.name} has {len(shuffled)} images; k up to {max(ks)} leaves none to judge")
-    judged = Dataset(dataset.categories, tuple(shuffled[max(ks):][:judged_count]), dataset.name)
+    if len(shuffled) <= max_k:
+        raise SystemExit(f"{dataset.name} has {len(shuffled)} images; k up to {max_k} leaves none to judge")
+    judged = Dataset(dataset.categories, tuple(shuffled[max_k:][:judged_count]), dataset.name)
+    return Split(tuple(shuffled[:max_k]), judged)
+
+
+def droplets_split(dataset, clip_of: dict[str, int], judged_count: int, seed: int,
+                   accepted_clips=DROPLETS_ACCEPTED_CLIPS, judged_clips=DROPLETS_JUDGED_CLIPS) -> Split:
+    """Split by clip: candidates are frames of `accepted_clips` only, judged ones frames of `judged_clips` only.
+
+    Frames of one clip are near-copies, so a frame-level split would measure memory. Both sides are shuffled once
+    (`seed`); the judged frames are the first `judged_count` of theirs, the same for every k.
+
+    Args:
+        dataset: the droplets `Dataset`.
+        clip_of: image id -> clip (the COCO image's `video` field); every image must have one.
+        judged_count: judged frames (at most the judged clips' frames).
+        seed: the shuffle's seed.
+    """
+    from model.data.annotations import Dataset
+
+    if set(accepted_clips) & set(judged_clips):
+        raise ValueError(f"clips {sorted(set(accepted_clips) & set(judged_clips))} are both accepted and judged")
+    missing = [image.image_id for image in dataset.images if image.image_id not in clip_of]
+    if missing:
+        raise ValueError(f"images {missing[:5]} carry no clip (`video` field)")
+    rng = np.random.default_rng(seed)
+
+    def shuffled(clips):
+        images = [image for image in dataset.images if clip_of[image.image_id] in clips]
+        return tuple(images[i] for i in rng.permutation(len(images)))
+
+    candidates, judged = shuffled(accepted_clips), shuffled(judged_clips)
+    return Split(candidates, Dataset(dataset.categories, judged[:judged_count], dataset.name))
+
+
+def load_droplets(directory: Path = DROPLETS_DIR):
+    """The droplets set (COCO, `images/` beside it) and each image's clip; `SetAbsent` when it is not there."""
+    from model.data.annotations import Dataset
+    from model.data.loading import load_dataset
+
+    annotations = directory / "annotations.json"
+    if not annotations.exists():
+        raise SetAbsent(f"{annotations} is absent: droplets lives in ../shared/data (--droplets-dir DIR points "
+                        "elsewhere)")
+    clip_of = {str(image["id"]): int(image["video"]) for image in json.loads(annotations.read_text())["images"]}
+    dataset = load_dataset(annotations, "coco", images_dir=directory / "images")
+    return Dataset(dataset.categories, dataset.images, "droplets"), clip_of
+
+
+def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
+    """The named set's `Split`: droplets by clip, coco128 and synthetic by one shuffled order."""
+    if name == "droplets":
+        dataset, clip_of = load_droplets(args.droplets_dir)
+        return droplets_split(dataset, clip_of, args.judged, args.seed)
+    return shuffled_split(load(name, args), max_k, args.judged, args.seed)
+
+
+def curve(split: Split, parent: Path, ks: list[int], seed: int, workdir: Path, on_point) -> list[dict]:
+    """One point per k (module docstring); `on_point(points)` after each."""
+    from model.training.finetune import FineTuneSettings, finetune
+
+    judged = split.judged
     points = []
     for k in ks:
         started = time.monotonic()
-        accepted = Dataset(dataset.categories, tuple(shuffled[:k]), dataset.name) if k else None
+        accepted = split.accepted(k)
         point: dict = {"k": k, "judged_images": len(judged.images)}
         weights = parent
         if k:
@@ -96,7 +192,8 @@ def curve(dataset, parent: Path, ks: list[int], judged_count: int, seed: int, wo
                       "gate": result.effort_gate()[0], "calibration": result.card.metrics["calibration"]}
         point |= measure(weights, judged, accepted)
         point["seconds"] = round(time.monotonic() - started, 1)
-        log.info("%s k=%d: %s", dataset.name, k, json.dumps({m: point.get(m, {}).get("errors_per_instance")
+        point["load_average"] = os.getloadavg()
+        log.info("%s k=%d: %s", judged.name, k, json.dumps({m: point.get(m, {}).get("errors_per_instance")
                                                              for m in ("interactive", "bank")}))
         points.append(point)
         on_point(points)
@@ -112,7 +209,10 @@ def _cell(row: dict, key: str) -> str:
 
 
 def markdown(report: dict) -> str:
+    """The report as Markdown: a table per set, one row per k; skipped sets with their reason."""
     lines = [f"# Learning curve in effort ({report['measured']}, parent `{report['checkpoint']}`)", ""]
+    for name, reason in report.get("skipped", {}).items():
+        lines += [f"## {name}", "", f"Skipped: {reason}", ""]
     for name, points in report["datasets"].items():
         lines += [f"## {name}", "", "| k | threshold | one box drawn: effort | errors / instance | recall | precision "
                   "| bank: errors / instance | recall | precision | steps | fine-tune s | gate |",
@@ -128,34 +228,80 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def plot(report: dict, path: Path) -> bool:
+    """Errors per instance against k, a line per (set, mode), into `path` (PNG); False when matplotlib is absent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib is not installed: no plot")
+        return False
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    for index, (name, points) in enumerate(report["datasets"].items()):
+        colour = f"C{index}"
+        for mode, style, label in (("interactive", "-o", "one box drawn"), ("bank", "--s", "bank, no box drawn")):
+            xy = [(p["k"], p[mode]["errors_per_instance"]) for p in points if mode in p]
+            if xy:
+                axes.plot(*zip(*xy, strict=True), style, color=colour, label=f"{name}: {label}")
+    axes.axhline(0.15, color="grey", linewidth=0.8, linestyle=":")
+    axes.axhline(0.3, color="grey", linewidth=0.8, linestyle="-.")
+    axes.text(0, 0.15, " target, box drawn (k = 5)", fontsize=7, va="bottom", color="grey")
+    axes.text(0, 0.3, " target, bank (k = 5)", fontsize=7, va="bottom", color="grey")
+    ks = sorted({p["k"] for points in report["datasets"].values() for p in points})
+    axes.set_xticks(ks)
+    axes.set_xlabel("accepted images k")
+    axes.set_ylabel("errors per instance (lower is better)")
+    axes.set_ylim(bottom=0)
+    axes.set_title(f"Learning curve in effort, parent {Path(report['checkpoint']).name}", fontsize=9)
+    axes.legend(fontsize=7, loc="upper right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="coco128,synthetic")
+    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)
     parser.add_argument("--judged", type=int, default=DEFAULT_JUDGED, help="judged images (never accepted)")
     parser.add_argument("--synthetic-images", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--droplets-dir", type=Path, default=DROPLETS_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--replot", type=Path, metavar="JSON", help="only redraw <out>/effort_curve.png from a report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.replot:
+        args.out.mkdir(parents=True, exist_ok=True)
+        return 0 if plot(json.loads(args.replot.read_text()), args.out / "effort_curve.png") else 1
     ks = sorted({int(k) for k in args.ks.split(",")})
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"checkpoint": str(args.checkpoint), "ks": ks, "datasets": {}, "load_average": os.getloadavg(),
-              "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    report = {"checkpoint": str(args.checkpoint), "ks": ks, "datasets": {}, "skipped": {},
+              "load_average": os.getloadavg(), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     def write(name):
         def on_point(points):
             report["datasets"][name] = points
             (args.out / "effort_curve.json").write_text(json.dumps(report, indent=1))
             (args.out / "effort_curve.md").write_text(markdown(report))
+            plot(report, args.out / "effort_curve.png")
         return on_point
 
     with tempfile.TemporaryDirectory(prefix="effort-curve-") as scratch:
         for name in args.datasets.split(","):
-            dataset = load(name, args)
-            curve(dataset, args.checkpoint, ks, args.judged, args.seed, Path(scratch), write(name))
+            try:
+                split = load_split(name, args, max(ks))
+            except SetAbsent as absent:
+                log.warning("skipping %s: %s", name, absent)
+                report["skipped"][name] = str(absent)
+                continue
+            log.info("%s: %d images may be accepted, %d judged", name, len(split.candidates), len(split.judged.images))
+            curve(split, args.checkpoint, ks, args.seed, Path(scratch), write(name))
     print(markdown(report))
     return 0
 

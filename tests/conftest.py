@@ -50,6 +50,11 @@ def coco128_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def droplets_dir() -> Path:
+    return require_shared("data/droplets")
+
+
+@pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
 

@@ -1,6 +1,19 @@
-"""bench.effort_curve's table: one row per k, both modes, the gate's verdict."""
+"""bench.effort_curve: the table (one row per k, both modes, the gate's verdict) and the droplets split by clip."""
 
-from bench.effort_curve import markdown
+from pathlib import Path
+
+import pytest
+
+from bench.effort_curve import (
+    DEFAULT_JUDGED,
+    DROPLETS_ACCEPTED_CLIPS,
+    DROPLETS_JUDGED_CLIPS,
+    SetAbsent,
+    droplets_split,
+    load_droplets,
+    markdown,
+    plot,
+)
 
 
 def test_markdown_has_one_row_per_k_with_both_modes():
@@ -15,3 +28,64 @@ def test_markdown_has_one_row_per_k_with_both_modes():
     rows = [line for line in lines if line.startswith("| 0 ") or line.startswith("| 2 ")]
     assert rows[0].startswith("| 0 | 0.5 | 0.90 | 0.50 | 75% | – | – |")
     assert rows[1].endswith("| 80 | 100.0 | refused |") and "| 0.50 | 75% | – | 80" in rows[1]
+
+
+def _toy(clips):
+    from model.data.annotations import AnnotatedImage, Dataset
+
+    images = tuple(AnnotatedImage(str(i), Path(f"{i}.jpg"), 8, 8) for i in range(len(clips)))
+    return Dataset(("droplet",), images, "droplets"), {str(i): clip for i, clip in enumerate(clips)}
+
+
+def _clips(images, clip_of):
+    return {clip_of[image.image_id] for image in images}
+
+
+def test_droplets_split_accepts_clips_1_to_4_and_judges_clips_5_to_8():
+    dataset, clip_of = _toy([1, 2, 3, 4, 5, 6, 7, 8] * 3)
+    split = droplets_split(dataset, clip_of, judged_count=10, seed=0)
+    assert _clips(split.candidates, clip_of) <= {1, 2, 3, 4} and len(split.candidates) == 12
+    assert _clips(split.judged.images, clip_of) <= {5, 6, 7, 8} and len(split.judged.images) == 10
+    assert split.accepted(5).images == split.candidates[:5] and split.accepted(0) is None
+    again = droplets_split(dataset, clip_of, judged_count=10, seed=0)
+    assert again.judged.images == split.judged.images  # fixed for every k and every run
+
+
+def test_droplets_split_refuses_overlapping_clips_and_frames_without_a_clip():
+    dataset, clip_of = _toy([1, 5])
+    with pytest.raises(ValueError, match="both accepted and judged"):
+        droplets_split(dataset, clip_of, 1, 0, accepted_clips=(1, 5), judged_clips=(5,))
+    with pytest.raises(ValueError, match="carry no clip"):
+        droplets_split(dataset, {"0": 1}, 1, 0)
+
+
+def test_the_real_droplets_split_never_judges_an_accepted_clip(droplets_dir):
+    """On `../shared/data/droplets` (skips with the reason when absent): the split the curve runs, no model."""
+    dataset, clip_of = load_droplets(droplets_dir)
+    split = droplets_split(dataset, clip_of, DEFAULT_JUDGED, seed=0)
+    assert _clips(split.candidates, clip_of) == set(DROPLETS_ACCEPTED_CLIPS)
+    assert _clips(split.judged.images, clip_of) == set(DROPLETS_JUDGED_CLIPS)
+    assert {i.image_id for i in split.candidates}.isdisjoint(i.image_id for i in split.judged.images)
+    assert len(split.candidates) >= 10 and len(split.judged.images) == DEFAULT_JUDGED
+
+
+def test_a_missing_droplets_set_raises_set_absent_with_its_path(tmp_path):
+    with pytest.raises(SetAbsent, match="annotations.json is absent"):
+        load_droplets(tmp_path)
+
+
+def test_an_absent_droplets_set_is_skipped_with_its_reason(tmp_path, capsys):
+    from bench.effort_curve import main
+
+    assert main(["--datasets", "droplets", "--droplets-dir", str(tmp_path / "none"), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "## droplets" in printed and "Skipped: " in printed and "annotations.json is absent" in printed
+
+
+def test_plot_draws_errors_per_instance_against_k(tmp_path):
+    pytest.importorskip("matplotlib")
+    row = {"errors_per_instance": 0.5}
+    report = {"checkpoint": "ck", "datasets": {"toy": [{"k": 0, "interactive": row},
+                                                       {"k": 5, "interactive": row, "bank": row}]}}
+    assert plot(report, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
