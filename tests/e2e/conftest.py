@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from e2e_harness.fake_backend import FakeBackend
 from e2e_harness.label_config import smart_label_config
 from e2e_harness.ls_client import LabelStudioClient
 from e2e_harness.processes import HarnessError, skip_or_fail
+from e2e_harness.scene import SCENE_INDEX, synthetic_scene
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts" / "e2e"
@@ -94,20 +95,35 @@ def test_images(coco128_dir: Path, ls: label_studio.LabelStudio) -> list[tuple[C
 
 
 @pytest.fixture(scope="session")
+def scene_image(
+    coco128_dir: Path, ls: label_studio.LabelStudio, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[CocoImage, str]:
+    """Scene `SCENE_INDEX` of the synthetic development set (many copies of one kind), under the files root."""
+    scene = synthetic_scene(coco128_dir, tmp_path_factory.mktemp("scene"), SCENE_INDEX)
+    target = ls.files_root / IMAGES_SUBDIR / f"synthetic-{scene.path.name}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(scene.path, target)
+    return replace(scene, path=target), f"/data/local-files/?d={IMAGES_SUBDIR}/{target.name}"
+
+
+@pytest.fixture(scope="session")
 def make_project(
     ls: label_studio.LabelStudio, ls_client: LabelStudioClient, test_images: list[tuple[CocoImage, str]]
-) -> Callable[[str], Project]:
-    """`make_project(title)`: a project with the smart label config, local files storage and one task per image."""
+) -> Callable[..., Project]:
+    """`make_project(title, images=None, labels=None)`: a project with the smart label config (`labels`, default
+    `PROJECT_LABELS`), local files storage and one task per image (`images`, default the coco128 test images)."""
 
-    def make(title: str) -> Project:
-        project = ls_client.create_project(title, smart_label_config(PROJECT_LABELS))
+    def make(title: str, images: list[tuple[CocoImage, str]] | None = None,
+             labels: list[str] | None = None) -> Project:
+        images = test_images if images is None else images
+        project = ls_client.create_project(title, smart_label_config(labels or PROJECT_LABELS))
         ls_client.add_local_storage(project["id"], str(ls.files_root / IMAGES_SUBDIR))
         task_ids = ls_client.import_tasks(
             project["id"],
-            [{"image": url, "width": image.width, "height": image.height} for image, url in test_images],
+            [{"image": url, "width": image.width, "height": image.height} for image, url in images],
         )
-        assert len(task_ids) == len(test_images)
-        return Project(project["id"], [TaskImage(tid, image) for tid, (image, _) in zip(task_ids, test_images, strict=True)])
+        assert len(task_ids) == len(images)
+        return Project(project["id"], [TaskImage(tid, image) for tid, (image, _) in zip(task_ids, images, strict=True)])
 
     return make
 
