@@ -210,7 +210,8 @@ def _cell(row: dict, key: str) -> str:
 
 def markdown(report: dict) -> str:
     """The report as Markdown: a table per set, one row per k; skipped sets with their reason."""
-    lines = [f"# Learning curve in effort ({report['measured']}, parent `{report['checkpoint']}`)", ""]
+    parent = f"`{report['checkpoint']}`" + (f" ({report['parent_version']})" if report.get("parent_version") else "")
+    lines = [f"# Learning curve in effort ({report['measured']}, parent {parent})", ""]
     for name, reason in report.get("skipped", {}).items():
         lines += [f"## {name}", "", f"Skipped: {reason}", ""]
     for name, points in report["datasets"].items():
@@ -238,28 +239,37 @@ def plot(report: dict, path: Path) -> bool:
     except ImportError:
         log.warning("matplotlib is not installed: no plot")
         return False
-    figure, axes = plt.subplots(figsize=(7, 4.2))
+    figure, axes = plt.subplots(figsize=(8.5, 4.2))
     for index, (name, points) in enumerate(report["datasets"].items()):
         colour = f"C{index}"
         for mode, style, label in (("interactive", "-o", "one box drawn"), ("bank", "--s", "bank, no box drawn")):
             xy = [(p["k"], p[mode]["errors_per_instance"]) for p in points if mode in p]
             if xy:
                 axes.plot(*zip(*xy, strict=True), style, color=colour, label=f"{name}: {label}")
-    axes.axhline(0.15, color="grey", linewidth=0.8, linestyle=":")
-    axes.axhline(0.3, color="grey", linewidth=0.8, linestyle="-.")
-    axes.text(0, 0.15, " target, box drawn (k = 5)", fontsize=7, va="bottom", color="grey")
-    axes.text(0, 0.3, " target, bank (k = 5)", fontsize=7, va="bottom", color="grey")
+    for target, style, label in ((0.15, ":", "target at k = 5, box drawn"), (0.3, "-.", "target at k = 5, bank")):
+        axes.axhline(target, color="grey", linewidth=0.9, linestyle=style, label=label)
     ks = sorted({p["k"] for points in report["datasets"].values() for p in points})
     axes.set_xticks(ks)
     axes.set_xlabel("accepted images k")
     axes.set_ylabel("errors per instance (lower is better)")
     axes.set_ylim(bottom=0)
-    axes.set_title(f"Learning curve in effort, parent {Path(report['checkpoint']).name}", fontsize=9)
-    axes.legend(fontsize=7, loc="upper right")
+    parent = report.get("parent_version") or Path(report["checkpoint"]).name
+    axes.set_title(f"Learning curve in effort: the recipe from parent {parent}", fontsize=9)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
+
+
+def _version(checkpoint: Path) -> str | None:
+    """The checkpoint's version from its card, None when unreadable."""
+    from model.checkpoint import CheckpointError, read_card
+
+    try:
+        return read_card(checkpoint).version
+    except CheckpointError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if plot(json.loads(args.replot.read_text()), args.out / "effort_curve.png") else 1
     ks = sorted({int(k) for k in args.ks.split(",")})
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"checkpoint": str(args.checkpoint), "ks": ks, "datasets": {}, "skipped": {},
+    report = {"checkpoint": str(args.checkpoint), "parent_version": _version(args.checkpoint), "ks": ks,
+              "datasets": {}, "skipped": {},
               "load_average": os.getloadavg(), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     def write(name):
