@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REFERENCE_IOU", "AnswerThresholds", "find_for_drawn_boxes", "find_for_labels", "find_instances",
-           "pooled_reference", "prediction_long_side", "reference_gate", "scale_boxes"]
+__all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
+           "find_for_labels", "find_instances", "pooled_reference", "prediction_long_side", "reference_gate",
+           "scale_boxes"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
 
     When the model tiles small references (`detection_small_tiles`, `model.tiling`) and these are small, the image
     is answered in magnified windows; otherwise `find_instances` on the whole image's `query`, with the size prior.
+    The model's reference gate (`detection_reference_gate`) judges the drawn objects' own scores even when they lie
+    under the score threshold (it looks at the answer at the lower of the two, then keeps what reaches the
+    threshold), so that an answer at any threshold is the one at a lower threshold cut there, as the effort
+    measure's sweeps assume.
+
+    With `detection_expand_score` on, the confident copies of a first answer (at most `detection_expand_count`,
+    each scoring at least it, none on a drawn box) join the drawn boxes as references, and the image is answered
+    again with that K-shot reference (`expanded_reference`); the size prior stays the drawn boxes'.
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
@@ -91,20 +100,66 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first.
     """
+    cfg = predictor.config
+    asked = cfg.detection_min_confidence if thresholds.score_threshold is None else float(thresholds.score_threshold)
+    looked = min([asked] + [v for v in (cfg.detection_reference_gate, cfg.detection_expand_score) if v])
+    wide = AnswerThresholds(looked, thresholds.nms_threshold, thresholds.max_instances)
+    instances = _answer(predictor, image, query, reference, wide, boxes)
+    gate = cfg.detection_reference_gate
+    if instances and gate and not reference_gate(np.stack([i.box for i in instances]),
+                                                 np.array([i.score for i in instances]), boxes, gate):
+        return []
+    if instances and cfg.detection_expand_score:
+        expanded = expanded_reference(predictor, image, reference, boxes, instances, cfg.detection_expand_score,
+                                      cfg.detection_expand_count)
+        if expanded is not None:
+            instances = _answer(predictor, image, query, expanded, wide, boxes)
+    return [i for i in instances if i.score >= asked]
+
+
+def _answer(predictor, image: np.ndarray, query, reference, thresholds: AnswerThresholds, boxes) -> list:
+    """One pass: tiled when the plan says so (small references), else the whole encoded image with the size prior."""
     from model.tiling import find_tiled, tile_plan
 
     plan = tile_plan(predictor.config, image.shape[:2], boxes)
     if plan is None:
-        instances = find_instances(predictor, query, reference, thresholds, reference_boxes=boxes)
-    else:
-        instances = find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
-                               nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
-                               reference_boxes=boxes)
-    gate = predictor.config.detection_reference_gate
-    if instances and gate and not reference_gate(np.stack([i.box for i in instances]),
-                                                 np.array([i.score for i in instances]), boxes, gate):
-        return []
-    return instances
+        return find_instances(predictor, query, reference, thresholds, reference_boxes=boxes)
+    return find_tiled(predictor, image, reference, plan, score_threshold=thresholds.score_threshold,
+                      nms_threshold=thresholds.nms_threshold, max_instances=thresholds.max_instances,
+                      reference_boxes=boxes)
+
+
+def confident_copies(found_boxes: np.ndarray, scores: np.ndarray, reference_boxes, min_score: float,
+                     count: int) -> np.ndarray:
+    """The boxes of a first answer that may serve as extra references: scoring at least `min_score`, none on a
+    drawn box (box IoU < `REFERENCE_IOU` with every one), the best `count`.
+
+    Args:
+        found_boxes: `(P, 4)` xyxy pixels, best first; scores: `(P,)`; reference_boxes: `(K, 4)` xyxy pixels.
+
+    Returns:
+        `(M, 4)` float32 xyxy pixels, M <= `count`, in the answer's order.
+    """
+    from model.box_ops import iou_matrix_np
+
+    found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
+    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
+    if len(found) == 0 or count <= 0:
+        return np.zeros((0, 4), np.float32)
+    on_reference = (iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]]) >= REFERENCE_IOU).any(axis=1)
+    keep = (np.asarray(scores, np.float64).reshape(-1) >= min_score) & ~on_reference
+    return found[keep][:count]
+
+
+def expanded_reference(predictor, image: np.ndarray, reference, boxes, instances: list, min_score: float,
+                       count: int):
+    """The drawn boxes' reference joined by the answer's confident copies (`confident_copies`), as one K-shot
+    `ReferenceEmbedding` (weighted by box counts), or None when no copy is confident enough."""
+    extra = confident_copies(np.stack([i.box for i in instances]), np.array([i.score for i in instances]), boxes,
+                             min_score, count)
+    if len(extra) == 0:
+        return None
+    return type(reference).mean([reference, predictor.encode_references(image, extra)])
 
 
 REFERENCE_IOU = 0.5

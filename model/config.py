@@ -94,6 +94,10 @@ class ModelConfig:
     # When unsure, suggest less: an answer whose own reference object (box IoU >= 0.5 with a drawn box) does not
     # come back with at least this score is withdrawn whole (model/answering.py, reference_gate); 0 = off.
     detection_reference_gate: float = 0.0
+    # Query expansion (model/answering.py, expanded_reference): the first answer's copies scoring at least this
+    # (at most detection_expand_count of them) join the drawn boxes as references for a second answer; 0 = off.
+    detection_expand_score: float = 0.0
+    detection_expand_count: int = 4
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9
