@@ -51,6 +51,13 @@ def test_the_gate_applies_on_the_worker_path(tiny_predictor):
         assert [i.score for i in passed] == [i.score for i in plain]
 
 
+def _noise_image_answer_inputs(predictor):
+    """(image, drawn box (1, 4) xyxy, encoded query, reference) on a noise image the tiny network answers 3+ times."""
+    image = np.random.default_rng(1).integers(0, 255, (150, 220, 3), dtype=np.uint8)
+    box = np.array([[20, 30, 60, 90]], np.float32)
+    return image, box, predictor.encode_image(image), predictor.encode_references(image, box)
+
+
 def test_an_answer_at_a_threshold_is_a_lower_thresholds_answer_cut_there(tiny_predictor):
     """The gate judges the drawn object's own score even under the threshold, so the service's answer at t equals
     the answer at a lower threshold keeping the suggestions scoring >= t (what the effort sweeps count). Here the
@@ -58,10 +65,7 @@ def test_an_answer_at_a_threshold_is_a_lower_thresholds_answer_cut_there(tiny_pr
     from model.answering import AnswerThresholds, find_for_drawn_boxes
     from model.predictor import Predictor
 
-    image = np.random.default_rng(1).integers(0, 255, (150, 220, 3), dtype=np.uint8)
-    box = np.array([[20, 30, 60, 90]], np.float32)
-    query = tiny_predictor.encode_image(image)
-    reference = tiny_predictor.encode_references(image, box)
+    image, box, query, reference = _noise_image_answer_inputs(tiny_predictor)
     everything = AnswerThresholds(0.0, 0.5, 50)
     low = find_for_drawn_boxes(tiny_predictor, image, query, reference, everything, box)
     assert len(low) >= 3 and low[1].score > low[2].score > 0
@@ -91,10 +95,7 @@ def test_query_expansion_answers_again_with_the_copies_as_references(tiny_predic
     from model.answering import AnswerThresholds, expanded_reference, find_for_drawn_boxes
     from model.predictor import Predictor
 
-    image = np.random.default_rng(1).integers(0, 255, (150, 220, 3), dtype=np.uint8)
-    box = np.array([[20, 30, 60, 90]], np.float32)
-    query = tiny_predictor.encode_image(image)
-    reference = tiny_predictor.encode_references(image, box)
+    image, box, query, reference = _noise_image_answer_inputs(tiny_predictor)
     everything = AnswerThresholds(0.0, 0.5, 50)
     first = find_for_drawn_boxes(tiny_predictor, image, query, reference, everything, box)
     expanding = Predictor(tiny_predictor.model, version="expanding")
