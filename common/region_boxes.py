@@ -119,8 +119,12 @@ def region_to_box(region: dict) -> Box:
             "Draw the example with a smart rectangle (RectangleLabels smart=\"true\")."
         )
     height, width = _original_size(region)
+    value = region.get("value")
+    if not isinstance(value, dict):
+        raise BadRequestError(f"Region {region.get('id')!r} ({kind}) has no value object (got "
+                              f"{type(value).__name__}); Label Studio sends the region's geometry in it.")
     try:
-        x1, y1, x2, y2 = _BOX_OF[kind](region.get("value") or {}, height, width)
+        x1, y1, x2, y2 = _BOX_OF[kind](value, height, width)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise BadRequestError(f"Region {region.get('id')!r} ({kind}) has a malformed value: {error}.") from None
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):  # before clipping, which would turn NaN into 0

@@ -74,3 +74,12 @@ def test_annotation_regions_to_boxes_groups_by_label_and_skips_unusable_regions(
     boxes = regions_to_boxes(annotation["result"] + [{"type": "keypointlabels"}, "junk"])
     assert list(boxes) == ["Object"]
     assert len(boxes["Object"]) == 3  # brush ellipse, predicted box, manual box
+
+
+@pytest.mark.parametrize("kind", ["rectanglelabels", "polygonlabels", "brushlabels"])
+@pytest.mark.parametrize("value", [True, 3, "x", [1, 2], None])
+def test_a_region_whose_value_is_not_an_object_is_a_bad_request(kind, value):
+    """Found by the payload property test: `value: true` on a brush region raised AttributeError (a 500)."""
+    region = {"type": kind, "original_width": 4, "original_height": 4, "value": value}
+    with pytest.raises(BadRequestError, match="no value object"):
+        region_to_box(region)
