@@ -80,6 +80,19 @@ def find_instances(predictor, query, reference, thresholds, reference_boxes=None
                           reference_boxes=reference_boxes)
 
 
+REFERENCE_IOU = 0.5
+"""A found instance is the reference object itself when its box overlaps a drawn box this much (IoU)."""
+
+
+def _on_drawn(found_boxes, reference_boxes) -> np.ndarray:
+    """`(P, K)` bool: found box p is drawn object k (box IoU >= `REFERENCE_IOU`). Both `(N, 4)` xyxy pixels."""
+    from model.box_ops import iou_matrix_np
+
+    found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
+    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
+    return iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]]) >= REFERENCE_IOU  # yxyx
+
+
 def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list:
     """The answer to reference boxes drawn in `image` itself (an interactive request).
 
@@ -140,13 +153,10 @@ def confident_copies(found_boxes: np.ndarray, scores: np.ndarray, reference_boxe
     Returns:
         `(M, 4)` float32 xyxy pixels, M <= `count`, in the answer's order.
     """
-    from model.box_ops import iou_matrix_np
-
     found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
-    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
     if len(found) == 0 or count <= 0:
         return np.zeros((0, 4), np.float32)
-    on_reference = (iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]]) >= REFERENCE_IOU).any(axis=1)
+    on_reference = _on_drawn(found, reference_boxes).any(axis=1)
     keep = (np.asarray(scores, np.float64).reshape(-1) >= min_score) & ~on_reference
     return found[keep][:count]
 
@@ -162,10 +172,6 @@ def expanded_reference(predictor, image: np.ndarray, reference, boxes, instances
     return type(reference).mean([reference, predictor.encode_references(image, extra)])
 
 
-REFERENCE_IOU = 0.5
-"""A found instance is the reference object itself when its box overlaps a drawn box this much (IoU)."""
-
-
 def reference_gate(found_boxes: np.ndarray, scores: np.ndarray, reference_boxes, gate: float) -> bool:
     """Whether an answer to boxes drawn in the image may stand: the model found every drawn object itself with a
     score of at least `gate`. When it does not recognise the very object it was shown, its other suggestions are
@@ -177,14 +183,10 @@ def reference_gate(found_boxes: np.ndarray, scores: np.ndarray, reference_boxes,
     Returns:
         True when each reference has a found box of IoU >= `REFERENCE_IOU` scoring >= `gate`.
     """
-    from model.box_ops import iou_matrix_np
-
     found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
-    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
     if len(found) == 0:
         return False
-    iou = iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]])  # (P, K), yxyx
-    confident = (iou >= REFERENCE_IOU) & (np.asarray(scores, np.float64).reshape(-1, 1) >= gate)
+    confident = _on_drawn(found, reference_boxes) & (np.asarray(scores, np.float64).reshape(-1, 1) >= gate)
     return bool(confident.any(axis=0).all())
 
 
