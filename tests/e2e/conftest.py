@@ -85,13 +85,15 @@ def test_images(coco128_dir: Path, ls: label_studio.LabelStudio) -> list[tuple[C
     chosen = images_with_several(
         coco128_dir, TEST_LABEL, IMAGE_COUNT, min_instances=MIN_INSTANCES, min_area_fraction=MIN_AREA_FRACTION
     )
-    target = ls.files_root / IMAGES_SUBDIR
-    target.mkdir(parents=True, exist_ok=True)
-    out = []
-    for image in chosen:
-        shutil.copyfile(image.path, target / image.path.name)
-        out.append((image, f"/data/local-files/?d={IMAGES_SUBDIR}/{image.path.name}"))
-    return out
+    return [(image, _serve(ls, image.path, image.path.name)) for image in chosen]
+
+
+def _serve(ls: label_studio.LabelStudio, source: Path, name: str) -> str:
+    """Copy `source` under Label Studio's local-files root as `IMAGES_SUBDIR/name`; the task's image URL."""
+    target = ls.files_root / IMAGES_SUBDIR / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return f"/data/local-files/?d={IMAGES_SUBDIR}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -100,10 +102,9 @@ def scene_image(
 ) -> tuple[CocoImage, str]:
     """Scene `SCENE_INDEX` of the synthetic development set (many copies of one kind), under the files root."""
     scene = synthetic_scene(coco128_dir, tmp_path_factory.mktemp("scene"), SCENE_INDEX)
-    target = ls.files_root / IMAGES_SUBDIR / f"synthetic-{scene.path.name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(scene.path, target)
-    return replace(scene, path=target), f"/data/local-files/?d={IMAGES_SUBDIR}/{target.name}"
+    name = f"synthetic-{scene.path.name}"
+    url = _serve(ls, scene.path, name)
+    return replace(scene, path=ls.files_root / IMAGES_SUBDIR / name), url
 
 
 @pytest.fixture(scope="session")
