@@ -172,8 +172,13 @@ def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
     return shuffled_split(load(name, args), max_k, args.judged, args.seed)
 
 
-def curve(split: Split, parent: Path, ks: list[int], seed: int, workdir: Path, on_point) -> list[dict]:
-    """One point per k (module docstring); `on_point(points)` after each."""
+def curve(split: Split, parent: Path, ks: list[int], seed: int, workdir: Path, on_point,
+          recipe: dict | None = None) -> list[dict]:
+    """One point per k (module docstring); `on_point(points)` after each.
+
+    `recipe`: `FineTuneSettings` fields to change from the recipe's defaults (e.g. `{"time_budget_s": 600}`, to ask
+    whether the Train button's budget is what limits learning); None = the defaults the worker uses.
+    """
     from model.training.finetune import FineTuneSettings, finetune
 
     judged = split.judged
@@ -185,7 +190,7 @@ def curve(split: Split, parent: Path, ks: list[int], seed: int, workdir: Path, o
         weights = parent
         if k:
             result = finetune(parent, accepted, workdir / f"k{k}.weights.h5", f"effort-curve-k{k}",
-                              FineTuneSettings(seed=seed))
+                              FineTuneSettings(seed=seed, **(recipe or {})))
             weights = result.weights_path
             point |= {"steps": result.steps, "finetune_seconds": round(result.seconds, 1),
                       "holdout_images": result.holdout_images, "holdout": result.metrics,
@@ -212,6 +217,8 @@ def markdown(report: dict) -> str:
     """The report as Markdown: a table per set, one row per k; skipped sets with their reason."""
     parent = f"`{report['checkpoint']}`" + (f" ({report['parent_version']})" if report.get("parent_version") else "")
     lines = [f"# Learning curve in effort ({report['measured']}, parent {parent})", ""]
+    if report.get("recipe_overrides"):
+        lines += [f"Recipe changed from the Train button's defaults: `{json.dumps(report['recipe_overrides'])}`", ""]
     for name, reason in report.get("skipped", {}).items():
         lines += [f"## {name}", "", f"Skipped: {reason}", ""]
     for name, points in report["datasets"].items():
@@ -283,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--droplets-dir", type=Path, default=DROPLETS_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--time-budget-s", type=float, help="the recipe's training budget (default: the Train "
+                        "button's); with --max-steps, to ask whether the budget limits learning")
+    parser.add_argument("--max-steps", type=int, help="the recipe's step cap (default: the Train button's)")
+    parser.add_argument("--layers", choices=("heads", "all"), help="the recipe's trained layers (default: heads)")
     parser.add_argument("--replot", type=Path, metavar="JSON", help="only redraw <out>/effort_curve.png from a report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -291,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if plot(json.loads(args.replot.read_text()), args.out / "effort_curve.png") else 1
     ks = sorted({int(k) for k in args.ks.split(",")})
     args.out.mkdir(parents=True, exist_ok=True)
+    recipe = {key: value for key, value in (("time_budget_s", args.time_budget_s), ("max_steps", args.max_steps),
+                                            ("layers", args.layers)) if value is not None}
     report = {"checkpoint": str(args.checkpoint), "parent_version": _version(args.checkpoint), "ks": ks,
-              "datasets": {}, "skipped": {},
+              "recipe_overrides": recipe, "datasets": {}, "skipped": {},
               "load_average": os.getloadavg(), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     def write(name):
@@ -312,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
                 report["skipped"][name] = str(absent)
                 continue
             log.info("%s: %d images may be accepted, %d judged", name, len(split.candidates), len(split.judged.images))
-            curve(split, args.checkpoint, ks, args.seed, Path(scratch), write(name))
+            curve(split, args.checkpoint, ks, args.seed, Path(scratch), write(name), recipe)
+    (args.out / "effort_curve.json").write_text(json.dumps(report, indent=1))
+    (args.out / "effort_curve.md").write_text(markdown(report))
     print(markdown(report))
     return 0
 

@@ -89,3 +89,22 @@ def test_plot_draws_errors_per_instance_against_k(tmp_path):
                                                        {"k": 5, "interactive": row, "bank": row}]}}
     assert plot(report, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_recipe_overrides_reach_the_report_and_its_table(tmp_path):
+    """`--time-budget-s/--max-steps/--layers` change the recipe for a study; the report says so, the default says
+    nothing (an absent set still writes the report, so no training runs here)."""
+    import json
+
+    from bench.effort_curve import main
+
+    out = tmp_path / "budget"
+    assert main(["--datasets", "droplets", "--droplets-dir", str(tmp_path / "none"), "--out", str(out),
+                 "--time-budget-s", "600", "--max-steps", "600"]) == 0
+    report = json.loads((out / "effort_curve.json").read_text())
+    printed = markdown({"measured": "m", "checkpoint": "ck", "datasets": {},
+                        "recipe_overrides": {"time_budget_s": 600.0, "max_steps": 600}})
+    assert 'Recipe changed from the Train button\'s defaults: `{"time_budget_s": 600.0, "max_steps": 600}`' in printed
+    assert "Recipe changed" not in markdown({"measured": "m", "checkpoint": "ck", "datasets": {}})
+    assert report["recipe_overrides"] == {"time_budget_s": 600.0, "max_steps": 600}
+    assert report["skipped"]["droplets"].endswith("elsewhere)") and report["datasets"] == {}
