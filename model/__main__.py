@@ -1,4 +1,4 @@
-"""`python -m model ...`: see `model/cli.py`."""
+"""`python -m model ...`: see `model/cli/`."""
 
 from model.cli import main
 

@@ -122,12 +122,13 @@ def test_train_set_refuses_a_malformed_or_unknown_field(tmp_path):
 
 
 def test_several_splits_hold_out_their_union(coco128_dir):
-    from model.cli import _dataset_and_split, build_parser
+    from model.cli import build_parser
+    from model.cli.arguments import dataset_and_split
     from model.data.splits import paper_split
 
     args = build_parser().parse_args(
         ["evaluate", "--data", str(coco128_dir), "--format", "yolo-seg", "--split", "1", "2", "--json", "r.json"]
     )
-    _, split = _dataset_and_split(args)
+    _, split = dataset_and_split(args)
     assert split.held_out == paper_split(1).held_out | paper_split(2).held_out
     assert len(split.held_out) == 40 and split.name == "coco-split-1+coco-split-2"
