@@ -104,11 +104,15 @@ def add_calibrate_parser(sub) -> None:
                    help="inference settings to change with it, e.g. --set reference_dihedral=true")
     p.add_argument("--seeds", type=int, default=1, help="references per (image, class) (default 1)")
     p.add_argument("--version", help="the new version's name (default: VERSION-calibrated)")
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
+                   help="the precision the sweep answers in (default: the worker's MODEL_PRECISION, auto): the "
+                        "threshold is chosen on the answers the service gives")
     p.add_argument("--out", required=True, help="NAME.weights.h5 to write (+ card)")
     p.set_defaults(func=cmd_calibrate)
 
 
 def cmd_calibrate(args) -> int:
+    from common.settings import Settings
     from model.data.loading import load_dataset
     from model.data.splits import paper_split
     from model.evaluation.calibration import DevelopmentSet, calibrate_checkpoint
@@ -129,8 +133,12 @@ def cmd_calibrate(args) -> int:
         best = min(range(len(run.thresholds)), key=lambda i: run.summary(i).effort)
         print(f"{name}: best effort {run.summary(best).effort:.3f} at {run.thresholds[best]}", file=sys.stderr)
 
+    from worker.runtime import cpu_flags, has_gpu, resolve_precision  # the worker's own choice of precision
+
+    settings = Settings.from_env()
+    precision = resolve_precision(args.precision or settings.model_precision, cpu_flags(), has_gpu())
     calibration = calibrate_checkpoint(args.checkpoint, sets, args.out, config_changes=dict(args.set),
-                                       version=args.version, on_set=on_set)
+                                       version=args.version, settings=settings, precision=precision, on_set=on_set)
     print(json.dumps({"threshold": calibration.threshold,
                       "mean_effort": dict(zip(calibration.thresholds, calibration.mean_effort, strict=True))},
                      indent=1))

@@ -79,12 +79,15 @@ class DevelopmentSet:
 
 def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], out: str | Path, *,
                          config_changes: Mapping | None = None, version: str | None = None,
-                         settings=None, thresholds: Sequence[float] = SWEEP, on_set=None) -> Calibration:
+                         settings=None, thresholds: Sequence[float] = SWEEP, precision: str = "float32",
+                         on_set=None) -> Calibration:
     """Sweep `thresholds` on `sets` with the checkpoint (with `config_changes`) answering as the worker does, and
     write the calibrated copy to `out` (weights + card).
 
     Args:
         settings: a `common.settings.Settings` for NMS, the cap and decoding (default: from the environment).
+        precision: the precision the sweep answers in ("float32" or "bfloat16", `model.builder.PRECISIONS`): the
+            service's, so the threshold is chosen on the answers users get. The copy written keeps float32 weights.
         on_set: called with `(name, EffortRun)` after each set.
 
     Returns:
@@ -102,7 +105,8 @@ def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], ou
         settings = Settings.from_env()
     changes = dict(config_changes or {})
     model, card = load_checkpoint(weights, **changes)
-    predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
+    answering = model if precision == "float32" else load_checkpoint(weights, precision=precision, **changes)[0]
+    predictor = Predictor(answering, version=card.version, card=card, fold_batch_norm=True)
     answer_at = AnswerThresholds(min(thresholds), settings.nms_threshold, settings.max_instances)
     efforts, figures = {}, {}
     for development in sets:
@@ -120,7 +124,7 @@ def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], ou
     new_card = ModelCard(version=version or f"{card.version}-calibrated", preset=card.preset, config={},
                          parent=card.version, training=dict(card.training), metrics=dict(card.metrics),
                          notes=card.notes)
-    new_card.metrics["calibration"] = {**calibration.to_dict(), "config_changes": changes,
+    new_card.metrics["calibration"] = {**calibration.to_dict(), "config_changes": changes, "precision": precision,
                                        "sets": {s.name: {"classes": len(s.classes), "seeds": s.seeds}
                                                 for s in sets},
                                        "figures": figures}

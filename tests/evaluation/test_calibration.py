@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from effort_scenes import write_coco_set
 
@@ -48,7 +49,7 @@ def test_calibrate_writes_a_checkpoint_that_answers_with_the_chosen_threshold(tm
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
         [sys.executable, "-m", "model", "calibrate", "--checkpoint", str(source), "--on", str(data), "coco", "all",
-         "--set", "reference_dihedral=true", "--version", "tiny-v1-cal", "--out", str(out)],
+         "--set", "reference_dihedral=true", "--version", "tiny-v1-cal", "--precision", "bfloat16", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     card = read_card(out)
@@ -59,6 +60,10 @@ def test_calibrate_writes_a_checkpoint_that_answers_with_the_chosen_threshold(tm
     loaded, _ = load_checkpoint(out)
     assert loaded.config.detection_min_confidence == calibration["threshold"]
     assert loaded.config.reference_dihedral is True
+    # The sweep answered in the service's precision (here bfloat16); the copy written keeps the float32 weights.
+    assert calibration["precision"] == "bfloat16"
+    assert all(w.dtype == "float32" for w in loaded.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True))
     bad = subprocess.run([sys.executable, "-m", "model", "calibrate", "--checkpoint", str(source), "--on", str(data),
                           "coco", "split-x", "--out", str(tmp_path / "x.weights.h5")],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
