@@ -72,6 +72,12 @@ def add_synth_parser(sub) -> None:
     p.add_argument("--format", required=True, choices=["coco", "yolo-seg", "label-studio"])
     p.add_argument("--exclude-split", type=int, nargs="+", choices=[1, 2, 3, 4], default=[1, 2],
                    help="paper splits whose classes are never pasted and are filled out of backgrounds (default 1 2)")
+    p.add_argument("--sprite-split", type=int, choices=[1, 2, 3, 4],
+                   help="paste the held-out classes of this paper split instead of the training classes (filled "
+                        "out of the backgrounds too): a set of real kinds no training saw, to choose on transfer; "
+                        "use 2 (validation), never the test split 1; must not be in --exclude-split")
+    p.add_argument("--generated-fraction", type=float,
+                   help="chance that a kind is procedural rather than a cut-out (default 0.4; 0 = real kinds only)")
     p.add_argument("--count", type=int, default=100, help="scenes (default 100)")
     p.add_argument("--seed", type=int, default=1234, help="the set is a function of the data and this seed")
     p.add_argument("--out", required=True)
@@ -80,14 +86,28 @@ def add_synth_parser(sub) -> None:
 
 def cmd_synth(args) -> int:
     from model.data.loading import load_dataset
-    from model.data.scenes import SceneSources, write_scene_set
+    from model.data.scenes import SceneSettings, SceneSources, write_scene_set
     from model.data.splits import paper_split
 
+    if args.sprite_split is not None and args.sprite_split in args.exclude_split:
+        raise ValueError(f"--sprite-split {args.sprite_split} is also in --exclude-split {args.exclude_split}: its "
+                         "classes cannot be pasted and never pasted; e.g. --sprite-split 2 --exclude-split 1")
+    if args.generated_fraction is not None and not 0.0 <= args.generated_fraction <= 1.0:
+        raise ValueError(f"--generated-fraction must be in [0, 1], got {args.generated_fraction}")
     dataset = load_dataset(args.data, args.format)
     held_out = frozenset().union(*(paper_split(k).held_out for k in args.exclude_split))
-    sprite_classes = [c for c in dataset.categories if c not in held_out]
-    sources = SceneSources.from_dataset(dataset, sprite_classes, held_out)
-    path = write_scene_set(args.out, sources, args.count, args.seed)
+    if args.sprite_split is None:
+        sprite_classes, filled = [c for c in dataset.categories if c not in held_out], ()
+    else:
+        sprite_classes = list(paper_split(args.sprite_split).held_out_classes(dataset.categories))
+        filled = sprite_classes
+    sources = SceneSources.from_dataset(dataset, sprite_classes, held_out, filled=filled)
+    if not sources.cutouts and args.generated_fraction == 0.0:
+        raise ValueError("no usable cut-out of the sprite classes in --data and --generated-fraction 0: nothing to "
+                         "paste")
+    settings = SceneSettings() if args.generated_fraction is None else SceneSettings(
+        generated_fraction=args.generated_fraction)
+    path = write_scene_set(args.out, sources, args.count, args.seed, settings)
     print(f"wrote {args.count} scenes: {path} (python -m model effort --data {path} --format coco --classes all)",
           file=sys.stderr)
     return 0

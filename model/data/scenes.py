@@ -115,8 +115,12 @@ class SceneSources:
     background_categories: list[frozenset[str]] = field(default_factory=list)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, sprite_classes: Collection[str], excluded: Collection[str]) -> SceneSources:
+    def from_dataset(cls, dataset: Dataset, sprite_classes: Collection[str], excluded: Collection[str],
+                     filled: Collection[str] = ()) -> SceneSources:
         """Cut-outs of `sprite_classes`, backgrounds from every image with `excluded` categories filled in.
+
+        `filled`: more categories filled out of the backgrounds that may still be pasted (a development set of
+        kinds no training saw pastes the validation classes and must not leave unlabelled ones in the background).
 
         Raises:
             ValueError: a sprite class is also excluded (it would leak into scenes).
@@ -126,7 +130,7 @@ class SceneSources:
             raise ValueError(f"classes {leak} are both sprite classes and excluded; a held-out class must never "
                              "be pasted")
         cutouts = cutouts_from_dataset(dataset, [c for c in sprite_classes if c in dataset.categories])
-        excluded = frozenset(excluded)
+        excluded = frozenset(excluded) | frozenset(filled)
         backgrounds, shown = [], []
         for image in dataset.images:
             pixels = image.load_image()

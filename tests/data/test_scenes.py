@@ -116,6 +116,22 @@ def test_sources_never_paste_or_show_an_excluded_class():
         assert "car" not in compose_scene(sources, settings, rng).kind_names
 
 
+def test_filled_classes_are_pasted_but_filled_out_of_backgrounds():
+    """A development set of kinds no training saw pastes the validation classes: they leave the backgrounds (no
+    unlabelled copy of a pasted kind) and their cut-outs may be drawn."""
+    dataset = _dataset_with_held_out_person()
+    sources = SceneSources.from_dataset(dataset, ["car"], ["person"], filled=["car"])
+    assert set(sources.cutouts) == {"car"}
+    assert sources.background_categories == [frozenset()]
+    background = sources.backgrounds[0]
+    scale = background.shape[1] / 100
+    car_area = background[int(52 * scale) : int(68 * scale), int(62 * scale) : int(93 * scale)]
+    assert car_area[..., 0].mean() < 150, "the car's yellow is still in the background"
+    settings = SceneSettings(generated_background_fraction=0.0, generated_fraction=0.0, distractor_kinds=(0, 0))
+    rng = np.random.default_rng(1)
+    assert any("car" in compose_scene(sources, settings, rng).kind_names for _ in range(5))
+
+
 def test_coco128_scenes_never_hold_split_1_or_2_classes(coco128_dir):
     from model.data.loading import load_dataset
 
@@ -184,3 +200,34 @@ def test_synth_command_writes_a_set_without_held_out_classes(coco128_dir, tmp_pa
     assert len(dataset.images) == 2 and all(image.instances for image in dataset.images)
     held_out = paper_split(1).held_out | paper_split(2).held_out
     assert not {name.split("@")[0] for name in dataset.categories} & held_out
+
+
+def test_synth_sprite_split_pastes_validation_classes_only(coco128_dir, tmp_path):
+    """`--sprite-split 2 --exclude-split 1 --generated-fraction 0`: real kinds no training saw (split 2), never a
+    test class (split 1), no procedural kind."""
+    from model.cli import main
+
+    out = tmp_path / "transfer"
+    assert main(["synth", "--data", str(coco128_dir), "--format", "yolo-seg", "--exclude-split", "1",
+                 "--sprite-split", "2", "--generated-fraction", "0", "--count", "3", "--seed", "5",
+                 "--out", str(out)]) == 0
+    dataset = read_coco(out / "annotations.json")
+    kinds = {name.split("@")[0] for name in dataset.categories}
+    assert kinds and kinds <= paper_split(2).held_out
+    assert not kinds & paper_split(1).held_out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--sprite-split", "2"], "also in --exclude-split"),
+    (["--sprite-split", "2", "--exclude-split", "1", "--generated-fraction", "1.5"], "must be in \\[0, 1\\]"),
+])
+def test_synth_refuses_contradictory_sprite_settings(extra, message, tmp_path, capsys):
+    """Refused before any data is read (the data path does not exist), exit 2 with the reason."""
+    import re
+
+    from model.cli import main
+
+    assert main(["synth", "--data", str(tmp_path / "absent"), "--format", "yolo-seg", "--out", str(tmp_path / "o"),
+                 *extra]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
