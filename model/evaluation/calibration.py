@@ -104,9 +104,8 @@ def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], ou
 
         settings = Settings.from_env()
     changes = dict(config_changes or {})
-    model, card = load_checkpoint(weights, **changes)
-    answering = model if precision == "float32" else load_checkpoint(weights, precision=precision, **changes)[0]
-    predictor = Predictor(answering, version=card.version, card=card, fold_batch_norm=True)
+    model, card = load_checkpoint(weights, precision=precision, **changes)  # bfloat16 keeps float32 variables
+    predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
     answer_at = AnswerThresholds(min(thresholds), settings.nms_threshold, settings.max_instances)
     efforts, figures = {}, {}
     for development in sets:
