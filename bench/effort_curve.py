@@ -308,12 +308,16 @@ def main(argv: list[str] | None = None) -> int:
               "recipe_overrides": recipe, "datasets": {}, "skipped": {},
               "load_average": os.getloadavg(), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
+    def save(with_plot: bool) -> None:
+        (args.out / "effort_curve.json").write_text(json.dumps(report, indent=1))
+        (args.out / "effort_curve.md").write_text(markdown(report))
+        if with_plot:
+            plot(report, args.out / "effort_curve.png")
+
     def write(name):
         def on_point(points):
             report["datasets"][name] = points
-            (args.out / "effort_curve.json").write_text(json.dumps(report, indent=1))
-            (args.out / "effort_curve.md").write_text(markdown(report))
-            plot(report, args.out / "effort_curve.png")
+            save(with_plot=True)
         return on_point
 
     with tempfile.TemporaryDirectory(prefix="effort-curve-") as scratch:
@@ -326,8 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             log.info("%s: %d images may be accepted, %d judged", name, len(split.candidates), len(split.judged.images))
             curve(split, args.checkpoint, ks, args.seed, Path(scratch), write(name), recipe)
-    (args.out / "effort_curve.json").write_text(json.dumps(report, indent=1))
-    (args.out / "effort_curve.md").write_text(markdown(report))
+    save(with_plot=False)  # also when every set was skipped; the plot is current after the last point
     print(markdown(report))
     return 0
 
