@@ -26,6 +26,7 @@ from pathlib import Path
 from bench.learning_curve import COCO128_CLASSES, COCO128_DIR
 from bench.publish import RESULTS_DIR, publish
 from bench.service import BenchService, running_service, worker_precision
+from common.settings import MODEL_PRECISIONS
 from worker.runtime import DEFAULT_CHECKPOINT
 
 __all__ = ["annotation_event", "label_config", "markdown", "measure", "project_images"]
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", type=_override, action="append", default=[], metavar="NAME=VALUE",
                         help="a service setting (environment variable), e.g. TRAIN_MAX_STEPS=10")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="the base model")
-    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    parser.add_argument("--precision", default="auto", choices=MODEL_PRECISIONS,
                         help="the worker's MODEL_PRECISION (auto: what the worker picks on this machine)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)

@@ -16,7 +16,11 @@ from typing import Any
 
 from common.exceptions import SettingsError
 
-__all__ = ["Settings"]
+__all__ = ["MODEL_PRECISIONS", "Settings"]
+
+MODEL_PRECISIONS = ("auto", "float32", "bfloat16")
+"""What MODEL_PRECISION (and the commands' `--precision` that stand for it) accepts; `worker.runtime.resolve_precision`
+turns "auto" into one of the other two."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -111,7 +115,7 @@ class Settings:
         "MODEL_PRESET", _parse_str, None,
         "Load this preset with untrained heads instead of a checkpoint (`tiny` for tests and smoke runs).")
     model_precision: str = _env(
-        "MODEL_PRECISION", lambda n, r: _parse_choice(n, r, ("float32", "bfloat16", "auto")), "auto",
+        "MODEL_PRECISION", lambda n, r: _parse_choice(n, r, MODEL_PRECISIONS), "auto",
         "Inference precision of the worker: float32; bfloat16 (convolutions in bfloat16, 2x faster matching and heads "
         "on CPUs with AMX/AVX512_BF16, half the feature cache per image, same AP50 measured); auto = bfloat16 on a "
         "CPU-only machine whose CPU has them, else float32. Fine-tuning always trains in float32.")

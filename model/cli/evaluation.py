@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from common.settings import MODEL_PRECISIONS
 from model.cli.arguments import (
     add_data_args,
     add_model_args,
@@ -124,7 +125,7 @@ def add_calibrate_parser(sub) -> None:
                    help="inference settings to change with it, e.g. --set reference_dihedral=true")
     p.add_argument("--seeds", type=int, default=1, help="references per (image, class) (default 1)")
     p.add_argument("--version", help="the new version's name (default: VERSION-calibrated)")
-    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", choices=MODEL_PRECISIONS,
                    help="the precision the sweep answers in (default: the worker's MODEL_PRECISION, auto): the "
                         "threshold is chosen on the answers the service gives")
     p.add_argument("--out", required=True, help="NAME.weights.h5 to write (+ card)")
@@ -175,7 +176,7 @@ def add_effort_parser(sub) -> None:
                                               "mobile when neither --checkpoint nor --baseline is given)")
     model_group.add_argument("--baseline", choices=["template", "features"],
                              help="a training-free baseline instead of the model (no masks: mask IoU n/a)")
-    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", choices=MODEL_PRECISIONS,
                    help="the model's inference precision (default: the worker's MODEL_PRECISION, auto)")
     p.add_argument("--set", type=parse_config_override, action="append", default=[], metavar="FIELD=VALUE",
                    help="change one inference setting of the model (repeat), e.g. --set detection_size_tolerance=1.5")
