@@ -40,6 +40,9 @@ def add_train_parser(sub) -> None:
                    help="share of episodes from synthetic repeated-object scenes (model/data/scenes.py): training "
                         "classes' cut-outs and procedural objects pasted 2-100 times on backgrounds with the "
                         "held-out classes filled out")
+    p.add_argument("--scene", type=parse_config_override, action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one field of the synthetic scenes' SceneSettings (repeat), e.g. --scene "
+                        "photo_texture_fraction=0.5")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--time-budget-minutes", type=float, default=0)
     p.add_argument("--seed", type=int, default=0)
@@ -82,6 +85,9 @@ def cmd_train(args) -> int:
     dataset, split = dataset_and_split(args)
     classes = split.train_classes(dataset.categories)
     early_stopping = _early_stopping(args, dataset, split)  # checked before the (slow) model build
+    from model.data.scenes import SceneSettings
+
+    scene_settings = SceneSettings.with_changes(args.scene)  # an unknown field fails here, before the build too
     parent = None
     start_step = 0
     if args.init:
@@ -101,7 +107,7 @@ def cmd_train(args) -> int:
 
         # Scenes paste the training classes only, on backgrounds with every held-out class filled out.
         sources = SceneSources.from_dataset(dataset, classes, split.held_out)
-        scenes = SceneSampler(sources, seed=args.seed)
+        scenes = SceneSampler(sources, scene_settings, seed=args.seed)
         episodes = interleave([(1.0 - args.synthetic, episodes), (args.synthetic, iter(scenes))], seed=args.seed)
     settings = TrainSettings(
         steps=args.steps, batch_size=args.batch_size, layers=args.layers, heads_steps=args.heads_steps,
@@ -118,7 +124,8 @@ def cmd_train(args) -> int:
         training={"data": str(args.data), "format": args.format, "split": split.name,
                   "held_out_classes": sorted(held_out),
                   "train_classes": list(classes), "images": len(dataset), "augmentation": bool(args.augment),
-                  "same_image_probability": args.same_image, "synthetic_fraction": args.synthetic},
+                  "same_image_probability": args.same_image, "synthetic_fraction": args.synthetic,
+                  "scene_settings": dict(args.scene)},
     )
     if early_stopping:  # held out = validation (chose the step) + test (untouched by any choice)
         card.training["validation_classes"] = list(early_stopping.classes)

@@ -19,8 +19,8 @@ positive).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -28,7 +28,7 @@ import numpy as np
 
 from model.data.annotations import Dataset, box_from_mask
 from model.data.episodes import Episode
-from model.data.sprites import Sprite, cutouts_from_dataset, generated_kind
+from model.data.sprites import Sprite, cutouts_from_dataset, generated_kind, photo_patch
 
 __all__ = ["Scene", "SceneSettings", "SceneSources", "SceneSampler", "compose_scene", "write_scene_set"]
 
@@ -56,6 +56,9 @@ class SceneSettings:
             appearance tells it apart (the reference's size is a prior at inference).
         max_overlap: a copy whose mask would cover more than this fraction of itself with earlier copies is moved.
         generated_fraction: chance that a kind is procedural rather than a real cut-out.
+        photo_texture_fraction: chance that a procedural kind is textured with a piece of one of the backgrounds
+            (`sprites.photo_patch`) instead of a procedural texture. 0 (the default) draws exactly the scenes of
+            earlier versions from the same seed.
         generated_background_fraction: chance of a procedural background.
         free_rotation_fraction: chance that a kind's copies take any rotation (else a tilt of +/- `tilt_deg`).
         colour_jitter: per-copy per-channel gain U(1 - c, 1 + c); blur_probability, max_blur_sigma: per copy.
@@ -73,6 +76,7 @@ class SceneSettings:
     max_overlap: float = 0.15
     max_target_cover: float = 0.45
     generated_fraction: float = 0.4
+    photo_texture_fraction: float = 0.0
     generated_background_fraction: float = 0.25
     free_rotation_fraction: float = 0.5
     tilt_deg: float = 20.0
@@ -80,6 +84,22 @@ class SceneSettings:
     blur_probability: float = 0.3
     max_blur_sigma: float = 1.0
     edge_softness: tuple[float, float] = (0.3, 1.0)
+
+    @classmethod
+    def with_changes(cls, changes: Iterable[tuple[str, object]]) -> SceneSettings:
+        """The defaults with `(field, value)` changes (`python -m model train --scene FIELD=VALUE`); lists become
+        tuples.
+
+        Raises:
+            ValueError: an unknown field, naming the known ones.
+        """
+        known = {f.name for f in fields(cls)}
+        values = {}
+        for name, value in changes:
+            if name not in known:
+                raise ValueError(f"unknown scene setting {name!r}; known: {sorted(known)}")
+            values[name] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,7 +289,11 @@ def _draw_kinds(sources: SceneSources, s: SceneSettings, shown: frozenset[str], 
                 kinds.append(([pool[int(p)] for p in picks], category))
         else:
             name = f"shape-{int(rng.integers(1 << 30))}"
-            kinds.append((generated_kind(rng, name, GENERATED_KINDS_PER_SCENE_POOL), name))
+            photo = None
+            # The draw is skipped at 0 so that scenes of earlier versions come back unchanged from the same seed.
+            if sources.backgrounds and s.photo_texture_fraction > 0 and rng.random() < s.photo_texture_fraction:
+                photo = photo_patch(sources.backgrounds[int(rng.integers(len(sources.backgrounds)))], rng)
+            kinds.append((generated_kind(rng, name, GENERATED_KINDS_PER_SCENE_POOL, photo), name))
     return kinds
 
 

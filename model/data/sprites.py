@@ -4,8 +4,9 @@ Two sources:
 - `cutouts_from_dataset`: every usable instance of some categories of a real `Dataset`, cut out along its mask
   (coco128's polygons). Callers choose the categories; `model/data/scenes.py` never passes held-out classes.
 - `generated_kind`: procedural objects (polygons, blobs, stars, ellipses, rings, droplet-like discs) with procedural
-  textures. One call makes one *kind*: a few sprites that vary slightly around the same design, as objects of one
-  kind in one photo do.
+  textures, or with a piece of a real photo as their texture (`photo_patch`: the appearance statistics of real
+  images in an endless variety of kinds no class list names). One call makes one *kind*: a few sprites that vary
+  slightly around the same design, as objects of one kind in one photo do.
 
 A sprite's alpha is 1 inside the object and 0 outside (generated sprites) or the rasterised mask (cut-outs); the
 scene composer softens edges itself, and derives the exact instance mask from the pasted alpha.
@@ -21,7 +22,7 @@ import numpy as np
 
 from model.data.annotations import Dataset
 
-__all__ = ["Sprite", "cutouts_from_dataset", "generated_kind", "SHAPES", "TEXTURES"]
+__all__ = ["Sprite", "cutouts_from_dataset", "generated_kind", "photo_patch", "SHAPES", "TEXTURES"]
 
 MIN_CUTOUT_SIDE_PX = 16
 """Cut-outs narrower than this carry too little appearance to be worth repeating."""
@@ -33,6 +34,8 @@ GENERATED_SIDE_PX = 96
 """Side of the canvas generated sprites are drawn on (the composer rescales them)."""
 SHAPES = ("polygon", "blob", "star", "ellipse", "ring", "droplet")
 TEXTURES = ("solid", "noise", "stripes", "checker", "gradient", "spots")
+MIN_PHOTO_CROP_PX = 24
+"""A photo texture is a square crop of at least this side (smaller ones are mostly flat colour once enlarged)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +96,30 @@ def _cut(pixels: np.ndarray, mask: np.ndarray, box: np.ndarray, kind: str) -> Sp
     return Sprite(np.ascontiguousarray(rgb), alpha, kind)
 
 
-def generated_kind(rng: np.random.Generator, name: str, variants: int = 4) -> list[Sprite]:
+def photo_patch(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random square crop of `photo` (`(h, w, 3)` uint8, each side >= `MIN_PHOTO_CROP_PX`), between
+    `MIN_PHOTO_CROP_PX` and the short side, resized to `(GENERATED_SIDE_PX, GENERATED_SIDE_PX, 3)` float32 and
+    turned by a random right angle: the texture of a photo-textured kind."""
+    height, width = photo.shape[:2]
+    if min(height, width) < MIN_PHOTO_CROP_PX:
+        raise ValueError(f"a photo texture needs an image of at least {MIN_PHOTO_CROP_PX} px a side, got "
+                         f"{width}x{height}")
+    side = int(np.exp(rng.uniform(np.log(MIN_PHOTO_CROP_PX), np.log(min(height, width) + 1))))
+    side = min(side, height, width)
+    y0, x0 = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    crop = cv2.resize(photo[y0 : y0 + side, x0 : x0 + side], (GENERATED_SIDE_PX, GENERATED_SIDE_PX),
+                      interpolation=cv2.INTER_AREA if side > GENERATED_SIDE_PX else cv2.INTER_LINEAR)
+    return np.rot90(crop, int(rng.integers(4))).astype(np.float32)
+
+
+def generated_kind(rng: np.random.Generator, name: str, variants: int = 4,
+                   photo: np.ndarray | None = None) -> list[Sprite]:
     """One procedural kind: `variants` sprites sharing a shape family, palette and texture, each slightly varied
     (vertex jitter, aspect, colour), drawn on a `GENERATED_SIDE_PX` canvas and cropped to the object.
+
+    Args:
+        photo: a `(GENERATED_SIDE_PX, GENERATED_SIDE_PX, 3)` float32 texture (`photo_patch`) used instead of the
+            procedural one, the same piece of photo in every variant (each with its own slight colour change).
 
     Returns:
         `variants` sprites of kind `name`.
@@ -111,10 +135,11 @@ def generated_kind(rng: np.random.Generator, name: str, variants: int = 4) -> li
         "period": float(rng.uniform(4, 16)),
         "angle": float(rng.uniform(0, np.pi)),
     }
-    return [_draw(shape, texture, palette, design, rng, name) for _ in range(variants)]
+    return [_draw(shape, texture, palette, design, rng, name, photo) for _ in range(variants)]
 
 
-def _draw(shape: str, texture: str, palette: np.ndarray, design: dict, rng: np.random.Generator, kind: str) -> Sprite:
+def _draw(shape: str, texture: str, palette: np.ndarray, design: dict, rng: np.random.Generator, kind: str,
+          photo: np.ndarray | None = None) -> Sprite:
     side = GENERATED_SIDE_PX
     centre = (side - 1) / 2
     radius = side * 0.45
@@ -123,6 +148,8 @@ def _draw(shape: str, texture: str, palette: np.ndarray, design: dict, rng: np.r
     alpha = np.zeros((side, side), np.uint8)
     colour = np.clip(palette + rng.normal(0, 8, size=palette.shape), 0, 255)
     rgb = _texture(texture, colour, design, side, rng)
+    if photo is not None:
+        rgb = photo * rng.uniform(0.95, 1.05, size=3).astype(np.float32)
     if shape in ("polygon", "blob", "star"):
         count = design["vertices"] if shape == "polygon" else (12 if shape == "blob" else 2 * design["vertices"])
         angles = np.linspace(0, 2 * np.pi, count, endpoint=False) + design["angle"]

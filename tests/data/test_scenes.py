@@ -20,7 +20,7 @@ from model.data.scenes import (
     write_scene_set,
 )
 from model.data.splits import paper_split
-from model.data.sprites import Sprite, cutouts_from_dataset, generated_kind
+from model.data.sprites import GENERATED_SIDE_PX, Sprite, cutouts_from_dataset, generated_kind, photo_patch
 
 RED = np.array([255, 0, 0], np.uint8)
 SHARP = SceneSettings(colour_jitter=0.0, blur_probability=0.0, edge_softness=(0.01, 0.01), generated_fraction=0.0,
@@ -165,6 +165,38 @@ def test_generated_kinds_vary_around_one_design():
     for sprite in sprites:
         assert sprite.rgb.shape[:2] == sprite.alpha.shape and sprite.alpha.max() == 1.0
         assert sprite.rgb.dtype == np.uint8
+
+
+def test_photo_textured_kinds_wear_a_piece_of_the_photo():
+    rng = np.random.default_rng(2)
+    photo = np.zeros((60, 80, 3), np.uint8)
+    photo[..., 1] = 200  # a green photo: its patches are green whatever the crop and turn
+    patch = photo_patch(photo, rng)
+    assert patch.shape == (GENERATED_SIDE_PX, GENERATED_SIDE_PX, 3) and patch.dtype == np.float32
+    assert np.allclose(patch[..., 1], 200) and np.allclose(patch[..., [0, 2]], 0)
+    for sprite in generated_kind(rng, "shape-2", variants=3, photo=patch):
+        inside = sprite.alpha >= 0.5
+        # Every shape shows the photo inside (x0.95-1.05); the droplet shape mixes 0.6 of it into its core.
+        assert np.median(sprite.rgb[..., 1][inside]) >= 0.6 * 0.95 * 200
+    with pytest.raises(ValueError, match="at least"):
+        photo_patch(np.zeros((10, 80, 3), np.uint8), rng)
+
+
+def test_photo_textures_are_off_by_default_and_leave_earlier_scenes_unchanged():
+    sources = SceneSources(cutouts={}, backgrounds=[np.full((64, 96, 3), 90, np.uint8)],
+                           background_categories=[frozenset()])
+    plain = compose_scene(sources, SceneSettings(), np.random.default_rng(4))
+    again = compose_scene(sources, SceneSettings(photo_texture_fraction=0.0), np.random.default_rng(4))
+    assert np.array_equal(plain.image, again.image)
+    photo = compose_scene(sources, SceneSettings(photo_texture_fraction=1.0), np.random.default_rng(4))
+    assert not np.array_equal(plain.image, photo.image)
+
+
+def test_scene_settings_changes_check_their_fields():
+    changed = SceneSettings.with_changes([("photo_texture_fraction", 0.5), ("copies", [3, 9])])
+    assert changed.photo_texture_fraction == 0.5 and changed.copies == (3, 9)
+    with pytest.raises(ValueError, match="unknown scene setting 'photo_fraction'.*photo_texture_fraction"):
+        SceneSettings.with_changes([("photo_fraction", 0.5)])
 
 
 def test_cutouts_refuse_unknown_classes_and_skip_fragments():

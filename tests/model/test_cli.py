@@ -105,9 +105,10 @@ def test_train_set_changes_a_preset_field_and_the_card_keeps_it(tmp_path):
     out = tmp_path / "run"
     result = run_cli("train", "--data", str(data), "--format", "yolo-seg", "--held-out", "other", "--preset", "tiny",
                      "--set", "matching_inputs=distance_product", "--set", "detection_min_confidence=0.3",
-                     "--steps", "2", "--out", str(out))
+                     "--steps", "2", "--synthetic", "0.5", "--scene", "photo_texture_fraction=0.5", "--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     card = json.loads((out / "model.card.json").read_text())
+    assert card["training"]["scene_settings"] == {"photo_texture_fraction": 0.5}
     assert card["config"]["matching_inputs"] == "distance_product"
     assert card["config"]["detection_min_confidence"] == 0.3
     result = run_cli("predict", "--checkpoint", str(out / "model.weights.h5"), "--image",
@@ -119,6 +120,14 @@ def test_train_set_refuses_a_malformed_or_unknown_field(tmp_path):
     result = run_cli("train", "--data", str(tmp_path), "--format", "yolo-seg", "--set", "oops", "--out",
                      str(tmp_path / "run"))
     assert result.returncode == 2 and "FIELD=VALUE" in result.stderr
+
+
+def test_train_scene_refuses_an_unknown_scene_setting(tmp_path):
+    data = tmp_path / "data"
+    _write_yolo_seg(data)
+    result = run_cli("train", "--data", str(data), "--format", "yolo-seg", "--held-out", "other", "--preset", "tiny",
+                     "--synthetic", "0.5", "--scene", "photo=1", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "unknown scene setting 'photo'" in result.stderr
 
 
 def test_several_splits_hold_out_their_union(coco128_dir):
