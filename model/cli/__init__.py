@@ -1,5 +1,5 @@
-"""The command line: `python -m model {predict,inspect,convert,train,finetune,evaluate,search,synth,calibrate,effort}
-...`.
+"""The command line: `python -m model {predict,inspect,convert,train,finetune,average,evaluate,search,synth,calibrate,
+effort} ...`.
 
 Each command parses its arguments here and calls one library function; no logic lives in this file.
 """
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each command's flags live beside its code; this is the order `python -m model --help` lists them in.
     for add_parser in (
         inference.add_predict_parser, inference.add_inspect_parser, inference.add_convert_parser,
-        training.add_train_parser, training.add_finetune_parser,
+        training.add_train_parser, training.add_finetune_parser, training.add_average_parser,
         evaluation.add_evaluate_parser, inference.add_search_parser,
         evaluation.add_synth_parser, evaluation.add_calibrate_parser, evaluation.add_effort_parser,
     ):

@@ -240,3 +240,25 @@ def cmd_finetune(args) -> int:
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0
+
+
+def add_average_parser(sub) -> None:
+    p = sub.add_parser("average", help="one checkpoint from several snapshots of one training run: the uniform mean "
+                                       "of their weights (calibrate it afterwards)")
+    p.add_argument("--checkpoints", nargs="+", required=True, metavar="CK",
+                   help="our .weights.h5 snapshots of one run (same configuration), at least two")
+    p.add_argument("--out", required=True, help="the averaged .weights.h5 (its card beside it)")
+    p.add_argument("--version", required=True, help="model version written in the card")
+    p.set_defaults(func=cmd_average)
+
+
+def cmd_average(args) -> int:
+    from model.training.averaging import average_checkpoints
+
+    missing = [path for path in args.checkpoints if not Path(path).exists()]
+    if missing:
+        raise FileNotFoundError(f"checkpoints not found: {missing}")
+    out = average_checkpoints(args.checkpoints, args.out, args.version)
+    print(f"wrote {out} (the mean of {len(args.checkpoints)} checkpoints); choose its threshold with python -m "
+          f"model calibrate --checkpoint {out} ...")
+    return 0

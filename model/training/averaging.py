@@ -1,0 +1,94 @@
+"""Weight averaging: one checkpoint from several snapshots of one training run.
+
+Snapshots of a run taken a few hundred steps apart answer new kinds of object differently enough that choosing one
+of them is partly choosing noise (docs/model-quality.md, session 9). The uniform mean of their weights (stochastic
+weight averaging, Izmailov et al. 2018) sits in the middle of the region the run explored, needs no choice among
+the snapshots, and costs nothing at inference. Only snapshots of one run (one starting point, same architecture)
+average into a working network; `average_checkpoints` refuses checkpoints whose configurations differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["average_checkpoints", "average_weights"]
+
+CONFIG_FIELDS_ALLOWED_TO_DIFFER = ("detection_min_confidence",)
+"""Answering settings that calibration changes; everything else of the configurations must be equal."""
+
+
+def average_weights(weight_lists: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """The uniform mean of several models' weights, array by array.
+
+    Args:
+        weight_lists: per model, its arrays in one order (`keras.Model.get_weights()`); at least one model.
+
+    Returns:
+        One list of arrays, each the mean of the models' arrays at that position, in the first model's dtype.
+        Integer arrays (counters, not learnt values) must be equal in every model and are kept as they are.
+
+    Raises:
+        ValueError: no model, or models whose array counts, shapes or integer arrays differ.
+    """
+    if not weight_lists:
+        raise ValueError("nothing to average: give at least one model's weights")
+    first = weight_lists[0]
+    for n, weights in enumerate(weight_lists[1:], start=2):
+        if len(weights) != len(first):
+            raise ValueError(f"model {n} has {len(weights)} weight arrays, model 1 has {len(first)}: only snapshots "
+                             "of one architecture average")
+    out = []
+    for position, arrays in enumerate(zip(*weight_lists, strict=True)):
+        shapes = {np.shape(a) for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"weight array {position} has shapes {sorted(shapes)}: only snapshots of one "
+                             "architecture average")
+        reference = np.asarray(arrays[0])
+        if np.issubdtype(reference.dtype, np.integer) or reference.dtype == bool:
+            if any(not np.array_equal(reference, a) for a in arrays[1:]):
+                raise ValueError(f"integer weight array {position} differs between models; it cannot be averaged")
+            out.append(reference.copy())
+            continue
+        mean = np.mean([np.asarray(a, np.float64) for a in arrays], axis=0)
+        out.append(mean.astype(reference.dtype))
+    return out
+
+
+def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: str) -> Path:
+    """Write the uniform weight average of `paths` (our checkpoints, snapshots of one run) to `out`, with a card.
+
+    The card is the first checkpoint's with `version`, and `training.averaged_from` listing each source's path and
+    version; its answering settings (threshold) are the first's, to be calibrated again (`python -m model
+    calibrate`).
+
+    Raises:
+        ValueError: fewer than two checkpoints, or configurations that differ beyond the threshold.
+    """
+    from model.checkpoint import load_checkpoint, read_card, save_checkpoint
+
+    if len(paths) < 2:
+        raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}")
+    model, card = load_checkpoint(paths[0])
+    first_config = {k: v for k, v in card.config.items() if k not in CONFIG_FIELDS_ALLOWED_TO_DIFFER}
+    sources = [{"path": str(paths[0]), "version": card.version}]
+    weight_lists = [model.get_weights()]
+    for path in paths[1:]:
+        other = read_card(path)
+        config = {k: v for k, v in other.config.items() if k not in CONFIG_FIELDS_ALLOWED_TO_DIFFER}
+        if config != first_config:
+            changed = sorted(k for k in set(config) | set(first_config) if config.get(k) != first_config.get(k))
+            raise ValueError(f"{path} has another configuration than {paths[0]} ({changed}): only snapshots of one "
+                             "run average")
+        model.load_weights(str(path))
+        weight_lists.append(model.get_weights())
+        sources.append({"path": str(path), "version": other.version})
+    model.set_weights(average_weights(weight_lists))
+    card.version = version
+    card.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    card.training = dict(card.training) | {"averaged_from": sources}
+    card.metrics = {}
+    return save_checkpoint(model, out, card)
