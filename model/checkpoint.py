@@ -127,8 +127,21 @@ def load_checkpoint(weights_path: str | Path, precision: str = "float32", **conf
         raise CheckpointError(f"{card_path(weights_path)}: invalid config in model card ({exc})") from exc
     config = config.replace(backbone_weights=None, **config_changes)
     model = build_model(config, precision=precision)
+    load_weights_into(model, weights_path)
+    return model, card
+
+
+def load_weights_into(model, weights_path: str | Path) -> None:
+    """Load a weights file into `model`, a network built from the same configuration (e.g. another snapshot of
+    one run).
+
+    Raises:
+        CheckpointError: the file is missing, corrupt or does not fit the network.
+    """
+    weights_path = Path(weights_path)
+    if not weights_path.exists():
+        raise CheckpointError(f"{weights_path} does not exist")
     try:
         model.load_weights(str(weights_path))
     except Exception as exc:  # h5py/keras raise many types for a corrupt or foreign file
         raise CheckpointError(f"{weights_path}: cannot load weights ({type(exc).__name__}: {exc})") from exc
-    return model, card

@@ -63,32 +63,42 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: s
 
     The card is the first checkpoint's with `version`, and `training.averaged_from` listing each source's path and
     version; its answering settings (threshold) are the first's, to be calibrated again (`python -m model
-    calibrate`).
+    calibrate`). Every file and card is checked before the network is built.
 
     Raises:
-        ValueError: fewer than two checkpoints, or configurations that differ beyond the threshold.
+        ValueError: fewer than two checkpoints, configurations that differ beyond the threshold, or an unreadable
+            checkpoint (`CheckpointError`).
+        FileNotFoundError: a weights file that does not exist (all of them named).
     """
-    from model.checkpoint import load_checkpoint, read_card, save_checkpoint
+    from model.checkpoint import load_checkpoint, load_weights_into, read_card, save_checkpoint
 
     if len(paths) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}")
-    model, card = load_checkpoint(paths[0])
-    first_config = {k: v for k, v in card.config.items() if k not in CONFIG_FIELDS_ALLOWED_TO_DIFFER}
-    sources = [{"path": str(paths[0]), "version": card.version}]
-    weight_lists = [model.get_weights()]
-    for path in paths[1:]:
-        other = read_card(path)
-        config = {k: v for k, v in other.config.items() if k not in CONFIG_FIELDS_ALLOWED_TO_DIFFER}
+    missing = [str(path) for path in paths if not Path(path).exists()]
+    if missing:
+        raise FileNotFoundError(f"checkpoints not found: {missing}")
+    cards = [read_card(path) for path in paths]
+    first_config = _compared(cards[0].config)
+    for path, card in zip(paths[1:], cards[1:], strict=True):
+        config = _compared(card.config)
         if config != first_config:
             changed = sorted(k for k in set(config) | set(first_config) if config.get(k) != first_config.get(k))
             raise ValueError(f"{path} has another configuration than {paths[0]} ({changed}): only snapshots of one "
                              "run average")
-        model.load_weights(str(path))
+    model, card = load_checkpoint(paths[0])
+    weight_lists = [model.get_weights()]
+    for path in paths[1:]:
+        load_weights_into(model, path)
         weight_lists.append(model.get_weights())
-        sources.append({"path": str(path), "version": other.version})
     model.set_weights(average_weights(weight_lists))
     card.version = version
     card.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    sources = [{"path": str(path), "version": source.version} for path, source in zip(paths, cards, strict=True)]
     card.training = dict(card.training) | {"averaged_from": sources}
     card.metrics = {}
     return save_checkpoint(model, out, card)
+
+
+def _compared(config: dict) -> dict:
+    """The part of a card's configuration that snapshots of one run share."""
+    return {key: value for key, value in config.items() if key not in CONFIG_FIELDS_ALLOWED_TO_DIFFER}

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from model.checkpoint import ModelCard, card_path, load_checkpoint, save_checkpoint
+from model.checkpoint import CheckpointError, ModelCard, card_path, load_checkpoint, save_checkpoint
 from model.training.averaging import average_checkpoints, average_weights
 
 
@@ -75,6 +75,16 @@ def test_averaging_refuses_one_checkpoint_or_another_architecture(tmp_path):
         average_checkpoints([first], tmp_path / "x.weights.h5", "x")
     with pytest.raises(ValueError, match="matching_inputs"):
         average_checkpoints([first, other], tmp_path / "x.weights.h5", "x")
+    assert not (tmp_path / "x.weights.h5").exists()
+
+
+def test_averaging_names_a_corrupt_snapshot(tmp_path):
+    first, corrupt = tmp_path / "a.weights.h5", tmp_path / "b.weights.h5"
+    save_checkpoint(_tiny(1), first, ModelCard(version="a", preset="tiny", config={}))
+    save_checkpoint(_tiny(2), corrupt, ModelCard(version="b", preset="tiny", config={}))
+    corrupt.write_bytes(b"not an HDF5 file")
+    with pytest.raises(CheckpointError, match="b.weights.h5: cannot load weights"):
+        average_checkpoints([first, corrupt], tmp_path / "x.weights.h5", "x")
     assert not (tmp_path / "x.weights.h5").exists()
 
 
