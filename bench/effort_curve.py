@@ -7,7 +7,9 @@ from k = 2, calibrated threshold), load the child as the worker loads it, and me
 for every k, never accepted) in both modes, as the worker answers:
 - one reference drawn per (image, label) with >= 2 instances (`ServiceAnswerer`): effort and errors per instance;
 - the bank alone, no box drawn, the k images' instances as exemplars (`BankAnswerer`): errors per instance.
-k = 0 is the parent (one reference drawn; no bank).
+k = 0 is the parent (one reference drawn; no bank). The figures are the child's; when the gate refuses it, the worker
+keeps the parent active, and the point also holds what the annotator is then served (`served`: the parent, with the
+k images' bank), which the plot draws.
 
 Sets: `coco128` (the `--classes`, default person and chair: held out of the shipped checkpoint's training) and
 `synthetic` split one shuffled order (accepted images first, judged ones after the largest k); `droplets`
@@ -194,8 +196,12 @@ def curve(split: Split, parent: Path, ks: list[int], seed: int, workdir: Path, o
             weights = result.weights_path
             point |= {"steps": result.steps, "finetune_seconds": round(result.seconds, 1),
                       "holdout_images": result.holdout_images, "holdout": result.metrics,
+                      "holdout_split": result.card.training.get("holdout_split"),
                       "gate": result.effort_gate()[0], "calibration": result.card.metrics["calibration"]}
         point |= measure(weights, judged, accepted)
+        if k and not point["gate"]:
+            # The worker keeps the parent active: the annotator is served by it (with the k images' bank).
+            point["served"] = {"version": "parent"} | measure(parent, judged, accepted)
         point["seconds"] = round(time.monotonic() - started, 1)
         point["load_average"] = os.getloadavg()
         log.info("%s k=%d: %s", judged.name, k, json.dumps({m: point.get(m, {}).get("errors_per_instance")
@@ -213,6 +219,27 @@ def _cell(row: dict, key: str) -> str:
     return f"{value:.2f}" if key in ("effort", "errors_per_instance") else f"{100 * value:.0f}%"
 
 
+def _held_out(point: dict) -> str:
+    """Held-out images, the groups of near-copies they come from, and whether they share one with training."""
+    split = point.get("holdout_split")
+    if not split:
+        return "–"
+    return f"{split['holdout_images']} of {split['groups']} groups" + ("" if split["disjoint"] else ", not disjoint")
+
+
+def _gate(point: dict) -> str:
+    """The gate's decision; when it refuses, what the parent then serves (errors per instance, box / bank)."""
+    if "gate" not in point:
+        return "–"
+    if point["gate"]:
+        return "pass"
+    served = point.get("served")
+    if served is None:  # a report written before the served figures were measured
+        return "refused"
+    return (f"refused: the parent serves {_cell(served['interactive'], 'errors_per_instance')} / "
+            f"{_cell(served.get('bank') or {}, 'errors_per_instance')}")
+
+
 def markdown(report: dict) -> str:
     """The report as Markdown: a table per set, one row per k; skipped sets with their reason."""
     parent = f"`{report['checkpoint']}`" + (f" ({report['parent_version']})" if report.get("parent_version") else "")
@@ -223,21 +250,22 @@ def markdown(report: dict) -> str:
         lines += [f"## {name}", "", f"Skipped: {reason}", ""]
     for name, points in report["datasets"].items():
         lines += [f"## {name}", "", "| k | threshold | one box drawn: effort | errors / instance | recall | precision "
-                  "| bank: errors / instance | recall | precision | steps | fine-tune s | gate |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| bank: errors / instance | recall | precision | steps | fine-tune s | held out (groups) | gate |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for p in points:
             i, b = p["interactive"], p.get("bank") or {}
             f = _cell
             lines.append(f"| {p['k']} | {p['threshold']:g} | {f(i, 'effort')} | {f(i, 'errors_per_instance')} | "
                          f"{f(i, 'recall')} | {f(i, 'precision')} | {f(b, 'errors_per_instance')} | {f(b, 'recall')} | "
                          f"{f(b, 'precision')} | {p.get('steps', '–')} | {p.get('finetune_seconds', '–')} | "
-                         f"{'–' if 'gate' not in p else 'pass' if p['gate'] else 'refused'} |")
+                         f"{_held_out(p)} | {_gate(p)} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def plot(report: dict, path: Path) -> bool:
-    """Errors per instance against k, a line per (set, mode), into `path` (PNG); False when matplotlib is absent."""
+    """Errors per instance as served (the child, or the parent when the gate refused the child) against k, a line
+    per (set, mode), into `path` (PNG); False when matplotlib is absent."""
     try:
         import matplotlib
 
@@ -250,7 +278,8 @@ def plot(report: dict, path: Path) -> bool:
     for index, (name, points) in enumerate(report["datasets"].items()):
         colour = f"C{index}"
         for mode, style, label in (("interactive", "-o", "one box drawn"), ("bank", "--s", "bank, no box drawn")):
-            xy = [(p["k"], p[mode]["errors_per_instance"]) for p in points if mode in p]
+            xy = [(p["k"], p.get("served", p)[mode]["errors_per_instance"]) for p in points
+                  if mode in p.get("served", p)]
             if xy:
                 axes.plot(*zip(*xy, strict=True), style, color=colour, label=f"{name}: {label}")
     for target, style, label in ((0.15, ":", "target at k = 5, box drawn"), (0.3, "-.", "target at k = 5, bank")):

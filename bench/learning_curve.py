@@ -70,7 +70,7 @@ def restrict(dataset, classes: tuple[str, ...]):
             if a.category in position
         )
         if any(not a.iscrowd for a in kept):
-            images.append(AnnotatedImage(image.image_id, image.source, image.height, image.width, kept))
+            images.append(AnnotatedImage(image.image_id, image.source, image.height, image.width, kept, image.group))
     return Dataset(tuple(classes), tuple(images), dataset.name)
 
 

@@ -152,6 +152,8 @@ class AnnotatedImage:
         source: a file path, or a zero-argument callable returning the `(H, W, 3)` uint8 RGB pixels.
         height, width: original image size in pixels (after EXIF orientation).
         instances: all annotated objects, any category.
+        group: where the image comes from when its source says (a video, a capture session: COCO's `video_id` or
+            `video`); images of one group are near-copies. None when unknown.
     """
 
     image_id: str
@@ -159,6 +161,7 @@ class AnnotatedImage:
     height: int
     width: int
     instances: tuple[InstanceAnnotation, ...] = ()
+    group: str | None = None
 
     def load_image(self) -> np.ndarray:
         """Decode the pixels: `(height, width, 3)` uint8 RGB. Raises ValueError when the size disagrees."""

@@ -3,7 +3,8 @@ effort against its parent.
 
 One code path for the Train button and automatic training (`worker.training`) and for `python -m model finetune`:
 1. split the accepted images: a held-out slice (`holdout_fraction`, at least 1 image from 2 images on; none at 1
-   image) is judged, the rest trains;
+   image) is judged, the rest trains; the slice is made of whole groups of near-copies (frames of one video), so
+   the child is never judged on a frame whose siblings it trained on (`model.training.holdout_split`);
 2. train on the training images' episodes, multiplied (`model.training.project_episodes`): same-image and
    cross-image episodes of every label, the other labels left in the images as hard negatives, and copy-paste
    scenes of the accepted cut-outs on the project's own images;
@@ -24,13 +25,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
+from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["FIXED_THRESHOLD", "FineTuneResult", "FineTuneSettings", "finetune", "split_holdout"]
+__all__ = ["FIXED_THRESHOLD", "FineTuneResult", "FineTuneSettings", "finetune"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -91,20 +91,6 @@ class FineTuneResult:
         return allowed, (f"{comparison}: not higher" if allowed else f"{comparison}: higher, parent stays active") + suffix
 
 
-def split_holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """Split images into (train, holdout); the holdout has round(fraction * n) >= 1 images when n >= 2."""
-    annotated = [img for img in dataset.images if img.instances]
-    n = len(annotated)
-    if n < 2 or fraction <= 0:
-        return Dataset(dataset.categories, tuple(annotated), dataset.name), Dataset(dataset.categories, (), dataset.name)
-    count = min(n - 1, max(1, round(fraction * n)))
-    order = np.random.default_rng(seed).permutation(n)
-    held = {int(i) for i in order[:count]}
-    train = tuple(img for i, img in enumerate(annotated) if i not in held)
-    holdout = tuple(img for i, img in enumerate(annotated) if i in held)
-    return Dataset(dataset.categories, train, dataset.name), Dataset(dataset.categories, holdout, dataset.name)
-
-
 def finetune(
     parent_checkpoint: str | Path,
     dataset: Dataset,
@@ -139,7 +125,8 @@ def finetune(
         answer_settings = Settings()
     settings = settings or FineTuneSettings()
     started = time.monotonic()
-    train_set, holdout = split_holdout(dataset, settings.holdout_fraction, settings.seed)
+    split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
+    train_set, holdout = split.train, split.holdout
     if not train_set.images:
         raise ValueError("no accepted annotation with an instance yet: nothing to fine-tune on; accept an "
                          "annotation with at least one region first")
@@ -184,6 +171,7 @@ def finetune(
             "settings": asdict(settings),
             "train_images": len(train_set.images),
             "holdout_images": len(holdout.images),
+            "holdout_split": split.describe(),
             "labels": list(dataset.categories),
             "steps": steps,
             "train_seconds": round(train_seconds, 1),

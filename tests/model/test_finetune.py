@@ -6,7 +6,8 @@ from project_scenes import project
 
 from model.checkpoint import ModelCard, read_card, save_checkpoint
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
-from model.training.finetune import FIXED_THRESHOLD, FineTuneResult, FineTuneSettings, finetune, split_holdout
+from model.training.finetune import FIXED_THRESHOLD, FineTuneResult, FineTuneSettings, finetune
+from model.training.holdout_split import split_holdout
 
 
 def _square_image(seed: int, n: int = 3):
@@ -28,13 +29,13 @@ def _dataset(count: int) -> Dataset:
 
 
 def test_split_holdout_rules():
-    train, holdout = split_holdout(_dataset(5), 0.2, seed=0)
-    assert len(train.images) == 4 and len(holdout.images) == 1
-    assert not {i.image_id for i in train.images} & {i.image_id for i in holdout.images}
-    train, holdout = split_holdout(_dataset(1), 0.2, seed=0)
-    assert len(train.images) == 1 and len(holdout.images) == 0
-    train, holdout = split_holdout(_dataset(2), 0.9, seed=0)
-    assert len(train.images) == 1 and len(holdout.images) == 1
+    split = split_holdout(_dataset(5), 0.2, seed=0)
+    assert len(split.train.images) == 4 and len(split.holdout.images) == 1
+    assert not {i.image_id for i in split.train.images} & {i.image_id for i in split.holdout.images}
+    split = split_holdout(_dataset(1), 0.2, seed=0)
+    assert len(split.train.images) == 1 and len(split.holdout.images) == 0
+    split = split_holdout(_dataset(2), 0.9, seed=0)
+    assert len(split.train.images) == 1 and len(split.holdout.images) == 1
 
 
 def _result(new_effort, parent_effort):
@@ -70,6 +71,9 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     card = read_card(result.weights_path)
     assert card.version == "tiny-v2" and card.parent == "tiny-v1" and card.training["kind"] == "fine-tune"
     assert card.training["settings"]["max_steps"] == 6 and card.training["recipe"]
+    split = card.training["holdout_split"]
+    assert split["train_images"] == 3 and split["holdout_images"] == 2 and split["groups"] >= 1
+    assert isinstance(split["disjoint"], bool)
     threshold = card.training["score_threshold"]["value"]
     assert threshold in SWEEP and card.metrics["calibration"]["threshold"] == threshold
     new, parent_figures = card.metrics["holdout"]["new"], card.metrics["holdout"]["parent"]

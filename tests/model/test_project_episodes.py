@@ -9,7 +9,7 @@ import numpy as np
 from project_scenes import DISC, TILE, project, project_image
 
 from model.data.annotations import Dataset, box_from_mask
-from model.training.finetune import split_holdout
+from model.training.holdout_split import split_holdout
 from model.training.project_episodes import project_episodes, project_scene_sources
 
 EPISODES = 40
@@ -64,12 +64,12 @@ def test_copy_paste_scenes_have_exact_masks():
 def test_copy_paste_never_uses_judged_images():
     judged_background, judged_tile = (255, 0, 0), (255, 0, 255)
     count, fraction, seed = 5, 0.4, 0
-    _, held = split_holdout(project(count), fraction, seed)
-    held_ids = {image.image_id for image in held.images}
+    held_ids = {image.image_id for image in split_holdout(project(count), fraction, seed).holdout.images}
     dataset = Dataset(("tile", "disc"), tuple(
         project_image(s, background=judged_background, tile_colour=judged_tile) if f"img-{s}" in held_ids
         else project_image(s) for s in range(count)), "project")
-    train, holdout = split_holdout(dataset, fraction, seed)
+    split = split_holdout(dataset, fraction, seed)
+    train, holdout = split.train, split.holdout
     assert {image.image_id for image in holdout.images} == held_ids and len(held_ids) == 2
     real, scenes = _real_and_scenes(train, seed=3)
     assert not {e.query_id for e in real} & held_ids and not {e.reference_id for e in real} & held_ids
