@@ -236,6 +236,7 @@ def cmd_finetune(args) -> int:
     allowed, reason = result.effort_gate()
     print(json.dumps({"version": version, "steps": result.steps, "seconds": round(result.seconds, 1),
                       "train_images": result.train_images, "holdout_images": result.holdout_images,
+                      "holdout_split": result.card.training["holdout_split"],
                       "score_threshold": result.card.training["score_threshold"], "holdout": result.metrics,
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)

@@ -18,13 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _write_coco(root: Path, count: int) -> Path:
-    """The two-label project of `project_scenes` as PNGs in `root/images/` and `root/annotations.json`."""
+    """The two-label project of `project_scenes` as PNGs in `root/images/` and `root/annotations.json`, its images
+    from videos 1, 1, 2, 2, 3, ... (COCO's `video_id`)."""
     (root / "images").mkdir(parents=True)
     entries, annotations = [], []
     for index, image in enumerate(project(count).images):
         name = f"{image.image_id}.png"
         Image.fromarray(image.load_image()).save(root / "images" / name)
-        entries.append({"id": index + 1, "file_name": name, "height": image.height, "width": image.width})
+        entries.append({"id": index + 1, "file_name": name, "height": image.height, "width": image.width,
+                        "video_id": 1 + index // 2})
         for a in image.instances:
             x1, y1, x2, y2 = a.box.tolist()
             annotations.append({"id": len(annotations) + 1, "image_id": index + 1, "category_id": a.category_id + 1,
@@ -52,6 +54,8 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     card = read_card(out / "model.weights.h5")
     assert card.version == summary["version"] == "tiny-v1-child" and card.parent == "tiny-v1"
     assert card.training["steps"] == summary["steps"] == 3 and card.training["holdout_images"] == 1
+    assert summary["holdout_split"] == card.training["holdout_split"] == {
+        "train_images": 4, "holdout_images": 1, "groups": 3, "disjoint": True}, "video 3 (one image) is judged"
     assert card.training["settings"]["max_steps"] == 3 and card.training["settings"]["time_budget_s"] == 120
     threshold = card.training["score_threshold"]["value"]
     assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
