@@ -323,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
                         "button's); with --max-steps, to ask whether the budget limits learning")
     parser.add_argument("--max-steps", type=int, help="the recipe's step cap (default: the Train button's)")
     parser.add_argument("--layers", choices=("heads", "all"), help="the recipe's trained layers (default: heads)")
+    parser.add_argument("--parent-share", type=float, help="the recipe's parent_share (default: the Train "
+                        "button's)")
     parser.add_argument("--replot", type=Path, metavar="JSON", help="only redraw <out>/effort_curve.png from a report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -332,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ks = sorted({int(k) for k in args.ks.split(",")})
     args.out.mkdir(parents=True, exist_ok=True)
     recipe = {key: value for key, value in (("time_budget_s", args.time_budget_s), ("max_steps", args.max_steps),
-                                            ("layers", args.layers)) if value is not None}
+                                            ("layers", args.layers), ("parent_share", args.parent_share))
+              if value is not None}
     report = {"checkpoint": str(args.checkpoint), "parent_version": _version(args.checkpoint), "ks": ks,
               "recipe_overrides": recipe, "datasets": {}, "skipped": {},
               "load_average": os.getloadavg(), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

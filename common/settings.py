@@ -212,6 +212,10 @@ class Settings:
         "TRAIN_HOLDOUT_FRACTION", _parse_number(float, 0.0, 0.9), 0.2,
         "Share of a project's annotated images held out to judge a new version against its parent by the annotator's "
         "effort and to calibrate its score threshold (at least 1 image from 2 on).")
+    train_parent_share: float = _env(
+        "TRAIN_PARENT_SHARE", _fraction, 0.0,
+        "After fine-tuning, move the new version's weights this share of the way back to its parent's (0: keep the "
+        "trained weights; 1: the parent's): it keeps part of what the parent knew of images unlike the accepted ones.")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

@@ -21,21 +21,32 @@ CONFIG_FIELDS_ALLOWED_TO_DIFFER = ("detection_min_confidence",)
 """Answering settings that calibration changes; everything else of the configurations must be equal."""
 
 
-def average_weights(weight_lists: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
-    """The uniform mean of several models' weights, array by array.
+def average_weights(weight_lists: Sequence[Sequence[np.ndarray]],
+                    coefficients: Sequence[float] | None = None) -> list[np.ndarray]:
+    """The mean of several models' weights, array by array: uniform, or weighted by `coefficients`.
 
     Args:
         weight_lists: per model, its arrays in one order (`keras.Model.get_weights()`); at least one model.
+        coefficients: one non-negative weight per model, not all zero (normalised to sum to 1); None = uniform.
+            Two models with `(1 - t, t)` interpolate from the first (t = 0) to the second (t = 1).
 
     Returns:
-        One list of arrays, each the mean of the models' arrays at that position, in the first model's dtype.
-        Integer arrays (counters, not learnt values) must be equal in every model and are kept as they are.
+        One list of arrays, each the (weighted) mean of the models' arrays at that position, in the first model's
+        dtype. Integer arrays (counters, not learnt values) must be equal in every model and are kept as they are.
 
     Raises:
-        ValueError: no model, or models whose array counts, shapes or integer arrays differ.
+        ValueError: no model, models whose array counts, shapes or integer arrays differ, or coefficients that
+            are not one non-negative number per model with a positive sum.
     """
     if not weight_lists:
         raise ValueError("nothing to average: give at least one model's weights")
+    if coefficients is None:
+        coefficients = [1.0] * len(weight_lists)
+    share = np.asarray(coefficients, np.float64)
+    if share.shape != (len(weight_lists),) or (share < 0).any() or share.sum() <= 0:
+        raise ValueError(f"coefficients {list(coefficients)} must be one non-negative number per model "
+                         f"({len(weight_lists)}) with a positive sum")
+    share = share / share.sum()
     first = weight_lists[0]
     for n, weights in enumerate(weight_lists[1:], start=2):
         if len(weights) != len(first):
@@ -53,8 +64,8 @@ def average_weights(weight_lists: Sequence[Sequence[np.ndarray]]) -> list[np.nda
                 raise ValueError(f"integer weight array {position} differs between models; it cannot be averaged")
             out.append(reference.copy())
             continue
-        mean = np.mean([np.asarray(a, np.float64) for a in arrays], axis=0)
-        out.append(mean.astype(reference.dtype))
+        mean = sum(w * np.asarray(a, np.float64) for w, a in zip(share, arrays, strict=True))
+        out.append(np.asarray(mean).astype(reference.dtype))
     return out
 
 

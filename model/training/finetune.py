@@ -7,7 +7,8 @@ One code path for the Train button and automatic training (`worker.training`) an
    the child is never judged on a frame whose siblings it trained on (`model.training.holdout_split`);
 2. train on the training images' episodes, multiplied (`model.training.project_episodes`): same-image and
    cross-image episodes of every label, the other labels left in the images as hard negatives, and copy-paste
-   scenes of the accepted cut-outs on the project's own images;
+   scenes of the accepted cut-outs on the project's own images; then, with `parent_share` > 0, move the weights
+   that share of the way back to the parent's;
 3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
 4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
@@ -49,6 +50,10 @@ class FineTuneSettings:
         layers: "heads" keeps the backbone frozen (default), "all" adapts it too.
         holdout_fraction: share of the accepted images judged rather than trained on.
         augment: flips, scale and colour jitter on the real episodes.
+        parent_share: after training, the child's weights move this share of the way back to its parent's
+            (weight-space interpolation, as WiSE-FT: Wortsman et al. 2022): 0 keeps the trained weights, 1 the
+            parent's. A fine-tune on a few images of one setting forgets what its parent knew of others; the
+            interpolation keeps part of both.
         seed: the split, the episodes and the training.
     """
 
@@ -59,6 +64,7 @@ class FineTuneSettings:
     layers: str = "heads"
     holdout_fraction: float = 0.2
     augment: bool = True
+    parent_share: float = 0.0
     seed: int = 0
 
 
@@ -141,6 +147,7 @@ def finetune(
     del parent, parent_model
 
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
+    parent_weights = model.get_weights() if settings.parent_share > 0 else None
     train_settings = TrainSettings(
         steps=settings.max_steps, batch_size=settings.batch_size, layers=settings.layers,
         optimizer="adam", learning_rate=settings.learning_rate, log_every=5,
@@ -148,6 +155,11 @@ def finetune(
     )
     trainer = Trainer(model, episodes, train_settings, on_step=on_progress)
     trainer.run()
+    if parent_weights is not None:
+        from model.training.averaging import average_weights
+
+        share = min(1.0, settings.parent_share)
+        model.set_weights(average_weights([model.get_weights(), parent_weights], coefficients=(1 - share, share)))
     steps = trainer.history[-1].step if trainer.history else 0
     train_seconds = trainer.history[-1].seconds if trainer.history else 0.0
 

@@ -28,6 +28,17 @@ def test_average_weights_refuses_models_that_do_not_match(other, message):
         average_weights([first, other])
 
 
+def test_weighted_average_interpolates_between_two_models():
+    a = [np.array([1.0, 2.0], np.float32), np.array(7, np.int64)]
+    b = [np.array([3.0, 6.0], np.float32), np.array(7, np.int64)]
+    assert np.allclose(average_weights([a, b], coefficients=(0.75, 0.25))[0], [1.5, 3.0])
+    assert np.allclose(average_weights([a, b], coefficients=(2, 2))[0], [2.0, 4.0]), "coefficients are normalised"
+    assert np.allclose(average_weights([a, b], coefficients=(1, 0))[0], a[0])
+    for bad in ((1.0,), (-0.5, 1.5), (0, 0)):
+        with pytest.raises(ValueError, match="coefficients"):
+            average_weights([a, b], coefficients=bad)
+
+
 def test_average_weights_refuses_nothing():
     with pytest.raises(ValueError, match="at least one"):
         average_weights([])

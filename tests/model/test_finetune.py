@@ -103,3 +103,23 @@ def test_finetune_without_annotations_is_refused(tiny_model, tmp_path):
     empty = Dataset(("tile",), (AnnotatedImage("0", lambda: np.zeros((8, 8, 3), np.uint8), 8, 8, ()),))
     with pytest.raises(ValueError, match="nothing to fine-tune"):
         finetune(parent, empty, tmp_path / "child.weights.h5", "tiny-v2")
+
+
+@pytest.mark.slow
+def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path):
+    from model.checkpoint import load_checkpoint
+
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    parent_weights = load_checkpoint(parent)[0].get_weights()
+    children = {}
+    for share in (0.0, 0.5, 1.0):
+        result = finetune(parent, project(3), tmp_path / f"child-{share}.weights.h5", "tiny-v2",
+                          FineTuneSettings(max_steps=3, time_budget_s=120, parent_share=share))
+        assert read_card(result.weights_path).training["settings"]["parent_share"] == share
+        children[share] = load_checkpoint(result.weights_path)[0].get_weights()
+    moved = [i for i, (a, b) in enumerate(zip(children[0.0], parent_weights, strict=True)) if not np.allclose(a, b)]
+    assert moved, "three steps of training change some weights"
+    for i in moved:
+        np.testing.assert_allclose(children[1.0][i], parent_weights[i], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(children[0.5][i], (children[0.0][i] + parent_weights[i]) / 2, rtol=1e-4, atol=1e-6)
