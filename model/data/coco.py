@@ -11,13 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, group_from
 
 __all__ = ["read_coco"]
 
-GROUP_FIELDS = ("video_id", "video")
-"""Image fields that say which video (or session) a frame comes from, in order of preference (COCO video datasets
-use `video_id`); the fine-tuning recipe never judges a frame whose group it trained on."""
 
 
 def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None) -> Dataset:
@@ -91,19 +88,11 @@ def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None)
             height=int(img["height"]),
             width=int(img["width"]),
             instances=tuple(per_image[img["id"]]),
-            group=_group(img),
+            group=group_from(img),
         )
         for img in data["images"]
     )
     return Dataset(categories=names, images=images, name=str(annotation_file))
-
-
-def _group(image: dict) -> str | None:
-    """The image's group: COCO video datasets' `video_id` (or a plain `video`), as a string; None without one."""
-    for key in GROUP_FIELDS:
-        if image.get(key) is not None:
-            return str(image[key])
-    return None
 
 
 def _default_images_dir(annotation_file: Path, first_file: str | None = None) -> Path:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
 
-from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask, group_from
 from model.images import image_size
 
 __all__ = ["read_label_studio"]
@@ -51,7 +51,8 @@ def read_label_studio(
 
     Returns:
         A `Dataset` (image ids are the task ids). Brush masks are stored as COCO RLE; polygons in pixels;
-        rectangles as box-only instances (their mask is the filled box).
+        rectangles as box-only instances (their mask is the filled box). A task's `data.video_id` (or `video`)
+        becomes its image's `group`.
     """
     export_file = Path(export_file)
     try:
@@ -62,24 +63,25 @@ def read_label_studio(
         tasks = [tasks]
     images_root = Path(images_dir) if images_dir is not None else export_file.parent
 
-    parsed = []  # (task id, path, height, width, [(label, kind, payload)])
+    parsed = []  # (task id, path, height, width, [(label, kind, payload)], group)
     for task in tasks:
         path = _resolve_image(_image_reference(task, image_key), images_root)
         results = _chosen_result(task)
         height, width = _size(results, path)
         regions = [region for result in results if (region := _region(result, height, width)) is not None]
-        parsed.append((str(task.get("id", len(parsed))), path, height, width, regions))
+        group = group_from(task.get("data") or {})
+        parsed.append((str(task.get("id", len(parsed))), path, height, width, regions, group))
 
-    names = categories or tuple(sorted({label for *_, regions in parsed for label, _ in regions}))
+    names = categories or tuple(sorted({label for *_, regions, _ in parsed for label, _ in regions}))
     position = {name: i for i, name in enumerate(names)}
     images = []
-    for task_id, path, height, width, regions in parsed:
+    for task_id, path, height, width, regions, group in parsed:
         instances = []
         for label, fields in regions:
             if label not in position:
                 raise ValueError(f"task {task_id}: label {label!r} is not in categories {list(names)}")
             instances.append(InstanceAnnotation(category_id=position[label], category=label, **fields))
-        images.append(AnnotatedImage(task_id, path, height, width, tuple(instances)))
+        images.append(AnnotatedImage(task_id, path, height, width, tuple(instances), group))
     return Dataset(categories=tuple(names), images=tuple(images), name=str(export_file))
 
 

@@ -6,7 +6,8 @@ the calibration picks the top of the sweep, and the gate lets it through, while 
 scores the same objects lower and misses them (docs/learning-loop.md). So the held-out slice is made of whole
 groups, never of a group the training images share:
 
-- an image's group is what its source says (`AnnotatedImage.group`: COCO's `video_id` / `video`);
+- an image's group is what its source says (`AnnotatedImage.group`: `video_id` / `video` of a COCO image or of a
+  Label Studio task's data);
 - images without one are grouped automatically: same size and a thumbnail correlation of at least
   `NEAR_COPY_CORRELATION` (single linkage: a chain of near-copies is one group);
 - the held-out groups are chosen, in a seeded order, to come nearest `fraction` of the images, and at least one

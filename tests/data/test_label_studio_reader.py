@@ -50,7 +50,7 @@ def _write_export(tmp_path, brush_mask: np.ndarray) -> tuple:
                 {"id": 2, "was_cancelled": False, "result": [brush, polygon, rectangle, rotated]},
             ],
         },
-        {"id": 12, "data": {"image": "/data/local-files/?d=media/other.jpg"}, "annotations": []},
+        {"id": 12, "data": {"image": "/data/local-files/?d=media/other.jpg", "video": 3}, "annotations": []},
     ]  # fmt: skip
     path = tmp_path / "export.json"
     path.write_text(json.dumps(tasks))
@@ -69,6 +69,7 @@ def test_read_label_studio_brush_polygon_rectangle(tmp_path):
     task, empty = dataset.images
     assert task.image_id == "11" and task.source == images / "photo.jpg", "upload prefix stripped"
     assert empty.instances == () and (empty.height, empty.width) == (HEIGHT, WIDTH)
+    assert task.group is None and empty.group == "3", "a task's data.video is its image's group"
     screw, nut, washer, rotated = task.instances
 
     np.testing.assert_array_equal(screw.mask(HEIGHT, WIDTH), brush_mask)
