@@ -42,7 +42,8 @@ class HoldoutSplit:
 
     Attributes:
         train / holdout: the two `Dataset`s (annotated images only; `holdout` may be empty).
-        groups: how many groups of near-copies the annotated images form.
+        groups: how many groups of near-copies the annotated images form (when nothing is held out, fewer than
+            2 images or a fraction of 0, they are not compared and each counts as its own group).
         disjoint: True when no held-out image shares a group with a training image (False when nothing could be
             held out that way: then the held-out figures measure memory as well as learning).
     """
