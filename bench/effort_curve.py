@@ -220,11 +220,17 @@ def _cell(row: dict, key: str) -> str:
 
 
 def _held_out(point: dict) -> str:
-    """Held-out images, the groups of near-copies they come from, and whether they share one with training."""
+    """Held-out images, how many of the groups of near-copies they make up, and whether they share one with
+    training (reports written before `holdout_groups` existed show the images and the groups only)."""
     split = point.get("holdout_split")
     if not split:
         return "–"
-    return f"{split['holdout_images']} of {split['groups']} groups" + ("" if split["disjoint"] else ", not disjoint")
+    images = f"{split['holdout_images']} image{'s' if split['holdout_images'] != 1 else ''}"
+    if not split["disjoint"]:
+        return f"{images}, not disjoint ({split['groups']} group{'s' if split['groups'] != 1 else ''})"
+    if "holdout_groups" not in split:
+        return f"{images}; {split['groups']} groups"
+    return f"{images} = {split['holdout_groups']} of {split['groups']} groups"
 
 
 def _gate(point: dict) -> str:

@@ -1,4 +1,5 @@
-"""Weight averaging: one checkpoint from several snapshots of one training run.
+"""Weight averaging: one checkpoint from several snapshots of one training run (and, weighted, a fine-tuned
+child moved part of the way back to its parent: `model.training.finetune`'s `parent_share`).
 
 Snapshots of a run taken a few hundred steps apart answer new kinds of object differently enough that choosing one
 of them is partly choosing noise (docs/model-quality.md, session 9). The uniform mean of their weights (stochastic
@@ -43,7 +44,7 @@ def average_weights(weight_lists: Sequence[Sequence[np.ndarray]],
     if coefficients is None:
         coefficients = [1.0] * len(weight_lists)
     share = np.asarray(coefficients, np.float64)
-    if share.shape != (len(weight_lists),) or (share < 0).any() or share.sum() <= 0:
+    if share.shape != (len(weight_lists),) or not np.isfinite(share).all() or (share < 0).any() or share.sum() <= 0:
         raise ValueError(f"coefficients {list(coefficients)} must be one non-negative number per model "
                          f"({len(weight_lists)}) with a positive sum")
     share = share / share.sum()

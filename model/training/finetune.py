@@ -130,6 +130,9 @@ def finetune(
 
         answer_settings = Settings()
     settings = settings or FineTuneSettings()
+    if not 0.0 <= settings.parent_share <= 1.0:  # also refuses NaN
+        raise ValueError(f"parent_share {settings.parent_share} is outside 0-1: give --parent-share / "
+                         "TRAIN_PARENT_SHARE between 0 (the trained weights) and 1 (the parent's)")
     started = time.monotonic()
     split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     train_set, holdout = split.train, split.holdout
@@ -158,7 +161,7 @@ def finetune(
     if parent_weights is not None:
         from model.training.averaging import average_weights
 
-        share = min(1.0, settings.parent_share)
+        share = settings.parent_share
         model.set_weights(average_weights([model.get_weights(), parent_weights], coefficients=(1 - share, share)))
     steps = trainer.history[-1].step if trainer.history else 0
     train_seconds = trainer.history[-1].seconds if trainer.history else 0.0

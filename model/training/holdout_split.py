@@ -10,11 +10,17 @@ groups, never of a group the training images share:
   Label Studio task's data);
 - images without one are grouped automatically: same size and a thumbnail correlation of at least
   `NEAR_COPY_CORRELATION` (single linkage: a chain of near-copies is one group);
-- the held-out groups are chosen, in a seeded order, to come nearest `fraction` of the images, and at least one
-  group always trains. With a single group (every image a near-copy of another) the split falls back to images,
-  and `HoldoutSplit.disjoint` says the held-out figures are optimistic.
+- the held-out groups are chosen greedily: each time the group whose size brings the held-out count nearest
+  `fraction` of the images (the seed only breaks ties between groups that fit equally well, so singletons are
+  preferred when the target is 1 image), and at least one group always trains. With a single group (every image a
+  near-copy of another) the split falls back to images, and `HoldoutSplit.disjoint` says the held-out figures are
+  optimistic.
 
-Pure numpy; the thumbnails decode each image once.
+Limits: an image with a group from its source is never compared with one without (a partly tagged video can leak);
+flat images have no signature and are never grouped automatically. The Train button's images come from the
+webhook store, which records no task data, so there only the automatic grouping applies.
+
+numpy and OpenCV (thumbnails; each image is decoded once).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ __all__ = ["NEAR_COPY_CORRELATION", "HoldoutSplit", "image_groups", "near_copy_g
 
 THUMBNAIL_SIDE = 32
 """Side of the grey thumbnail two images are compared by."""
+FLAT_SPREAD = 1e-6
+"""Grey-level standard deviation below which a thumbnail is flat (no signature)."""
 NEAR_COPY_CORRELATION = 0.8
 """Thumbnail correlation from which two same-sized images are near-copies. The most similar pair of distinct photos
 of the same size in coco128 correlates 0.73 (735 pairs; 99th percentile 0.49), so distinct photos stay apart."""
@@ -44,6 +52,7 @@ class HoldoutSplit:
         train / holdout: the two `Dataset`s (annotated images only; `holdout` may be empty).
         groups: how many groups of near-copies the annotated images form (when nothing is held out, fewer than
             2 images or a fraction of 0, they are not compared and each counts as its own group).
+        holdout_groups: how many of them are held out (0 when the split fell back to single images).
         disjoint: True when no held-out image shares a group with a training image (False when nothing could be
             held out that way: then the held-out figures measure memory as well as learning).
     """
@@ -52,11 +61,12 @@ class HoldoutSplit:
     holdout: Dataset
     groups: int
     disjoint: bool
+    holdout_groups: int = 0
 
     def describe(self) -> dict:
         """JSON-safe summary for the card."""
         return {"train_images": len(self.train.images), "holdout_images": len(self.holdout.images),
-                "groups": self.groups, "disjoint": self.disjoint}
+                "groups": self.groups, "holdout_groups": self.holdout_groups, "disjoint": self.disjoint}
 
 
 def thumbnail_signature(image: np.ndarray) -> np.ndarray:
@@ -75,7 +85,7 @@ def thumbnail_signature(image: np.ndarray) -> np.ndarray:
     small = cv2.resize(grey, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
     small = small.ravel() - small.mean()
     spread = float(small.std())
-    return small / spread if spread > 1e-6 else np.zeros_like(small)
+    return small / spread if spread > FLAT_SPREAD else np.zeros_like(small)
 
 
 def near_copy_groups(sizes: Sequence[tuple[int, int]], signatures: Sequence[np.ndarray | None],
@@ -120,8 +130,8 @@ def near_copy_groups(sizes: Sequence[tuple[int, int]], signatures: Sequence[np.n
 
 
 def _choose_groups(sizes: dict[int, int], target: int, rng: np.random.Generator) -> set[int]:
-    """Held-out groups: in a seeded order, each time the group that brings the held-out count nearest `target`
-    (never past it by more than needed), until it is reached; at least one group is left to train."""
+    """Held-out groups, greedily: each time the group that brings the held-out count nearest `target` (ties: the
+    seeded order), until no group brings it nearer; the first group is always taken; at least one group trains."""
     order = [int(g) for g in rng.permutation(sorted(sizes))]
     held: set[int] = set()
     count = 0
@@ -167,7 +177,9 @@ def split_holdout(dataset: Dataset, fraction: float, seed: int,
         held = {i for i, g in enumerate(groups) if g in held_groups}
         disjoint = True
     else:
+        held_groups = set()
         held = {int(i) for i in rng.permutation(n)[:target]}
         disjoint = False
     return HoldoutSplit(subset(img for i, img in enumerate(annotated) if i not in held),
-                        subset(img for i, img in enumerate(annotated) if i in held), len(sizes), disjoint)
+                        subset(img for i, img in enumerate(annotated) if i in held), len(sizes), disjoint,
+                        len(held_groups))

@@ -21,7 +21,7 @@ def test_markdown_has_one_row_per_k_with_both_modes():
     report = {"measured": "2026-12-04T00:00:00Z", "checkpoint": "ck", "datasets": {"toy": [
         {"k": 0, "threshold": 0.5, "interactive": row},
         {"k": 2, "threshold": 0.95, "interactive": row, "bank": row, "steps": 80, "finetune_seconds": 100.0,
-         "gate": False, "holdout_split": {"holdout_images": 1, "groups": 3, "disjoint": True},
+         "gate": False, "holdout_split": {"holdout_images": 2, "groups": 3, "holdout_groups": 1, "disjoint": True},
          "served": {"version": "parent", "interactive": {"errors_per_instance": 0.31},
                     "bank": {"errors_per_instance": 0.42}}},
         {"k": 5, "threshold": 0.9, "interactive": row, "gate": True,
@@ -31,9 +31,9 @@ def test_markdown_has_one_row_per_k_with_both_modes():
     assert "## toy" in lines
     rows = [line for line in lines if line[:4] in ("| 0 ", "| 2 ", "| 5 ")]
     assert rows[0].startswith("| 0 | 0.5 | 0.90 | 0.50 | 75% | – | – |") and rows[0].endswith("| – | – |")
-    assert rows[1].endswith("| 80 | 100.0 | 1 of 3 groups | refused: the parent serves 0.31 / 0.42 |")
+    assert rows[1].endswith("| 80 | 100.0 | 2 images = 1 of 3 groups | refused: the parent serves 0.31 / 0.42 |")
     assert "| 0.50 | 75% | – | 80" in rows[1]
-    assert rows[2].endswith("| 1 of 1 groups, not disjoint | pass |")
+    assert rows[2].endswith("| 1 image, not disjoint (1 group) | pass |")
 
 
 def _toy(clips):

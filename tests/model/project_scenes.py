@@ -20,9 +20,9 @@ def _square(label: str, cid: int, x: int, y: int) -> InstanceAnnotation:
 
 
 def project_image(seed: int, tiles: int = 3, discs: int = 1, *, background=None, tile_colour=TILE,
-                  disc_colour=DISC) -> AnnotatedImage:
+                  disc_colour=DISC, group: str | None = None) -> AnnotatedImage:
     """`tiles` squares then `discs` squares of the second label (drawn as filled squares too: exact masks), in a
-    row; `background`: an RGB colour instead of dark noise."""
+    row; `background`: an RGB colour instead of dark noise; `group`: the image's group (its video)."""
     rng = np.random.default_rng(seed)
     if background is None:
         image = rng.integers(0, 40, (HEIGHT, WIDTH, 3), dtype=np.uint8)
@@ -36,7 +36,7 @@ def project_image(seed: int, tiles: int = 3, discs: int = 1, *, background=None,
         image[y : y + SIDE, x : x + SIDE] = colour
         instances.append(_square(label, cid, x, y))
     return AnnotatedImage(image_id=f"img-{seed}", source=lambda: image, height=HEIGHT, width=WIDTH,
-                          instances=tuple(instances))
+                          instances=tuple(instances), group=group)
 
 
 def project(count: int, **options) -> Dataset:

@@ -34,7 +34,7 @@ def test_weighted_average_interpolates_between_two_models():
     assert np.allclose(average_weights([a, b], coefficients=(0.75, 0.25))[0], [1.5, 3.0])
     assert np.allclose(average_weights([a, b], coefficients=(2, 2))[0], [2.0, 4.0]), "coefficients are normalised"
     assert np.allclose(average_weights([a, b], coefficients=(1, 0))[0], a[0])
-    for bad in ((1.0,), (-0.5, 1.5), (0, 0)):
+    for bad in ((1.0,), (-0.5, 1.5), (0, 0), (float("nan"), 1.0)):
         with pytest.raises(ValueError, match="coefficients"):
             average_weights([a, b], coefficients=bad)
 

@@ -55,7 +55,8 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert card.version == summary["version"] == "tiny-v1-child" and card.parent == "tiny-v1"
     assert card.training["steps"] == summary["steps"] == 3 and card.training["holdout_images"] == 1
     assert summary["holdout_split"] == card.training["holdout_split"] == {
-        "train_images": 4, "holdout_images": 1, "groups": 3, "disjoint": True}, "video 3 (one image) is judged"
+        "train_images": 4, "holdout_images": 1, "groups": 3, "holdout_groups": 1, "disjoint": True}, (
+        "video 3 (one image) is judged")
     assert card.training["settings"]["max_steps"] == 3 and card.training["settings"]["time_budget_s"] == 120
     threshold = card.training["score_threshold"]["value"]
     assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]

@@ -73,7 +73,7 @@ def test_held_out_images_never_share_a_group_with_training_images():
         split = split_holdout(dataset, 0.2, seed)
         held = {img.group for img in split.holdout.images}
         trained = {img.group for img in split.train.images}
-        assert split.disjoint and split.groups == 4 and not held & trained
+        assert split.disjoint and split.groups == 4 and split.holdout_groups == 1 and not held & trained
         assert len(split.holdout.images) == 2, "two images (0.2 of 10) are held out: clip 4, the only group of 2"
         assert held == {"4"}
 
@@ -93,7 +93,8 @@ def test_one_group_falls_back_to_images_and_says_so():
     split = split_holdout(Dataset(("thing",), images, "one clip"), 0.2, seed=0)
     assert not split.disjoint and split.groups == 1
     assert len(split.train.images) == 4 and len(split.holdout.images) == 1
-    assert split.describe() == {"train_images": 4, "holdout_images": 1, "groups": 1, "disjoint": False}
+    assert split.describe() == {"train_images": 4, "holdout_images": 1, "groups": 1, "holdout_groups": 0,
+                                "disjoint": False}
 
 
 def test_split_is_deterministic_and_keeps_a_group_to_train():

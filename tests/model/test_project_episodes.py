@@ -64,10 +64,13 @@ def test_copy_paste_scenes_have_exact_masks():
 def test_copy_paste_never_uses_judged_images():
     judged_background, judged_tile = (255, 0, 0), (255, 0, 255)
     count, fraction, seed = 5, 0.4, 0
-    held_ids = {image.image_id for image in split_holdout(project(count), fraction, seed).holdout.images}
+    # each image its own video, so the split does not depend on the pixels the judged images are recoloured with
+    held_ids = {image.image_id for image in split_holdout(
+        Dataset(("tile", "disc"), tuple(project_image(s, group=str(s)) for s in range(count)), "project"),
+        fraction, seed).holdout.images}
     dataset = Dataset(("tile", "disc"), tuple(
-        project_image(s, background=judged_background, tile_colour=judged_tile) if f"img-{s}" in held_ids
-        else project_image(s) for s in range(count)), "project")
+        project_image(s, background=judged_background, tile_colour=judged_tile, group=str(s))
+        if f"img-{s}" in held_ids else project_image(s, group=str(s)) for s in range(count)), "project")
     split = split_holdout(dataset, fraction, seed)
     train, holdout = split.train, split.holdout
     assert {image.image_id for image in holdout.images} == held_ids and len(held_ids) == 2
