@@ -226,10 +226,11 @@ def _held_out(point: dict) -> str:
     if not split:
         return "–"
     images = f"{split['holdout_images']} image{'s' if split['holdout_images'] != 1 else ''}"
+    groups = f"{split['groups']} group{'s' if split['groups'] != 1 else ''}"
     if not split["disjoint"]:
-        return f"{images}, not disjoint ({split['groups']} group{'s' if split['groups'] != 1 else ''})"
+        return f"{images}, not disjoint ({groups})"
     if "holdout_groups" not in split:
-        return f"{images}; {split['groups']} groups"
+        return f"{images}; {groups}"
     return f"{images} = {split['holdout_groups']} of {split['groups']} groups"
 
 
