@@ -161,8 +161,8 @@ def load_droplets(directory: Path = DROPLETS_DIR):
     if not annotations.exists():
         raise SetAbsent(f"{annotations} is absent: droplets lives in ../shared/data (--droplets-dir DIR points "
                         "elsewhere)")
-    clip_of = {str(image["id"]): int(image["video"]) for image in json.loads(annotations.read_text())["images"]}
     dataset = load_dataset(annotations, "coco", images_dir=directory / "images")
+    clip_of = {image.image_id: int(image.group) for image in dataset.images if image.group is not None}  # `video`
     return Dataset(dataset.categories, dataset.images, "droplets"), clip_of
 
 

@@ -25,7 +25,8 @@ numpy and OpenCV (thumbnails; each image is decoded once).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,7 +130,7 @@ def near_copy_groups(sizes: Sequence[tuple[int, int]], signatures: Sequence[np.n
     return [numbering.setdefault(root(i), len(numbering)) for i in range(count)]
 
 
-def _choose_groups(sizes: dict[int, int], target: int, rng: np.random.Generator) -> set[int]:
+def _choose_groups(sizes: Mapping[int, int], target: int, rng: np.random.Generator) -> set[int]:
     """Held-out groups, greedily: each time the group that brings the held-out count nearest `target` (ties: the
     seeded order), until no group brings it nearer; the first group is always taken; at least one group trains."""
     order = [int(g) for g in rng.permutation(sorted(sizes))]
@@ -168,18 +169,14 @@ def split_holdout(dataset: Dataset, fraction: float, seed: int,
         return HoldoutSplit(subset(annotated), subset(()), n, True)
     target = min(n - 1, max(1, round(fraction * n)))
     groups = image_groups(annotated, threshold)
-    sizes: dict[int, int] = {}
-    for g in groups:
-        sizes[g] = sizes.get(g, 0) + 1
+    sizes = Counter(groups)
     rng = np.random.default_rng(seed)
     if len(sizes) >= 2:
         held_groups = _choose_groups(sizes, target, rng)
         held = {i for i, g in enumerate(groups) if g in held_groups}
-        disjoint = True
-    else:
+    else:  # one group: single images, not disjoint
         held_groups = set()
         held = {int(i) for i in rng.permutation(n)[:target]}
-        disjoint = False
     return HoldoutSplit(subset(img for i, img in enumerate(annotated) if i not in held),
-                        subset(img for i, img in enumerate(annotated) if i in held), len(sizes), disjoint,
-                        len(held_groups))
+                        subset(img for i, img in enumerate(annotated) if i in held), len(sizes),
+                        disjoint=bool(held_groups), holdout_groups=len(held_groups))
