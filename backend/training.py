@@ -51,9 +51,11 @@ class Learning:
 
     # --- webhook writes ----------------------------------------------------------------------------------------
 
-    def record(self, project_id: int, annotation: dict, task_id: int, image_url: str, image_key: str | None) -> dict:
-        """Store a created/updated annotation; may enqueue an automatic training job. Returns a status dict."""
-        outcome = self.store.record(project_id, annotation, task_id, image_url)
+    def record(self, project_id: int, annotation: dict, task_id: int, image_url: str, image_key: str | None,
+               group: str | None = None) -> dict:
+        """Store a created/updated annotation (with its task's `group`, `common.image_groups`); may enqueue an
+        automatic training job. Returns a status dict."""
+        outcome = self.store.record(project_id, annotation, task_id, image_url, group=group)
         if image_key and self.store.get_meta(project_id, IMAGE_KEY_META) != image_key:
             self.store.set_meta(project_id, IMAGE_KEY_META, image_key)
         status = {"store": outcome}

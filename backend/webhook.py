@@ -2,7 +2,8 @@
 
 Label Studio sends webhooks synchronously with a 1 s timeout and no retry, so this handler only does O(1)
 work: annotation events update the exemplar bank (one small file write) and, with `learning`
-(`backend.training.Learning`), the durable annotation store (one SQLite transaction); START_TRAINING enqueues a
+(`backend.training.Learning`), the durable annotation store (one SQLite transaction, with the task's clip when its
+data names one: `video_id` or `video`, `common.image_groups`); START_TRAINING enqueues a
 `training` job that first resynchronises the store from Label Studio's export (it carries no annotations).
 """
 
@@ -14,6 +15,7 @@ from backend.label_config import parse_label_config
 from backend.training import Learning
 from common.exceptions import BadRequestError
 from common.exemplars import ExemplarBank
+from common.image_groups import group_from
 from common.region_boxes import regions_to_boxes
 
 __all__ = ["ANNOTATION_EVENTS", "handle_event"]
@@ -76,14 +78,15 @@ def _record_annotation(body: dict, bank: ExemplarBank, learning: Learning | None
     annotation_id, task_id = annotation.get("id"), task.get("id")
     if not isinstance(annotation_id, int) or not isinstance(task_id, int):
         raise BadRequestError("The annotation and the task need integer ids.")
+    group = group_from(task.get("data"))  # the task's clip: fine-tuning holds out whole clips
     if annotation.get("was_cancelled"):  # kept in the store as cancelled (never used), removed from the bank
-        learned = {} if learning is None else learning.record(project_id, annotation, task_id, "", None)
+        learned = {} if learning is None else learning.record(project_id, annotation, task_id, "", None, group)
         removed = bank.forget(project_id, [annotation_id])
         return {"status": "ok", "action": body["action"], "stored_boxes": 0, "removed": removed, **learned}
     config = parse_label_config((body.get("project") or {}).get("label_config") or "")
     url = (task.get("data") or {}).get(config.image_key)
     learned = {} if learning is None else learning.record(
-        project_id, annotation, task_id, url if isinstance(url, str) else "", config.image_key)
+        project_id, annotation, task_id, url if isinstance(url, str) else "", config.image_key, group)
     if not isinstance(url, str) or not url:
         raise BadRequestError(f"Task {task_id} has no image URL in data.{config.image_key}.")
     boxes = regions_to_boxes(annotation.get("result") or [])

@@ -64,28 +64,45 @@ def _figures(summary) -> dict:
     return {k: row[k] for k in keep} | {"deletions_by_kind": row["deletions_by_kind"]}
 
 
+def _errors_per_threshold(run, counted: int) -> list:
+    """Errors per instance at positions 1.. of a run counted at (own threshold, *sweep), rounded as the figures."""
+    values = [run.summary(i).errors_per_instance for i in range(1, counted)]
+    return [None if v is None else round(v, 4) for v in values]
+
+
 def measure(weights: Path, judged, bank_source) -> dict:
-    """Both modes on `judged` with the checkpoint loaded and answering as the worker does (its threshold)."""
+    """Both modes on `judged` with the checkpoint loaded and answering as the worker does (its threshold).
+
+    Each mode answers once at the lowest of the calibration sweep and its own threshold, and is counted at its
+    threshold (the figures) and at every threshold of the sweep (`sweep`: errors per instance per threshold), so
+    that another rule for choosing a version's threshold can be judged on the same answers."""
     from common.settings import Settings
     from model.evaluation.bank_answerer import BankAnswerer
     from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials, run_bank_effort
+    from model.evaluation.calibration import SWEEP
     from model.evaluation.effort_runner import plan_trials, run_effort
     from model.evaluation.service_answerer import ServiceAnswerer
     from worker.runtime import load_predictor
 
     settings = Settings.from_env().replace(checkpoint=str(weights), model_preset=None)
     predictor = load_predictor(settings)
-    out = {"threshold": float(predictor.config.detection_min_confidence)}
+    threshold = float(predictor.config.detection_min_confidence)
+    counted = (threshold, *SWEEP)
+    out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
-    run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings))
-    out["interactive"] = _figures(run.summary())
+    run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted)),
+                     thresholds=counted)
+    out["interactive"] = _figures(run.summary(0))
+    out["sweep"]["interactive"] = _errors_per_threshold(run, len(counted))
     if bank_source is not None:
         bank = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
         if bank:
             run = run_bank_effort(judged, plan_bank_trials(judged, list(bank)),
-                                  BankAnswerer.from_settings(predictor, bank, settings))
-            out["bank"] = _figures(run.summary())
+                                  BankAnswerer.from_settings(predictor, bank, settings, min(counted)),
+                                  thresholds=counted)
+            out["bank"] = _figures(run.summary(0))
+            out["sweep"]["bank"] = _errors_per_threshold(run, len(counted))
     return out
 
 

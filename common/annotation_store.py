@@ -14,6 +14,10 @@ Rules that make replays and out-of-order delivery harmless:
 - every accepted change takes the next sequence number, so "N new accepted annotations since the last training"
   is one query.
 
+Each annotation also keeps its task's group (the video or capture session its task's `data` names,
+`common.image_groups`), so that fine-tuning holds out whole clips. Stores written before that column existed gain it
+when opened (`_migrate`); their rows get a group at the next resync.
+
 Nothing here imports Flask or TensorFlow: the backend and the worker both use it.
 """
 
@@ -26,6 +30,8 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from common.image_groups import group_from
 
 __all__ = [
     "ACCEPTED", "CANCELLED", "DELETED", "IMAGE_KEY_META", "TRAINED_SEQ_META", "AnnotationStore", "StoredAnnotation",
@@ -55,7 +61,8 @@ CREATE TABLE IF NOT EXISTS annotations (
     result TEXT NOT NULL DEFAULT '[]',
     seq INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL DEFAULT '',
-    recorded_at REAL NOT NULL
+    recorded_at REAL NOT NULL,
+    image_group TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS annotations_task ON annotations (task_id);
 -- MAX(seq), read once per recorded annotation, in O(log n): without it a resync of n new annotations scans
@@ -66,9 +73,28 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+_ADDED_COLUMNS = {"image_group": "TEXT NOT NULL DEFAULT ''"}
+"""Columns added to `annotations` after its first release: name -> declaration (`_migrate` adds them)."""
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the `_ADDED_COLUMNS` a store from an older release lacks (rows keep their values; new columns take their
+    defaults). Safe when two processes open one old store at once: the second ALTER finds the column there."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(annotations)")}
+    for name, declaration in _ADDED_COLUMNS.items():
+        if name in present:
+            continue
+        try:
+            db.execute(f"ALTER TABLE annotations ADD COLUMN {name} {declaration}")
+        except sqlite3.OperationalError as error:
+            if "duplicate column" not in str(error):
+                raise
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredAnnotation:
-    """One annotation as stored: Label Studio's `result` list kept verbatim (percent coordinates)."""
+    """One annotation as stored: Label Studio's `result` list kept verbatim (percent coordinates); `group` is its
+    task's video or capture session ('' when the task names none, `common.image_groups.group_from`)."""
 
     id: int
     task_id: int
@@ -79,6 +105,7 @@ class StoredAnnotation:
     result: list
     seq: int
     source: str
+    group: str = ""
 
 
 class AnnotationStore:
@@ -102,6 +129,7 @@ class AnnotationStore:
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
+            _migrate(connection)
             if write:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -118,9 +146,13 @@ class AnnotationStore:
     # --- writes ------------------------------------------------------------------------------------------------
 
     def record(
-        self, project_id: int, annotation: dict, task_id: int, image_url: str, source: str = "webhook"
+        self, project_id: int, annotation: dict, task_id: int, image_url: str, source: str = "webhook",
+        group: str | None = None,
     ) -> str:
         """Apply one created/updated annotation (Label Studio's annotation object).
+
+        `group`: its task's group (`common.image_groups.group_from` of the task's `data`); None or '' for none.
+        A replay that brings a group the row lacks (or a changed one) records it without counting as a change.
 
         Returns what happened: "stored", "unchanged" (a replay), "stale" (older than what is stored), or
         "deleted" (the annotation or its task was deleted; tombstones win).
@@ -129,10 +161,11 @@ class AnnotationStore:
             ValueError: the annotation has no integer id.
         """
         with self._connect(project_id, write=True) as db:
-            return self._record(db, annotation, task_id, image_url, source, time.time())
+            return self._record(db, annotation, task_id, image_url, source, time.time(), group or "")
 
     def _record(
-        self, db: sqlite3.Connection, annotation: dict, task_id: int, image_url: str, source: str, now: float
+        self, db: sqlite3.Connection, annotation: dict, task_id: int, image_url: str, source: str, now: float,
+        group: str,
     ) -> str:
         annotation_id = annotation.get("id")
         if not isinstance(annotation_id, int) or isinstance(annotation_id, bool):
@@ -145,7 +178,8 @@ class AnnotationStore:
             self._tombstone(db, [annotation_id], now, task_id)
             return "deleted"
         row = db.execute(
-            "SELECT state, updated_at, result, ground_truth FROM annotations WHERE id = ?", (annotation_id,)
+            "SELECT state, updated_at, result, ground_truth, image_group FROM annotations WHERE id = ?",
+            (annotation_id,),
         ).fetchone()
         if row is not None:
             if row[0] == DELETED:
@@ -154,12 +188,15 @@ class AnnotationStore:
                 return "stale"
             same_version = updated_at and updated_at == row[1] and state == row[0]
             if same_version or (state, updated_at, result, ground_truth) == (row[0], row[1], row[2], row[3]):
+                if group and group != row[4]:  # the task's clip, learnt from a replay or a resync
+                    db.execute("UPDATE annotations SET image_group = ? WHERE id = ?", (group, annotation_id))
                 return "unchanged"
+            group = group or row[4]  # an event without the task's data keeps the group known
         seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM annotations").fetchone()[0]
         db.execute(
             "INSERT OR REPLACE INTO annotations (id, task_id, image_url, updated_at, state, ground_truth, result, seq,"
-            " source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (annotation_id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, now),
+            " source, recorded_at, image_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (annotation_id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, now, group),
         )
         return "stored"
 
@@ -219,11 +256,12 @@ class AnnotationStore:
                 if not isinstance(task_id, int):
                     continue
                 url = str((task.get("data") or {}).get(image_key) or "")
+                group = group_from(task.get("data")) or ""
                 for annotation in task.get("annotations") or []:
                     if not isinstance(annotation, dict) or not isinstance(annotation.get("id"), int):
                         continue
                     seen.add(annotation["id"])
-                    counts[self._record(db, annotation, task_id, url, "export", now)] += 1
+                    counts[self._record(db, annotation, task_id, url, "export", now, group)] += 1
             gone = [
                 r[0]
                 for r in db.execute(
@@ -251,13 +289,14 @@ class AnnotationStore:
         """Stored annotations in one state (default: accepted), oldest id first; `None` returns every row."""
         if not self.path(project_id).exists():
             return []
-        query = "SELECT id, task_id, image_url, updated_at, state, ground_truth, result, seq, source FROM annotations"
+        query = ("SELECT id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, image_group"
+                 " FROM annotations")
         with self._connect(project_id) as db:
             rows = db.execute(
                 query + (" WHERE state = ?" if state else "") + " ORDER BY id", (state,) if state else ()
             ).fetchall()
         return [
-            StoredAnnotation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6]), r[7], r[8])
+            StoredAnnotation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6]), r[7], r[8], r[9])
             for r in rows
         ]
 

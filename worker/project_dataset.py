@@ -5,7 +5,8 @@ annotators may label one task). The suggestions this plugin returns carry the sa
 and a polygon; per label, regions whose boxes overlap by more than `SAME_OBJECT_IOU` are one object, and the one
 with a mask (brush, then polygon) is kept. Images are fetched with the worker's own fetcher (every URL form Label
 Studio serves), decoded once, written as PNG into a scratch folder and read with `model.data.label_studio`'s
-reader, so Label Studio's region formats are parsed in one place only. A task whose image cannot be fetched or
+reader, so Label Studio's region formats are parsed in one place only. A task's group (its clip, recorded by the
+store) goes into the export's task data, so the dataset's images carry it and fine-tuning holds out whole clips. A task whose image cannot be fetched or
 whose size disagrees with its regions is skipped and reported, never silently dropped.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from common.annotation_store import StoredAnnotation
+from common.image_groups import GROUP_FIELDS
 
 __all__ = ["SAME_OBJECT_IOU", "build_dataset", "choose_per_task", "dedupe_regions"]
 
@@ -104,7 +106,8 @@ def build_dataset(annotations: list[StoredAnnotation], load_image: Callable[[Sto
                                  f"{size[1]}x{size[0]}")
             path = scratch / f"task-{item.task_id}.png"
             Image.fromarray(image).save(path)
-            tasks.append({"id": item.task_id, "data": {"image": str(path.resolve())},
+            data = {"image": str(path.resolve())} | ({GROUP_FIELDS[0]: item.group} if item.group else {})
+            tasks.append({"id": item.task_id, "data": data,
                           "annotations": [{"id": item.id, "result": regions}]})
         except Exception as error:  # one bad task must not stop training on the others; it is reported
             skipped.append({"task_id": item.task_id, "annotation_id": item.id, "reason": str(error)[:300]})

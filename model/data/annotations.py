@@ -26,24 +26,11 @@ __all__ = [
     "InstanceAnnotation",
     "box_from_mask",
     "decode_rle_mask",
-    "group_from",
     "rasterize_polygons",
 ]
 
 MIN_POLYGON_VERTICES = 3
 """A polygon needs at least three vertices to enclose an area."""
-GROUP_FIELDS = ("video_id", "video")
-"""Fields of an image record (a COCO image, a Label Studio task's data) that say which video or capture session it
-comes from, in order of preference (COCO video datasets use `video_id`)."""
-
-
-def group_from(fields: dict) -> str | None:
-    """An image's group (`AnnotatedImage.group`) from its record's `GROUP_FIELDS`, as a string; None without one.
-    The fine-tuning recipe never judges an image whose group it trained on."""
-    for key in GROUP_FIELDS:
-        if fields.get(key) is not None:
-            return str(fields[key])
-    return None
 
 
 def rasterize_polygons(polygons: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
@@ -166,8 +153,8 @@ class AnnotatedImage:
         height, width: original image size in pixels (after EXIF orientation).
         instances: all annotated objects, any category.
         group: where the image comes from when its source says (a video, a capture session: `video_id` or `video`
-            of a COCO image or a Label Studio task's data, `group_from`); images of one group are near-copies.
-            None when unknown.
+            of a COCO image or a Label Studio task's data, `common.image_groups.group_from`); images of one group
+            are near-copies. None when unknown.
     """
 
     image_id: str

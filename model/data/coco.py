@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, group_from
+from common.image_groups import group_from
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 
 __all__ = ["read_coco"]
 

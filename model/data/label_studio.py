@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
 
-from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask, group_from
+from common.image_groups import group_from
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask
 from model.images import image_size
 
 __all__ = ["read_label_studio"]

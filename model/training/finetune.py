@@ -94,6 +94,9 @@ class FineTuneResult:
                       f"{parent['effort']:.4f} (threshold {parent['threshold']:g})")
         allowed = new["effort"] <= parent["effort"] + tolerance
         suffix = f" (tolerance {tolerance:g})" if tolerance else ""
+        if (self.card.training.get("holdout_split") or {}).get("disjoint") is False:
+            suffix += ("; the held-out images are near-copies of trained ones (one clip, no other group found), so the "
+                       "comparison may favour the child: name each task's clip in its data (video_id or video)")
         return allowed, (f"{comparison}: not higher" if allowed else f"{comparison}: higher, parent stays active") + suffix
 
 

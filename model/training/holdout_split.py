@@ -17,8 +17,9 @@ groups, never of a group the training images share:
   optimistic.
 
 Limits: an image with a group from its source is never compared with one without (a partly tagged video can leak);
-flat images have no signature and are never grouped automatically. The Train button's images come from the
-webhook store, which records no task data, so there only the automatic grouping applies.
+flat images have no signature and are never grouped automatically. The Train button's images carry their task's
+clip when its data names one (the webhook store records it, `common.annotation_store`); the others are grouped
+automatically.
 
 numpy and OpenCV (thumbnails; each image is decoded once).
 """

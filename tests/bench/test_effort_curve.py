@@ -114,3 +114,44 @@ def test_recipe_overrides_reach_the_report_and_its_table(tmp_path):
     assert "Recipe changed" not in markdown({"measured": "m", "checkpoint": "ck", "datasets": {}})
     assert report["recipe_overrides"] == {"time_budget_s": 600.0, "max_steps": 600}
     assert report["skipped"]["droplets"].endswith("elsewhere)") and report["datasets"] == {}
+
+
+def _tile_dataset(count: int):
+    import numpy as np
+
+    from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
+
+    images = []
+    for seed in range(count):
+        pixels = np.random.default_rng(seed).integers(0, 40, (96, 128, 3), dtype=np.uint8)
+        instances = []
+        for i in range(3):
+            x, y = 8 + 38 * i, 10 + 20 * ((i + seed) % 2)
+            pixels[y:y + 24, x:x + 24] = (230, 200, 40)
+            square = np.array([[x, y], [x + 24, y], [x + 24, y + 24], [x, y + 24]], np.float32)
+            instances.append(InstanceAnnotation(0, "tile", np.array([x, y, x + 24, y + 24], np.float32), (square,)))
+        images.append(AnnotatedImage(str(seed), lambda p=pixels: p, 96, 128, tuple(instances)))
+    return Dataset(("tile",), tuple(images), "tiles")
+
+
+@pytest.mark.slow
+def test_measure_counts_each_mode_at_its_threshold_and_over_the_sweep(tmp_path):
+    import keras
+
+    from bench.effort_curve import measure
+    from model.builder import build_model
+    from model.checkpoint import ModelCard, save_checkpoint
+    from model.evaluation.calibration import SWEEP
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(0)
+    weights = tmp_path / "tiny.weights.h5"
+    save_checkpoint(build_model(get_preset("tiny")), weights, ModelCard(version="tiny", preset="tiny", config={}))
+    out = measure(weights, _tile_dataset(2), _tile_dataset(3))
+    assert out["threshold"] == 0.5 and out["sweep"]["thresholds"] == list(SWEEP)
+    at = SWEEP.index(0.5)
+    for mode in ("interactive", "bank"):
+        sweep = out["sweep"][mode]
+        assert len(sweep) == len(SWEEP) and all(value >= 0 for value in sweep)
+        assert sweep[at] == out[mode]["errors_per_instance"]  # one answer, counted at each threshold
+    assert out["interactive"]["trials"] == 2 and out["bank"]["trials"] == 2

@@ -110,3 +110,50 @@ def test_sequence_counts_new_accepted_annotations(tmp_path):
     store.record(1, _annotation(1, 5, x=70), 0, "/img/0.png")
     store.record(1, _annotation(9, 1, was_cancelled=True), 9, "")
     assert store.accepted_since(1, 0) == 4 and store.accepted_since(1, mark) == 2
+
+
+def test_the_task_group_is_kept_learnt_from_replays_and_never_lost(tmp_path):
+    store = AnnotationStore(tmp_path)
+    store.record(1, _annotation(5, 1), 7, "/img/7.png", group="clip-3")
+    store.record(1, _annotation(6, 1), 8, "/img/8.png")  # a task that names no clip
+    assert {a.id: a.group for a in store.annotations(1)} == {5: "clip-3", 6: ""}
+    mark = store.last_seq(1)
+    assert store.record(1, _annotation(6, 1), 8, "/img/8.png", group="clip-4") == "unchanged"  # learnt, not a change
+    assert store.record(1, _annotation(5, 2, x=40), 7, "/img/7.png") == "stored"  # an event without the task's data
+    assert {a.id: a.group for a in store.annotations(1)} == {5: "clip-3", 6: "clip-4"}
+    assert store.accepted_since(1, mark) == 1  # only the real update counts towards automatic training
+
+
+def test_export_resync_records_each_task_clip(tmp_path):
+    store = AnnotationStore(tmp_path)
+    store.record(1, _annotation(5, 1), 7, "/img/7.png")  # recorded before the store kept groups
+    tasks = [{"id": 7, "data": {"image": "/img/7.png", "video": "run-A"}, "annotations": [_annotation(5, 1)]},
+             {"id": 9, "data": {"image": "/img/9.png", "video_id": 12}, "annotations": [_annotation(11, 2)]},
+             {"id": 10, "data": {"image": "/img/10.png"}, "annotations": [_annotation(12, 2)]}]
+    counts = store.apply_export(1, tasks, "image", time.time())
+    assert counts["stored"] == 2 and counts["unchanged"] == 1
+    assert {a.id: a.group for a in store.annotations(1)} == {5: "run-A", 11: "12", 12: ""}
+
+
+def test_a_store_from_before_groups_is_migrated_in_place(tmp_path):
+    import sqlite3
+
+    store = AnnotationStore(tmp_path)
+    path = store.path(1)
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE annotations (id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL, image_url TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, ground_truth INTEGER NOT NULL DEFAULT 0,
+            result TEXT NOT NULL DEFAULT '[]', seq INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT '',
+            recorded_at REAL NOT NULL);
+        INSERT INTO annotations VALUES (5, 7, '/img/7.png', '2026-11-21T10:00:01.000000Z', 'accepted', 0, '[]', 1,
+            'webhook', 0.0);
+    """)
+    old.commit()
+    old.close()
+    (kept,) = store.annotations(1)
+    assert (kept.id, kept.task_id, kept.seq, kept.group) == (5, 7, 1, "")
+    assert store.record(1, _annotation(6, 1), 8, "/img/8.png", group="clip-1") == "stored"
+    assert {a.id: a.group for a in store.annotations(1)} == {5: "", 6: "clip-1"}
+    assert AnnotationStore(tmp_path).last_seq(1) == 2  # reopened: the migration runs once, the rows stay

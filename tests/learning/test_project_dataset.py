@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from learning_helpers import IMAGE_SIZE, rectangle, tile_image, tile_positions, tile_result
 
@@ -57,3 +59,9 @@ def test_build_dataset_fetches_images_and_reports_the_tasks_it_cannot_use(tmp_pa
     assert np.array_equal(first.load_image(), tile_image(1))
     boxes = sorted(tuple(np.round(a.box).astype(int)) for a in first.instances)
     assert boxes == sorted((x, y, x + 24, y + 24) for x, y in tile_positions(1))
+
+
+def test_each_task_clip_from_the_store_becomes_its_image_group(tmp_path):
+    annotations = [dataclasses.replace(_stored(1, 1, tile_result(1)), group="clip-7"), _stored(2, 2, tile_result(2))]
+    dataset, skipped = build_dataset(annotations, lambda item: tile_image(item.task_id), tmp_path)
+    assert skipped == [] and {img.image_id: img.group for img in dataset.images} == {"1": "clip-7", "2": None}

@@ -108,13 +108,15 @@ def test_resync_pulls_the_export_into_the_store_and_the_exemplar_bank(tmp_path):
 
 def test_activation_rule():
     from common.settings import Settings
+    from model.checkpoint import ModelCard
     from model.training.finetune import FineTuneResult
     from worker.training import _decide
 
     def result(new: float | None, parent: float | None):
         figures = {"new": new and {"effort": new, "threshold": 0.8},
                    "parent": parent and {"effort": parent, "threshold": 0.5}}
-        return FineTuneResult(None, None, 1, 1.0, 1, 1, figures)
+        card = ModelCard("child", "tiny", {}, training={"holdout_split": {"disjoint": True}})
+        return FineTuneResult(None, card, 1, 1.0, 1, 1, figures)
 
     default = Settings()
     assert _decide(result(0.4, 0.5), default)[0] and not _decide(result(0.6, 0.5), default)[0]

@@ -180,6 +180,26 @@ def test_training_creates_a_version_with_metrics_that_workers_serve_and_rollback
     assert _predicted_version(backend, ls_payload, 1) == "project-1-v2"
 
 
+def test_tasks_that_name_their_clip_are_held_out_by_clip(workers, backend, env):
+    """Task data naming a clip (`video`) reaches the training job through the webhook store: the held-out slice is a
+    whole named clip, not the thumbnail grouping (which would pair tasks 1, 3 and 2, 4)."""
+    if not any(child.alive() for child in workers.children):
+        workers.start()
+    clips = {1: "bench-A", 2: "bench-A", 3: "bench-A", 4: "bench-B"}
+    for task in _TASKS:
+        body = annotation_event("ANNOTATION_CREATED", 400 + task, task, tile_result(task), stamp(task), project_id=4)
+        body["task"]["data"]["video"] = clips[task]
+        assert backend.post("/webhook", json=body).json["store"] == "stored"
+    job = backend.post("/train", json={"project": 4}).json
+    status, _ = _wait_for(backend, job["job_id"], lambda s: s["status"] in ("finished", "failed"))
+    assert status["status"] == "finished", status
+    assert (status["result"]["train_images"], status["result"]["holdout_images"]) == (3, 1)
+    registry = ModelRegistry(Path(env["MODEL_DIR"]), connect(env["REDIS_URL"]))
+    card = json.loads(registry.card_path(4, status["result"]["version"]).read_text())
+    assert card["training"]["holdout_split"] == {"train_images": 3, "holdout_images": 1, "groups": 2,
+                                                 "holdout_groups": 1, "disjoint": True}
+
+
 def test_killed_training_leaves_the_active_version_and_fails_the_job(workers, backend, ls_payload, env):
     for child in workers.children:
         if child.alive():

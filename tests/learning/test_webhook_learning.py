@@ -128,3 +128,16 @@ def test_rollback_to_unknown_version_is_refused_with_the_known_ones(client):
 def test_resync_needs_label_studio_url(client):
     answer = client.post("/resync", json={"project": 1})
     assert answer.status_code == 400 and "LABEL_STUDIO_URL" in answer.json["error"]
+
+
+def test_the_task_clip_named_in_its_data_is_stored_with_the_annotation(client, settings):
+    named = annotation_event("ANNOTATION_CREATED", 30, 300, tile_result(0), stamp(1))
+    named["task"]["data"]["video_id"] = 17
+    _post(client, named)
+    _post(client, annotation_event("ANNOTATION_CREATED", 31, 301, tile_result(1), stamp(1)))
+    cancelled = annotation_event("ANNOTATION_CREATED", 32, 302, tile_result(1), stamp(1), was_cancelled=True)
+    cancelled["task"]["data"]["video"] = "run-2"
+    _post(client, cancelled)
+    stored = AnnotationStore(settings.model_dir).annotations(1, state=None)
+    assert {a.id: (a.state, a.group) for a in stored} == {30: (ACCEPTED, "17"), 31: (ACCEPTED, ""),
+                                                          32: (CANCELLED, "run-2")}

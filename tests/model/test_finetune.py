@@ -38,10 +38,11 @@ def test_split_holdout_rules():
     assert len(split.train.images) == 1 and len(split.holdout.images) == 1
 
 
-def _result(new_effort, parent_effort):
+def _result(new_effort, parent_effort, disjoint=True):
     figures = {"new": None if new_effort is None else {"effort": new_effort, "threshold": 0.8},
                "parent": None if parent_effort is None else {"effort": parent_effort, "threshold": 0.5}}
-    return FineTuneResult(None, None, 1, 1.0, 1, 1, figures)
+    card = ModelCard("child", "tiny", {}, training={"holdout_split": {"disjoint": disjoint}})
+    return FineTuneResult(None, card, 1, 1.0, 1, 1, figures)
 
 
 def test_the_gate_refuses_a_child_with_higher_effort():
@@ -52,6 +53,13 @@ def test_the_gate_refuses_a_child_with_higher_effort():
     assert _result(0.95, 0.9).effort_gate(tolerance=0.1)[0]
     assert _result(0.9, 0.9).effort_gate()[0]  # equal effort: the child (with its calibrated threshold) is taken
     assert _result(None, None).effort_gate()[0]  # one image: nothing held out to compare on
+    assert "near-copies" not in reason
+
+
+def test_the_gate_says_when_the_held_out_images_share_a_clip_with_trained_ones():
+    allowed, reason = _result(0.4, 0.9, disjoint=False).effort_gate()
+    assert allowed and "not higher" in reason
+    assert "near-copies of trained ones" in reason and "video_id or video" in reason
 
 
 @pytest.mark.slow
