@@ -17,12 +17,26 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SWEEP", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint", "choose_threshold"]
+__all__ = ["SWEEP", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint", "choose_threshold",
+           "tie_for"]
 
 SWEEP = tuple(round(float(t), 2) for t in np.arange(0.30, 0.96, 0.05))
 """Thresholds a calibration tries."""
 TIE_EFFORT = 0.005
 """Mean efforts this close to the best are ties; the highest threshold among them wins (suggest less)."""
+
+
+def tie_for(instances: int) -> float:
+    """The tie margin on a set of `instances` objects: one annotator action's worth of effort (1 / instances), never
+    less than `TIE_EFFORT`. On a project's held-out slice of one or two images (a few dozen objects), thresholds
+    that differ by less than one action are not told apart by it, so the higher one is taken (suggest less).
+
+    Raises:
+        ValueError: `instances` < 1.
+    """
+    if instances < 1:
+        raise ValueError(f"a tie margin needs at least one instance, got {instances}")
+    return max(TIE_EFFORT, 1.0 / instances)
 
 
 @dataclass(frozen=True)
@@ -32,24 +46,28 @@ class Calibration:
     Attributes:
         threshold: the chosen score threshold.
         thresholds: the sweep; efforts: `{set name: effort per threshold}`; mean_effort: per threshold.
+        tie: the margin within which mean efforts counted as ties.
     """
 
     threshold: float
     thresholds: tuple[float, ...]
     efforts: dict[str, tuple[float, ...]]
     mean_effort: tuple[float, ...]
+    tie: float = TIE_EFFORT
 
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "thresholds": list(self.thresholds),
                 "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
-                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": TIE_EFFORT}
+                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": round(self.tie, 4)}
 
 
-def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]]) -> Calibration:
+def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]], *,
+                     tie: float = TIE_EFFORT) -> Calibration:
     """The threshold of the lowest mean effort over the sets (module docstring).
 
     Args:
         thresholds: the sweep, any order; efforts: per set name, the effort at each threshold (same order).
+        tie: mean efforts within this of the best are ties (default `TIE_EFFORT`; `tie_for` on a small set).
 
     Raises:
         ValueError: no sets, or a set whose efforts do not match the thresholds.
@@ -61,10 +79,11 @@ def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence
             raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
     table = np.array([list(values) for values in efforts.values()], np.float64)
     mean = table.mean(axis=0)
-    ties = np.flatnonzero(mean <= mean.min() + TIE_EFFORT)
+    ties = np.flatnonzero(mean <= mean.min() + tie)
     best = max(ties, key=lambda i: thresholds[i])
     return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
-                       {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean))
+                       {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean),
+                       tie)
 
 
 @dataclass(frozen=True)

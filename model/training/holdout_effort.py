@@ -9,7 +9,9 @@ Two modes of the measure (`model/evaluation`), each answered as the worker answe
 
 Each mode is one threshold sweep (one answer per trial). The version's **held-out effort** at a threshold is the
 mean of the modes' efforts (the bank mode alone when no held-out image holds 2 instances of a label). The
-calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties to the higher threshold).
+calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties to the higher threshold),
+where a near tie is one annotator action's worth on the slice (`tie_for` its instances): a slice of one or two
+images cannot tell apart thresholds that differ by less.
 Nothing here imports TensorFlow: the predictor is passed in.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.data.annotations import Dataset
-from model.evaluation.calibration import SWEEP, Calibration, choose_threshold
+from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
 
 __all__ = ["HoldoutJudgement", "judge_on_holdout"]
 
@@ -43,9 +45,14 @@ class HoldoutJudgement:
         """`{mode: effort per threshold}`."""
         return {mode: tuple(float(s["effort"]) for s in rows) for mode, rows in self.summaries.items()}
 
+    def instances(self) -> int:
+        """The objects the slice holds (the most any mode counts: the bank mode counts every one)."""
+        return max(int(rows[0]["instances"]) for rows in self.summaries.values())
+
     def calibrate(self) -> Calibration:
-        """The threshold of the lowest mean effort over the modes (`choose_threshold`)."""
-        return choose_threshold(self.thresholds, self.efforts())
+        """The threshold of the lowest mean effort over the modes (`choose_threshold`), ties within one action's
+        worth on the slice (`tie_for`)."""
+        return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()))
 
     def figures_at(self, threshold: float) -> dict:
         """JSON-safe figures at `threshold` (a sweep value): `effort` (mean over modes), and per mode its effort,

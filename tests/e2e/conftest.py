@@ -111,17 +111,19 @@ def scene_image(
 def make_project(
     ls: label_studio.LabelStudio, ls_client: LabelStudioClient, test_images: list[tuple[CocoImage, str]]
 ) -> Callable[..., Project]:
-    """`make_project(title, images=None, labels=None)`: a project with the smart label config (`labels`, default
-    `PROJECT_LABELS`), local files storage and one task per image (`images`, default the coco128 test images)."""
+    """`make_project(title, images=None, labels=None, extra_data=None)`: a project with the smart label config
+    (`labels`, default `PROJECT_LABELS`), local files storage and one task per image (`images`, default the coco128
+    test images); `extra_data(i)` adds fields to the data of task i (e.g. its clip, `{"video": "run-1"}`)."""
 
     def make(title: str, images: list[tuple[CocoImage, str]] | None = None,
-             labels: list[str] | None = None) -> Project:
+             labels: list[str] | None = None, extra_data: Callable[[int], dict] | None = None) -> Project:
         images = test_images if images is None else images
         project = ls_client.create_project(title, smart_label_config(labels or PROJECT_LABELS))
         ls_client.add_local_storage(project["id"], str(ls.files_root / IMAGES_SUBDIR))
         task_ids = ls_client.import_tasks(
             project["id"],
-            [{"image": url, "width": image.width, "height": image.height} for image, url in images],
+            [{"image": url, "width": image.width, "height": image.height} | (extra_data(i) if extra_data else {})
+             for i, (image, url) in enumerate(images)],
         )
         assert len(task_ids) == len(images)
         return Project(project["id"], [TaskImage(tid, image) for tid, (image, _) in zip(task_ids, images, strict=True)])

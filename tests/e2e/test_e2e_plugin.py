@@ -25,8 +25,8 @@ TRAINING_WAIT_S = 600
 RECOVERY_WAIT_S = 300
 
 
-def connect(ls_client, make_project, plugin, title: str):
-    project = make_project(title)
+def connect(ls_client, make_project, plugin, title: str, **project_options):
+    project = make_project(title, **project_options)
     ml = ls_client.add_ml_backend(
         project.id, plugin.url, "siamese-assist", interactive=True, extra_params=plugin.extra_params()
     )
@@ -159,16 +159,25 @@ def test_batch_predictions_use_the_model_version_and_are_not_duplicated(ls_clien
 
 
 # -- learning ------------------------------------------------------------------------------------------------
+def _clip(index: int) -> dict:
+    """Task data naming each task's clip, as a video project would import its frames."""
+    return {"video": f"run-{index % 2}"}
+
+
 def test_submitted_annotations_reach_the_plugin_store(ls_client, make_project, plugin):
+    from common.annotation_store import AnnotationStore
     from common.exemplars import ExemplarBank
 
-    project, _ = connect(ls_client, make_project, plugin, "plugin: store")
+    project, _ = connect(ls_client, make_project, plugin, "plugin: store", extra_data=_clip)
     bank = ExemplarBank(plugin.model_dir)
     annotated = project.tasks[:2]
     for task in annotated:
         ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
     stored = poll(lambda: bank.exemplars_for(project.id).get(LABEL, []), lambda s: len(s) == len(annotated), 10)
     assert sorted(e["task_id"] for e in stored) == sorted(t.task_id for t in annotated)
+    # the store keeps each task's clip from the data Label Studio sends, so training holds out whole clips
+    groups = {a.task_id: a.group for a in AnnotationStore(plugin.model_dir).annotations(project.id)}
+    assert groups == {task.task_id: f"run-{i % 2}" for i, task in enumerate(annotated)}
 
 
 def test_resync_recovers_annotations_the_webhook_never_delivered(ls_client, make_project, plugin):
@@ -177,7 +186,7 @@ def test_resync_recovers_annotations_the_webhook_never_delivered(ls_client, make
 
     from common.exemplars import ExemplarBank
 
-    project = make_project("plugin: resync")
+    project = make_project("plugin: resync", extra_data=_clip)
     annotated = project.tasks[:2]
     for task in annotated:  # no ML backend yet, so no webhook: the plugin hears nothing of these
         ls_client.create_annotation(task.task_id, ground_truth_annotation(task))
@@ -195,6 +204,10 @@ def test_resync_recovers_annotations_the_webhook_never_delivered(ls_client, make
     assert status["status"] == "finished", status
     stored = bank.exemplars_for(project.id).get(LABEL, [])
     assert sorted({e["task_id"] for e in stored}) == sorted(t.task_id for t in annotated)
+    from common.annotation_store import AnnotationStore
+
+    groups = {a.task_id: a.group for a in AnnotationStore(plugin.model_dir).annotations(project.id)}
+    assert groups == {task.task_id: f"run-{i % 2}" for i, task in enumerate(annotated)}  # from the export
 
 
 def test_train_button_produces_a_new_model_version_that_label_studio_uses(ls_client, make_project, plugin):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from effort_scenes import write_coco_set
 
-from model.evaluation.calibration import SWEEP, TIE_EFFORT, choose_threshold
+from model.evaluation.calibration import SWEEP, TIE_EFFORT, choose_threshold, tie_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,6 +25,30 @@ def test_near_ties_go_to_the_higher_threshold_suggesting_less():
     near = 0.5 + TIE_EFFORT / 2
     assert choose_threshold([0.5, 0.7, 0.9], {"a": [0.5, near, 0.8]}).threshold == 0.7
     assert choose_threshold([0.9, 0.7, 0.5], {"a": [0.8, near, 0.5]}).threshold == 0.7  # any order
+
+
+def test_a_small_set_ties_within_one_action_of_the_best():
+    assert tie_for(30) == pytest.approx(1 / 30) and tie_for(10_000) == TIE_EFFORT
+    with pytest.raises(ValueError, match="at least one instance"):
+        tie_for(0)
+    efforts = {"interactive": [0.2, 0.22, 0.26], "bank": [0.2, 0.22, 0.26]}
+    assert choose_threshold([0.35, 0.65, 0.9], efforts).threshold == 0.35  # the default margin: 0.2 wins alone
+    chosen = choose_threshold([0.35, 0.65, 0.9], efforts, tie=tie_for(30))
+    assert chosen.threshold == 0.65 and chosen.to_dict()["tie_effort"] == pytest.approx(0.0333)
+
+
+def test_a_held_out_slice_calibrates_with_the_margin_of_its_own_size():
+    from model.training.holdout_effort import HoldoutJudgement
+
+    def rows(efforts, instances):
+        return [{"effort": e, "instances": instances} for e in efforts]
+
+    judgement = HoldoutJudgement((0.35, 0.65, 0.9), {"interactive": rows([0.2, 0.22, 0.3], 20),
+                                                     "bank": rows([0.2, 0.22, 0.3], 30)})
+    assert judgement.instances() == 30
+    assert judgement.calibrate().threshold == 0.65  # 0.02 apart: less than one action on 30 objects
+    big = HoldoutJudgement((0.35, 0.65, 0.9), {"bank": rows([0.2, 0.22, 0.3], 1000)})
+    assert big.calibrate().threshold == 0.35  # on 1000 objects 0.02 is 20 actions
 
 
 def test_mismatched_or_missing_sweeps_are_refused():
