@@ -64,14 +64,15 @@ def _figures(summary) -> dict:
     return {k: row[k] for k in keep} | {"deletions_by_kind": row["deletions_by_kind"]}
 
 
-def _errors_per_threshold(run, counted: int) -> list:
+def _errors_per_threshold(run, positions: int) -> list:
     """Errors per instance at positions 1.. of a run counted at (own threshold, *sweep), rounded as the figures."""
-    values = [run.summary(i).errors_per_instance for i in range(1, counted)]
+    values = [run.summary(i).errors_per_instance for i in range(1, positions)]
     return [None if v is None else round(v, 4) for v in values]
 
 
 def measure(weights: Path, judged, bank_source) -> dict:
-    """Both modes on `judged` with the checkpoint loaded and answering as the worker does (its threshold).
+    """Both modes on `judged` with the checkpoint loaded and answering as the worker does (its threshold, or
+    SCORE_THRESHOLD when the environment sets one).
 
     Each mode answers once at the lowest of the calibration sweep and its own threshold, and is counted at its
     threshold (the figures) and at every threshold of the sweep (`sweep`: errors per instance per threshold), so
@@ -86,7 +87,8 @@ def measure(weights: Path, judged, bank_source) -> dict:
 
     settings = Settings.from_env().replace(checkpoint=str(weights), model_preset=None)
     predictor = load_predictor(settings)
-    threshold = float(predictor.config.detection_min_confidence)
+    threshold = float(predictor.config.detection_min_confidence if settings.score_threshold is None
+                      else settings.score_threshold)
     counted = (threshold, *SWEEP)
     out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]

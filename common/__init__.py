@@ -5,6 +5,7 @@ the imports read backend -> common <- worker, and every module is safe for the s
 """
 
 __all__ = [
-    "annotation_store", "brush_rle", "exceptions", "exemplars", "jobs", "logs", "mask_crop", "mask_runs", "masks",
-    "model_registry", "polygons", "queues", "region_boxes", "regions", "settings", "training_lock", "versions",
+    "annotation_store", "brush_rle", "exceptions", "exemplars", "image_groups", "jobs", "logs", "mask_crop",
+    "mask_runs", "masks", "model_registry", "polygons", "queues", "region_boxes", "regions", "settings",
+    "training_lock", "versions",
 ]

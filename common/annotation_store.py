@@ -16,7 +16,9 @@ Rules that make replays and out-of-order delivery harmless:
 
 Each annotation also keeps its task's group (the video or capture session its task's `data` names,
 `common.image_groups`), so that fine-tuning holds out whole clips. Stores written before that column existed gain it
-when opened (`_migrate`); their rows get a group at the next resync.
+when opened (`_migrate`); their rows get a group at the next resync (the Train button and `POST /resync`; automatic
+training does not resync, so until then old rows train without their clip). A process of an older release that
+still writes to a migrated store resets the group of the rows it writes; upgrade every process together.
 
 Nothing here imports Flask or TensorFlow: the backend and the worker both use it.
 """
@@ -151,8 +153,9 @@ class AnnotationStore:
     ) -> str:
         """Apply one created/updated annotation (Label Studio's annotation object).
 
-        `group`: its task's group (`common.image_groups.group_from` of the task's `data`); None or '' for none.
-        A replay that brings a group the row lacks (or a changed one) records it without counting as a change.
+        `group`: its task's group (`common.image_groups.group_from` of the task's `data`). None or '' means not
+        known from this event: a group already stored is kept (a group is never cleared). A replay, or an older
+        event, that brings a group the row lacks (or a changed one) records it without counting as a change.
 
         Returns what happened: "stored", "unchanged" (a replay), "stale" (older than what is stored), or
         "deleted" (the annotation or its task was deleted; tombstones win).
@@ -185,6 +188,8 @@ class AnnotationStore:
             if row[0] == DELETED:
                 return "deleted"
             if updated_at < row[1]:
+                if group and not row[4]:  # the clip is the task's: an older event may still name it
+                    db.execute("UPDATE annotations SET image_group = ? WHERE id = ?", (group, annotation_id))
                 return "stale"
             same_version = updated_at and updated_at == row[1] and state == row[0]
             if same_version or (state, updated_at, result, ground_truth) == (row[0], row[1], row[2], row[3]):

@@ -2,7 +2,9 @@
 
 `choose_threshold` picks, from one threshold sweep per development set, the threshold of the lowest mean effort over
 the sets (the annotator's measure, model/evaluation/effort.py). When unsure the product suggests less: thresholds
-whose mean effort is within `TIE_EFFORT` of the best count as ties, and the highest of them wins.
+whose mean effort is within a tie margin of the best count as ties, and the highest of them wins. The margin is
+`TIE_EFFORT` for a checkpoint's development sets (hundreds of objects) and one annotator action's worth for a small
+set (`tie_for`: a project version's held-out slice).
 
 `calibrate_checkpoint` runs the sweeps with the model answering as the worker does and writes a copy of the
 checkpoint whose config carries the chosen `detection_min_confidence` (and any inference settings changed with it),
@@ -24,12 +26,15 @@ SWEEP = tuple(round(float(t), 2) for t in np.arange(0.30, 0.96, 0.05))
 """Thresholds a calibration tries."""
 TIE_EFFORT = 0.005
 """Mean efforts this close to the best are ties; the highest threshold among them wins (suggest less)."""
+_ROUNDING = 1e-9
+"""Added to a tie margin so that a gap of exactly the margin (k/n against (k+1)/n) is a tie whatever the rounding."""
 
 
 def tie_for(instances: int) -> float:
     """The tie margin on a set of `instances` objects: one annotator action's worth of effort (1 / instances), never
     less than `TIE_EFFORT`. On a project's held-out slice of one or two images (a few dozen objects), thresholds
-    that differ by less than one action are not told apart by it, so the higher one is taken (suggest less).
+    whose efforts differ by one action or less are not told apart by it, so the higher one is taken (suggest less).
+    (Over two modes the mean moves by half an action per action in one mode: about one action per mode.)
 
     Raises:
         ValueError: `instances` < 1.
@@ -58,7 +63,7 @@ class Calibration:
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "thresholds": list(self.thresholds),
                 "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
-                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": round(self.tie, 4)}
+                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": self.tie}
 
 
 def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]], *,
@@ -79,7 +84,7 @@ def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence
             raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
     table = np.array([list(values) for values in efforts.values()], np.float64)
     mean = table.mean(axis=0)
-    ties = np.flatnonzero(mean <= mean.min() + tie)
+    ties = np.flatnonzero(mean <= mean.min() + tie + _ROUNDING)
     best = max(ties, key=lambda i: thresholds[i])
     return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
                        {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean),

@@ -95,8 +95,9 @@ class FineTuneResult:
         allowed = new["effort"] <= parent["effort"] + tolerance
         suffix = f" (tolerance {tolerance:g})" if tolerance else ""
         if (self.card.training.get("holdout_split") or {}).get("disjoint") is False:
-            suffix += ("; the held-out images are near-copies of trained ones (one clip, no other group found), so the "
-                       "comparison may favour the child: name each task's clip in its data (video_id or video)")
+            suffix += ("; the held-out images are near-copies of trained ones (all accepted images form one group), so "
+                       "the comparison may favour the child: accept frames of more than one clip, and name each "
+                       "task's clip in its data (video_id or video)")
         return allowed, (f"{comparison}: not higher" if allowed else f"{comparison}: higher, parent stays active") + suffix
 
 

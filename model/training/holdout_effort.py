@@ -51,7 +51,7 @@ class HoldoutJudgement:
 
     def calibrate(self) -> Calibration:
         """The threshold of the lowest mean effort over the modes (`choose_threshold`), ties within one action's
-        worth on the slice (`tie_for`)."""
+        worth on the slice's objects (`tie_for` of `instances()`)."""
         return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()))
 
     def figures_at(self, threshold: float) -> dict:

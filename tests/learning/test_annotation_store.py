@@ -122,6 +122,9 @@ def test_the_task_group_is_kept_learnt_from_replays_and_never_lost(tmp_path):
     assert store.record(1, _annotation(5, 2, x=40), 7, "/img/7.png") == "stored"  # an event without the task's data
     assert {a.id: a.group for a in store.annotations(1)} == {5: "clip-3", 6: "clip-4"}
     assert store.accepted_since(1, mark) == 1  # only the real update counts towards automatic training
+    store.record(1, _annotation(7, 5), 9, "/img/9.png")
+    assert store.record(1, _annotation(7, 2), 9, "/img/9.png", group="clip-5") == "stale"  # older, names the clip
+    assert {a.id: a.group for a in store.annotations(1)}[7] == "clip-5"
 
 
 def test_export_resync_records_each_task_clip(tmp_path):
@@ -156,4 +159,26 @@ def test_a_store_from_before_groups_is_migrated_in_place(tmp_path):
     assert (kept.id, kept.task_id, kept.seq, kept.group) == (5, 7, 1, "")
     assert store.record(1, _annotation(6, 1), 8, "/img/8.png", group="clip-1") == "stored"
     assert {a.id: a.group for a in store.annotations(1)} == {5: "", 6: "clip-1"}
-    assert AnnotationStore(tmp_path).last_seq(1) == 2  # reopened: the migration runs once, the rows stay
+    assert AnnotationStore(tmp_path).last_seq(1) == 2  # reopened: migrating again changes nothing, the rows stay
+
+
+def test_two_processes_migrating_one_old_store_at_once_both_succeed(tmp_path):
+    import sqlite3
+
+    from common.annotation_store import _migrate
+
+    path = tmp_path / "old.sqlite3"
+    first, second = sqlite3.connect(path, isolation_level=None), sqlite3.connect(path, isolation_level=None)
+    first.execute("CREATE TABLE annotations (id INTEGER PRIMARY KEY)")
+
+    class Late:
+        """`second`, whose table_info was read before `first` added the column (the race)."""
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA"):
+                return [(0, "id")]
+            return second.execute(sql, *args)
+
+    _migrate(first)
+    _migrate(Late())  # its ALTER finds the column there and passes
+    assert [row[1] for row in second.execute("PRAGMA table_info(annotations)")] == ["id", "image_group"]

@@ -62,6 +62,10 @@ def test_build_dataset_fetches_images_and_reports_the_tasks_it_cannot_use(tmp_pa
 
 
 def test_each_task_clip_from_the_store_becomes_its_image_group(tmp_path):
-    annotations = [dataclasses.replace(_stored(1, 1, tile_result(1)), group="clip-7"), _stored(2, 2, tile_result(2))]
+    # task 3's ground truth was stored before the store kept groups; its other annotation names the clip
+    annotations = [dataclasses.replace(_stored(1, 1, tile_result(1)), group="clip-7"), _stored(2, 2, tile_result(2)),
+                   _stored(3, 3, tile_result(3), ground_truth=True),
+                   dataclasses.replace(_stored(4, 3, tile_result(3)), group="clip-8")]
     dataset, skipped = build_dataset(annotations, lambda item: tile_image(item.task_id), tmp_path)
-    assert skipped == [] and {img.image_id: img.group for img in dataset.images} == {"1": "clip-7", "2": None}
+    assert skipped == []
+    assert {img.image_id: img.group for img in dataset.images} == {"1": "clip-7", "2": None, "3": "clip-8"}
