@@ -14,11 +14,12 @@ Rules that make replays and out-of-order delivery harmless:
 - every accepted change takes the next sequence number, so "N new accepted annotations since the last training"
   is one query.
 
-Each annotation also keeps its task's group (the video or capture session its task's `data` names,
-`common.image_groups`), so that fine-tuning holds out whole clips. Stores written before that column existed gain it
-when opened (`_migrate`); their rows get a group at the next resync (the Train button and `POST /resync`; automatic
-training does not resync, so until then old rows train without their clip). A process of an older release that
-still writes to a migrated store resets the group of the rows it writes; upgrade every process together.
+A task's group (the video or capture session its `data` names, `common.image_groups`) is kept per task, in its
+own table, from any event that names it (a replay, an older event, an export), and read back with every annotation
+of the task, so that fine-tuning holds out whole clips. A group is never cleared by an event that names none.
+Stores written before groups were kept gain the table when opened; their tasks get a group at the next resync (the
+Train button and `POST /resync`; automatic training does not resync, so until then old tasks train without their
+clip).
 
 Nothing here imports Flask or TensorFlow: the backend and the worker both use it.
 """
@@ -63,8 +64,7 @@ CREATE TABLE IF NOT EXISTS annotations (
     result TEXT NOT NULL DEFAULT '[]',
     seq INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL DEFAULT '',
-    recorded_at REAL NOT NULL,
-    image_group TEXT NOT NULL DEFAULT ''
+    recorded_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS annotations_task ON annotations (task_id);
 -- MAX(seq), read once per recorded annotation, in O(log n): without it a resync of n new annotations scans
@@ -72,25 +72,8 @@ CREATE INDEX IF NOT EXISTS annotations_task ON annotations (task_id);
 CREATE INDEX IF NOT EXISTS annotations_seq ON annotations (seq);
 CREATE TABLE IF NOT EXISTS deleted_tasks (task_id INTEGER PRIMARY KEY, recorded_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS task_groups (task_id INTEGER PRIMARY KEY, image_group TEXT NOT NULL);
 """
-
-
-_ADDED_COLUMNS = {"image_group": "TEXT NOT NULL DEFAULT ''"}
-"""Columns added to `annotations` after its first release: name -> declaration (`_migrate` adds them)."""
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Add the `_ADDED_COLUMNS` a store from an older release lacks (rows keep their values; new columns take their
-    defaults). Safe when two processes open one old store at once: the second ALTER finds the column there."""
-    present = {row[1] for row in db.execute("PRAGMA table_info(annotations)")}
-    for name, declaration in _ADDED_COLUMNS.items():
-        if name in present:
-            continue
-        try:
-            db.execute(f"ALTER TABLE annotations ADD COLUMN {name} {declaration}")
-        except sqlite3.OperationalError as error:
-            if "duplicate column" not in str(error):
-                raise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +114,6 @@ class AnnotationStore:
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
-            _migrate(connection)
             if write:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -153,9 +135,9 @@ class AnnotationStore:
     ) -> str:
         """Apply one created/updated annotation (Label Studio's annotation object).
 
-        `group`: its task's group (`common.image_groups.group_from` of the task's `data`). None or '' means not
-        known from this event: a group already stored is kept (a group is never cleared). A replay, or an older
-        event, that brings a group the row lacks (or a changed one) records it without counting as a change.
+        `group`: its task's group (`common.image_groups.group_from` of the task's `data`), recorded for the task
+        whatever happens to the annotation (a replay or an older event still names it; it never counts as a
+        change). None or '' means not known from this event: the task's group stays as it is.
 
         Returns what happened: "stored", "unchanged" (a replay), "stale" (older than what is stored), or
         "deleted" (the annotation or its task was deleted; tombstones win).
@@ -177,31 +159,27 @@ class AnnotationStore:
         updated_at = str(annotation.get("updated_at") or "")
         result = json.dumps(annotation.get("result") or [], sort_keys=True)
         ground_truth = int(bool(annotation.get("ground_truth")))
+        if group:
+            db.execute("INSERT OR REPLACE INTO task_groups (task_id, image_group) VALUES (?, ?)", (task_id, group))
         if db.execute("SELECT 1 FROM deleted_tasks WHERE task_id = ?", (task_id,)).fetchone():
             self._tombstone(db, [annotation_id], now, task_id)
             return "deleted"
         row = db.execute(
-            "SELECT state, updated_at, result, ground_truth, image_group FROM annotations WHERE id = ?",
-            (annotation_id,),
+            "SELECT state, updated_at, result, ground_truth FROM annotations WHERE id = ?", (annotation_id,)
         ).fetchone()
         if row is not None:
             if row[0] == DELETED:
                 return "deleted"
             if updated_at < row[1]:
-                if group and not row[4]:  # the clip is the task's: an older event may still name it
-                    db.execute("UPDATE annotations SET image_group = ? WHERE id = ?", (group, annotation_id))
                 return "stale"
             same_version = updated_at and updated_at == row[1] and state == row[0]
             if same_version or (state, updated_at, result, ground_truth) == (row[0], row[1], row[2], row[3]):
-                if group and group != row[4]:  # the task's clip, learnt from a replay or a resync
-                    db.execute("UPDATE annotations SET image_group = ? WHERE id = ?", (group, annotation_id))
                 return "unchanged"
-            group = group or row[4]  # an event without the task's data keeps the group known
         seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM annotations").fetchone()[0]
         db.execute(
             "INSERT OR REPLACE INTO annotations (id, task_id, image_url, updated_at, state, ground_truth, result, seq,"
-            " source, recorded_at, image_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (annotation_id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, now, group),
+            " source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (annotation_id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, now),
         )
         return "stored"
 
@@ -294,11 +272,12 @@ class AnnotationStore:
         """Stored annotations in one state (default: accepted), oldest id first; `None` returns every row."""
         if not self.path(project_id).exists():
             return []
-        query = ("SELECT id, task_id, image_url, updated_at, state, ground_truth, result, seq, source, image_group"
-                 " FROM annotations")
+        query = ("SELECT a.id, a.task_id, a.image_url, a.updated_at, a.state, a.ground_truth, a.result, a.seq,"
+                 " a.source, COALESCE(g.image_group, '') FROM annotations a"
+                 " LEFT JOIN task_groups g ON g.task_id = a.task_id")
         with self._connect(project_id) as db:
             rows = db.execute(
-                query + (" WHERE state = ?" if state else "") + " ORDER BY id", (state,) if state else ()
+                query + (" WHERE a.state = ?" if state else "") + " ORDER BY a.id", (state,) if state else ()
             ).fetchall()
         return [
             StoredAnnotation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6]), r[7], r[8], r[9])

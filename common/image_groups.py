@@ -2,7 +2,7 @@
 
 Frames of one clip are near-copies of one another. The fine-tuning recipe never judges an image whose group it
 trained on (`model.training.holdout_split`), so the group has to travel with an image from wherever it is named:
-a COCO image record, a Label Studio task's `data` (the webhook store keeps it per annotation,
+a COCO image record, a Label Studio task's `data` (the webhook store keeps it per task,
 `common.annotation_store`), an export built from the store (`worker.project_dataset`).
 
 Pure functions; nothing here imports the model or a web framework.

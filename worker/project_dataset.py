@@ -6,8 +6,8 @@ and a polygon; per label, regions whose boxes overlap by more than `SAME_OBJECT_
 with a mask (brush, then polygon) is kept. Images are fetched with the worker's own fetcher (every URL form Label
 Studio serves), decoded once, written as PNG into a scratch folder and read with `model.data.label_studio`'s
 reader, so Label Studio's region formats are parsed in one place only. A task's group (its clip, as the store
-recorded it with any of the task's annotations) goes into the export's task data, so the dataset's images carry it
-and fine-tuning holds out whole clips. A task whose image cannot be fetched or whose size disagrees with its regions
+keeps it per task) goes into the export's task data, so the dataset's images carry it and fine-tuning holds out
+whole clips. A task whose image cannot be fetched or whose size disagrees with its regions
 is skipped and reported, never silently dropped.
 """
 
@@ -76,16 +76,6 @@ def _original_size(result: list[dict]) -> tuple[int, int] | None:
     return None
 
 
-def _groups_by_task(annotations: list[StoredAnnotation]) -> dict[int, str]:
-    """Each task's group: the one recorded with any of its annotations (a task's clip is the task's, whichever
-    annotation brought it; an annotation stored before the store kept groups has none)."""
-    groups: dict[int, str] = {}
-    for item in annotations:
-        if item.group:
-            groups.setdefault(item.task_id, item.group)
-    return groups
-
-
 def build_dataset(annotations: list[StoredAnnotation], load_image: Callable[[StoredAnnotation], np.ndarray],
                   scratch: Path, progress: Callable[[int, int], None] | None = None):
     """Build the fine-tuning dataset.
@@ -104,7 +94,6 @@ def build_dataset(annotations: list[StoredAnnotation], load_image: Callable[[Sto
     from model.data.label_studio import read_label_studio
 
     chosen = [a for a in choose_per_task(annotations) if a.result]
-    groups = _groups_by_task(annotations)
     tasks, skipped = [], []
     for index, item in enumerate(chosen):
         regions = dedupe_regions(item.result)
@@ -118,8 +107,7 @@ def build_dataset(annotations: list[StoredAnnotation], load_image: Callable[[Sto
                                  f"{size[1]}x{size[0]}")
             path = scratch / f"task-{item.task_id}.png"
             Image.fromarray(image).save(path)
-            group = groups.get(item.task_id)
-            data = {"image": str(path.resolve())} | ({GROUP_FIELDS[0]: group} if group else {})
+            data = {"image": str(path.resolve())} | ({GROUP_FIELDS[0]: item.group} if item.group else {})
             tasks.append({"id": item.task_id, "data": data,
                           "annotations": [{"id": item.id, "result": regions}]})
         except Exception as error:  # one bad task must not stop training on the others; it is reported

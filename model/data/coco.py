@@ -17,7 +17,6 @@ from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 __all__ = ["read_coco"]
 
 
-
 def read_coco(annotation_file: str | Path, images_dir: str | Path | None = None) -> Dataset:
     """Read a COCO instances JSON.
 

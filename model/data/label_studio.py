@@ -70,7 +70,7 @@ def read_label_studio(
         results = _chosen_result(task)
         height, width = _size(results, path)
         regions = [region for result in results if (region := _region(result, height, width)) is not None]
-        group = group_from(task.get("data") or {})
+        group = group_from(task.get("data"))
         parsed.append((str(task.get("id", len(parsed))), path, height, width, regions, group))
 
     names = categories or tuple(sorted({label for *_, regions, _ in parsed for label, _ in regions}))

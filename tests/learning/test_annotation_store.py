@@ -138,7 +138,7 @@ def test_export_resync_records_each_task_clip(tmp_path):
     assert {a.id: a.group for a in store.annotations(1)} == {5: "run-A", 11: "12", 12: ""}
 
 
-def test_a_store_from_before_groups_is_migrated_in_place(tmp_path):
+def test_a_store_from_before_groups_keeps_its_rows_and_gains_groups(tmp_path):
     import sqlite3
 
     store = AnnotationStore(tmp_path)
@@ -159,26 +159,5 @@ def test_a_store_from_before_groups_is_migrated_in_place(tmp_path):
     assert (kept.id, kept.task_id, kept.seq, kept.group) == (5, 7, 1, "")
     assert store.record(1, _annotation(6, 1), 8, "/img/8.png", group="clip-1") == "stored"
     assert {a.id: a.group for a in store.annotations(1)} == {5: "", 6: "clip-1"}
-    assert AnnotationStore(tmp_path).last_seq(1) == 2  # reopened: migrating again changes nothing, the rows stay
+    assert AnnotationStore(tmp_path).last_seq(1) == 2  # reopened: the rows stay
 
-
-def test_two_processes_migrating_one_old_store_at_once_both_succeed(tmp_path):
-    import sqlite3
-
-    from common.annotation_store import _migrate
-
-    path = tmp_path / "old.sqlite3"
-    first, second = sqlite3.connect(path, isolation_level=None), sqlite3.connect(path, isolation_level=None)
-    first.execute("CREATE TABLE annotations (id INTEGER PRIMARY KEY)")
-
-    class Late:
-        """`second`, whose table_info was read before `first` added the column (the race)."""
-
-        def execute(self, sql, *args):
-            if sql.startswith("PRAGMA"):
-                return [(0, "id")]
-            return second.execute(sql, *args)
-
-    _migrate(first)
-    _migrate(Late())  # its ALTER finds the column there and passes
-    assert [row[1] for row in second.execute("PRAGMA table_info(annotations)")] == ["id", "image_group"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from learning_helpers import IMAGE_SIZE, rectangle, tile_image, tile_positions, tile_result
 
-from common.annotation_store import ACCEPTED, StoredAnnotation
+from common.annotation_store import ACCEPTED, AnnotationStore, StoredAnnotation
 from worker.project_dataset import build_dataset, choose_per_task, dedupe_regions
 
 
@@ -62,10 +60,16 @@ def test_build_dataset_fetches_images_and_reports_the_tasks_it_cannot_use(tmp_pa
 
 
 def test_each_task_clip_from_the_store_becomes_its_image_group(tmp_path):
-    # task 3's ground truth was stored before the store kept groups; its other annotation names the clip
-    annotations = [dataclasses.replace(_stored(1, 1, tile_result(1)), group="clip-7"), _stored(2, 2, tile_result(2)),
-                   _stored(3, 3, tile_result(3), ground_truth=True),
-                   dataclasses.replace(_stored(4, 3, tile_result(3)), group="clip-8")]
-    dataset, skipped = build_dataset(annotations, lambda item: tile_image(item.task_id), tmp_path)
+    store = AnnotationStore(tmp_path / "store")
+
+    def record(annotation_id, task_id, group=None, **fields):
+        annotation = {"id": annotation_id, "updated_at": "a", "result": tile_result(task_id)} | fields
+        store.record(1, annotation, task_id, f"/img/{task_id}.png", group=group)
+
+    record(1, 1, "clip-7")
+    record(2, 2)
+    record(3, 3, ground_truth=True)  # recorded before any event named task 3's clip
+    record(4, 3, "clip-8")  # another annotation of task 3 names it: the clip is the task's
+    dataset, skipped = build_dataset(store.annotations(1), lambda item: tile_image(item.task_id), tmp_path)
     assert skipped == []
     assert {img.image_id: img.group for img in dataset.images} == {"1": "clip-7", "2": None, "3": "clip-8"}
