@@ -351,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", choices=("heads", "all"), help="the recipe's trained layers (default: heads)")
     parser.add_argument("--parent-share", type=float, help="the recipe's parent_share (default: the Train "
                         "button's)")
+    parser.add_argument("--average-tail", type=float, help="the recipe's average_tail (default: the Train "
+                        "button's)")
     parser.add_argument("--replot", type=Path, metavar="JSON", help="only redraw <out>/effort_curve.png from a report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -360,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     ks = sorted({int(k) for k in args.ks.split(",")})
     args.out.mkdir(parents=True, exist_ok=True)
     recipe = {key: value for key, value in (("time_budget_s", args.time_budget_s), ("max_steps", args.max_steps),
-                                            ("layers", args.layers), ("parent_share", args.parent_share))
+                                            ("layers", args.layers), ("parent_share", args.parent_share),
+                                            ("average_tail", args.average_tail))
               if value is not None}
     report = {"checkpoint": str(args.checkpoint), "parent_version": _version(args.checkpoint), "ks": ks,
               "recipe_overrides": recipe, "datasets": {}, "skipped": {},

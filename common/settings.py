@@ -41,7 +41,7 @@ def _parse_number(kind: Callable[[str], Any], low: float | None, high: float | N
             value = kind(raw.strip())
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}.") from None
-        if (low is not None and value < low) or (high is not None and value > high):
+        if value != value or (low is not None and value < low) or (high is not None and value > high):  # NaN too
             raise SettingsError(f"{name}={raw!r} is out of range: expected a value in [{low}, {high}].")
         return value
 
@@ -216,6 +216,10 @@ class Settings:
         "TRAIN_PARENT_SHARE", _fraction, 0.0,
         "After fine-tuning, move the new version's weights this share of the way back to its parent's (0: keep the "
         "trained weights; 1: the parent's): it keeps part of what the parent knew of images unlike the accepted ones.")
+    train_average_tail: float = _env(
+        "TRAIN_AVERAGE_TAIL", _parse_number(float, 0.0, 0.95), 0.0,
+        "The new version's weights are the mean of its weights over this last share of the fine-tuning run (0: the "
+        "last step's weights).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

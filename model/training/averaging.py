@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["average_checkpoints", "average_weights"]
+__all__ = ["RunningAverage", "average_checkpoints", "average_weights"]
 
 CONFIG_FIELDS_ALLOWED_TO_DIFFER = ("detection_min_confidence",)
 """Answering settings that calibration changes; everything else of the configurations must be equal."""
@@ -68,6 +68,52 @@ def average_weights(weight_lists: Sequence[Sequence[np.ndarray]],
         mean = sum(w * np.asarray(a, np.float64) for w, a in zip(share, arrays, strict=True))
         out.append(np.asarray(mean).astype(reference.dtype))
     return out
+
+
+class RunningAverage:
+    """The uniform mean of weight snapshots taken one at a time during a run (the fine-tune's tail average), kept
+    as a float64 sum so that no snapshot list is held in memory.
+
+    Integer arrays (counters) are kept from the last snapshot; every snapshot must have the first one's shapes.
+    """
+
+    def __init__(self) -> None:
+        self._sum: list[np.ndarray] | None = None
+        self._last: list[np.ndarray] | None = None
+        self.count = 0
+
+    def add(self, weights: Sequence[np.ndarray]) -> None:
+        """Add one snapshot (`keras.Model.get_weights()` order).
+
+        Raises:
+            ValueError: its array count or shapes differ from the first snapshot's.
+        """
+        arrays = [np.asarray(a) for a in weights]
+        if self._sum is None:
+            self._sum = [a.astype(np.float64) for a in arrays]
+        else:
+            if len(arrays) != len(self._sum) or any(a.shape != s.shape for a, s in zip(arrays, self._sum, strict=True)):
+                raise ValueError("a snapshot with other arrays than the first: only one model's snapshots average")
+            for total, a in zip(self._sum, arrays, strict=True):
+                total += a
+        self._last = arrays
+        self.count += 1
+
+    def mean(self) -> list[np.ndarray]:
+        """The mean of the snapshots added, each array in its own dtype (integer arrays: the last snapshot's).
+
+        Raises:
+            ValueError: no snapshot was added.
+        """
+        if self._sum is None or self._last is None:
+            raise ValueError("no snapshot to average: add at least one")
+        out = []
+        for total, last in zip(self._sum, self._last, strict=True):
+            if np.issubdtype(last.dtype, np.integer) or last.dtype == bool:
+                out.append(last.copy())
+            else:
+                out.append((total / self.count).astype(last.dtype))
+        return out
 
 
 def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: str) -> Path:

@@ -7,8 +7,9 @@ One code path for the Train button and automatic training (`worker.training`) an
    the child is never judged on a frame whose siblings it trained on (`model.training.holdout_split`);
 2. train on the training images' episodes, multiplied (`model.training.project_episodes`): same-image and
    cross-image episodes of every label, the other labels left in the images as hard negatives, and copy-paste
-   scenes of the accepted cut-outs on the project's own images; then, with `parent_share` > 0, move the weights
-   that share of the way back to the parent's;
+   scenes of the accepted cut-outs on the project's own images; with `average_tail` > 0 the child is the mean of
+   the weights over that last share of the run (every `TAIL_AVERAGE_EVERY` steps), not the last step's; then, with
+   `parent_share` > 0, move the weights that share of the way back to the parent's;
 3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
 4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
@@ -36,6 +37,8 @@ __all__ = ["FIXED_THRESHOLD", "FineTuneResult", "FineTuneSettings", "finetune"]
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
 fine-tuned network's scores run high on its own kinds, and when unsure the product suggests less."""
+TAIL_AVERAGE_EVERY = 5
+"""Steps between the snapshots that `average_tail` averages (the trainer's progress interval)."""
 RECIPE = "copy-paste + same/cross-image episodes, hard negatives, effort-judged, calibrated threshold (issue 18)"
 
 
@@ -54,6 +57,10 @@ class FineTuneSettings:
             (weight-space interpolation, as WiSE-FT: Wortsman et al. 2022): 0 keeps the trained weights, 1 the
             parent's. A fine-tune on a few images of one setting forgets what its parent knew of others; the
             interpolation keeps part of both.
+        average_tail: the child is the uniform mean of its weights over this last share of the run (by steps or by
+            the time budget, whichever is reached first), taken at every `TAIL_AVERAGE_EVERY`-th step (the trainer's
+            progress reports, whose last is the run's last step when it ends on its step count) (stochastic weight averaging over the run's tail); 0 keeps the last step's weights. With batch 1
+            and a few images, the last step's weights carry the noise of the last few episodes.
         seed: the split, the episodes and the training.
     """
 
@@ -65,6 +72,7 @@ class FineTuneSettings:
     holdout_fraction: float = 0.2
     augment: bool = True
     parent_share: float = 0.0
+    average_tail: float = 0.0
     seed: int = 0
 
 
@@ -137,6 +145,9 @@ def finetune(
     if not 0.0 <= settings.parent_share <= 1.0:  # also refuses NaN
         raise ValueError(f"parent_share {settings.parent_share} is outside 0-1: give --parent-share / "
                          "TRAIN_PARENT_SHARE between 0 (the trained weights) and 1 (the parent's)")
+    if not 0.0 <= settings.average_tail < 1.0:
+        raise ValueError(f"average_tail {settings.average_tail} is outside [0, 1): give --average-tail / "
+                         "TRAIN_AVERAGE_TAIL from 0 (the last step's weights) up to, not including, 1")
     started = time.monotonic()
     split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     train_set, holdout = split.train, split.holdout
@@ -157,11 +168,20 @@ def finetune(
     parent_weights = model.get_weights() if settings.parent_share > 0 else None
     train_settings = TrainSettings(
         steps=settings.max_steps, batch_size=settings.batch_size, layers=settings.layers,
-        optimizer="adam", learning_rate=settings.learning_rate, log_every=5,
+        optimizer="adam", learning_rate=settings.learning_rate, log_every=TAIL_AVERAGE_EVERY,
         time_budget_s=max(1.0, settings.time_budget_s), seed=settings.seed,
     )
-    trainer = Trainer(model, episodes, train_settings, on_step=on_progress)
+    tail = _TailAverage(model, settings) if settings.average_tail > 0 else None
+
+    def on_step(log: StepLog) -> None:
+        if tail is not None:
+            tail.observe(log)
+        if on_progress is not None:
+            on_progress(log)
+
+    trainer = Trainer(model, episodes, train_settings, on_step=on_step)
     trainer.run()
+    tail_snapshots = tail.finish(trainer.history[-1] if trainer.history else None) if tail is not None else 0
     if parent_weights is not None:
         from model.training.averaging import average_weights
 
@@ -195,6 +215,7 @@ def finetune(
             "steps": steps,
             "train_seconds": round(train_seconds, 1),
             "layers": settings.layers,
+            "tail_snapshots_averaged": tail_snapshots,
             "final_losses": trainer.history[-1].losses if trainer.history else {},
             "score_threshold": {"value": threshold,
                                 "chosen": "calibrated on the held-out slice" if calibration else
@@ -212,3 +233,33 @@ def finetune(
         weights_path=path, card=card, steps=steps, seconds=seconds, train_images=len(train_set.images),
         holdout_images=len(holdout.images), metrics=metrics,
     )
+
+
+class _TailAverage:
+    """Collects the fine-tune's weights over the last `average_tail` share of its run (module docstring, step 2) and
+    puts their mean into the model when the run ends."""
+
+    def __init__(self, model, settings: FineTuneSettings):
+        from model.training.averaging import RunningAverage
+
+        self.model = model
+        self.average = RunningAverage()
+        lead = 1.0 - settings.average_tail
+        self.from_step = lead * settings.max_steps
+        self.from_seconds = lead * max(1.0, settings.time_budget_s)
+        self.last_step = 0
+
+    def observe(self, log: StepLog) -> None:
+        """Take a snapshot when `log` (every `TAIL_AVERAGE_EVERY` steps) falls in the tail."""
+        if log.step > self.from_step or log.seconds > self.from_seconds:
+            self.average.add(self.model.get_weights())
+            self.last_step = log.step
+
+    def finish(self, last: StepLog | None) -> int:
+        """Put the mean into the model; `last` is the run's last progress report, whose weights are added when
+        the tail had not begun by then (a run stopped early); returns how many snapshots were averaged."""
+        if last is not None and last.step != self.last_step:
+            self.average.add(self.model.get_weights())
+        if self.average.count:
+            self.model.set_weights(self.average.mean())
+        return self.average.count

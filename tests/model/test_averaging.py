@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.checkpoint import CheckpointError, ModelCard, card_path, load_checkpoint, save_checkpoint
-from model.training.averaging import average_checkpoints, average_weights
+from model.training.averaging import RunningAverage, average_checkpoints, average_weights
 
 
 def test_average_weights_is_the_mean_array_by_array_and_keeps_integer_counters():
@@ -15,6 +15,24 @@ def test_average_weights_is_the_mean_array_by_array_and_keeps_integer_counters()
     mean = average_weights([a, b])
     assert mean[0].dtype == np.float32 and np.allclose(mean[0], [2.0, 4.0])
     assert mean[1] == 7 and mean[1].dtype == np.int64
+
+
+def test_running_average_is_the_mean_of_the_snapshots_added_one_at_a_time():
+    running = RunningAverage()
+    with pytest.raises(ValueError, match="no snapshot"):
+        running.mean()
+    snapshots = [[np.array([v, 2 * v], np.float32), np.array(v, np.int64)] for v in (1.0, 2.0, 6.0)]
+    for snapshot in snapshots:
+        running.add(snapshot)
+    mean = running.mean()
+    assert running.count == 3 and mean[0].dtype == np.float32 and np.allclose(mean[0], [3.0, 6.0])
+    assert mean[1] == 6 and mean[1].dtype == np.int64, "counters are the last snapshot's, not averaged"
+    np.testing.assert_allclose(mean[0], average_weights([[s[0]] for s in snapshots])[0])
+    snapshots[0][0][:] = 100  # the sum holds copies: changing a snapshot afterwards changes nothing
+    assert np.allclose(running.mean()[0], [3.0, 6.0])
+    for other in ([np.zeros(3, np.float32), np.array(1)], [np.zeros(2, np.float32)]):
+        with pytest.raises(ValueError, match="other arrays"):
+            running.add(other)
 
 
 @pytest.mark.parametrize("other, message", [

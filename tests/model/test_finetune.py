@@ -138,3 +138,35 @@ def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path):
     for i in moved:
         np.testing.assert_allclose(children[1.0][i], parent_weights[i], rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(children[0.5][i], (children[0.0][i] + parent_weights[i]) / 2, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("tail", [-0.1, 1.0, float("nan")])
+def test_finetune_refuses_an_average_tail_outside_0_to_1_before_training(tail, tmp_path):
+    with pytest.raises(ValueError, match="average-tail"):
+        finetune(tmp_path / "absent.weights.h5", project(2), tmp_path / "child.weights.h5", "v2",
+                 FineTuneSettings(average_tail=tail))
+
+
+@pytest.mark.slow
+def test_average_tail_makes_the_child_the_mean_of_the_runs_last_snapshots(tiny_model, tmp_path):
+    """Within one process a fine-tune is deterministic, so the 5-step run is the 10-step run's first half: the
+    10-step run averaged over its last 60% (snapshots at steps 5 and 10) is the mean of both runs' weights."""
+    from model.checkpoint import load_checkpoint
+
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    weights, cards = {}, {}
+    for name, steps, tail in (("w5", 5, 0.0), ("w10", 10, 0.0), ("mean", 10, 0.6)):
+        result = finetune(parent, project(3), tmp_path / f"{name}.weights.h5", "tiny-v2",
+                          FineTuneSettings(max_steps=steps, time_budget_s=300, average_tail=tail, holdout_fraction=0))
+        weights[name] = load_checkpoint(result.weights_path)[0].get_weights()
+        cards[name] = read_card(result.weights_path)
+    assert cards["mean"].training["tail_snapshots_averaged"] == 2
+    assert cards["w10"].training["tail_snapshots_averaged"] == 0
+    assert cards["mean"].training["settings"]["average_tail"] == 0.6
+    assert cards["mean"].training["final_losses"] == cards["w10"].training["final_losses"], "one trajectory"
+    moved = [i for i, (a, b) in enumerate(zip(weights["w5"], weights["w10"], strict=True)) if not np.allclose(a, b)]
+    assert moved, "five more steps change some weights"
+    for i in moved:
+        np.testing.assert_allclose(weights["mean"][i], (weights["w5"][i] + weights["w10"][i]) / 2, rtol=1e-4,
+                                   atol=1e-6)
