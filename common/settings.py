@@ -217,9 +217,9 @@ class Settings:
         "After fine-tuning, move the new version's weights this share of the way back to its parent's (0: keep the "
         "trained weights; 1: the parent's): it keeps part of what the parent knew of images unlike the accepted ones.")
     train_average_tail: float = _env(
-        "TRAIN_AVERAGE_TAIL", _parse_number(float, 0.0, 0.95), 0.0,
-        "The new version's weights are the mean of its weights over this last share of the fine-tuning run (0: the "
-        "last step's weights).")
+        "TRAIN_AVERAGE_TAIL", _parse_number(float, 0.0, 0.95), 0.0,  # 0.95: model.training.finetune.MAX_AVERAGE_TAIL
+        "The new version's weights are the mean of its weights over this last share (0-0.95) of the fine-tuning run, "
+        "one snapshot every 5 steps (0: the last step's weights).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

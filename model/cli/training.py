@@ -212,7 +212,7 @@ def add_finetune_parser(sub) -> None:
                    help="after training, move the weights this share (0-1) of the way back to the parent's "
                         "(default: the recipe's)")
     p.add_argument("--average-tail", type=float,
-                   help="the child is the mean of its weights over this last share (0 to <1) of the run "
+                   help="the child is the mean of its weights over this last share (0-0.95) of the run "
                         "(default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)

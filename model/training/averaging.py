@@ -1,5 +1,6 @@
 """Weight averaging: one checkpoint from several snapshots of one training run (and, weighted, a fine-tuned
-child moved part of the way back to its parent: `model.training.finetune`'s `parent_share`).
+child moved part of the way back to its parent: `model.training.finetune`'s `parent_share`); `RunningAverage`
+averages snapshots as a run takes them (the fine-tune's `average_tail`).
 
 Snapshots of a run taken a few hundred steps apart answer new kinds of object differently enough that choosing one
 of them is partly choosing noise (docs/model-quality.md, session 9). The uniform mean of their weights (stochastic
@@ -78,25 +79,36 @@ class RunningAverage:
     """
 
     def __init__(self) -> None:
-        self._sum: list[np.ndarray] | None = None
-        self._last: list[np.ndarray] | None = None
+        self._sum: list[np.ndarray | None] = []
+        self._integers: list[np.ndarray | None] = []  # per position: the last snapshot's integer array, or None
+        self._dtypes: list[np.dtype] = []
         self.count = 0
 
     def add(self, weights: Sequence[np.ndarray]) -> None:
-        """Add one snapshot (`keras.Model.get_weights()` order).
+        """Add one snapshot (`keras.Model.get_weights()` order); the arrays are copied.
 
         Raises:
             ValueError: its array count or shapes differ from the first snapshot's.
         """
         arrays = [np.asarray(a) for a in weights]
-        if self._sum is None:
-            self._sum = [a.astype(np.float64) for a in arrays]
-        else:
-            if len(arrays) != len(self._sum) or any(a.shape != s.shape for a, s in zip(arrays, self._sum, strict=True)):
-                raise ValueError("a snapshot with other arrays than the first: only one model's snapshots average")
-            for total, a in zip(self._sum, arrays, strict=True):
-                total += a
-        self._last = arrays
+        if self.count and len(arrays) != len(self._dtypes):
+            raise ValueError(f"a snapshot with {len(arrays)} arrays, the first had {len(self._dtypes)}: only one "
+                             "model's snapshots average")
+        for position, array in enumerate(arrays):
+            integer = np.issubdtype(array.dtype, np.integer) or array.dtype == bool
+            if not self.count:
+                self._dtypes.append(array.dtype)
+                self._sum.append(None if integer else array.astype(np.float64))
+                self._integers.append(array.copy() if integer else None)
+                continue
+            first = self._sum[position] if self._sum[position] is not None else self._integers[position]
+            if array.shape != first.shape:
+                raise ValueError(f"weight array {position} has shape {array.shape} in this snapshot and {first.shape} "
+                                 "in the first: only one model's snapshots average")
+            if integer:
+                self._integers[position] = array.copy()
+            else:
+                self._sum[position] += array
         self.count += 1
 
     def mean(self) -> list[np.ndarray]:
@@ -105,15 +117,10 @@ class RunningAverage:
         Raises:
             ValueError: no snapshot was added.
         """
-        if self._sum is None or self._last is None:
+        if not self.count:
             raise ValueError("no snapshot to average: add at least one")
-        out = []
-        for total, last in zip(self._sum, self._last, strict=True):
-            if np.issubdtype(last.dtype, np.integer) or last.dtype == bool:
-                out.append(last.copy())
-            else:
-                out.append((total / self.count).astype(last.dtype))
-        return out
+        return [integer.copy() if integer is not None else (total / self.count).astype(dtype)
+                for total, integer, dtype in zip(self._sum, self._integers, self._dtypes, strict=True)]
 
 
 def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: str) -> Path:

@@ -32,13 +32,16 @@ from model.data.annotations import Dataset
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["FIXED_THRESHOLD", "FineTuneResult", "FineTuneSettings", "finetune"]
+__all__ = ["FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings",
+           "finetune"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
 fine-tuned network's scores run high on its own kinds, and when unsure the product suggests less."""
 TAIL_AVERAGE_EVERY = 5
 """Steps between the snapshots that `average_tail` averages (the trainer's progress interval)."""
+MAX_AVERAGE_TAIL = 0.95
+"""The largest `average_tail` (TRAIN_AVERAGE_TAIL's range in `common.settings` is the same)."""
 RECIPE = "copy-paste + same/cross-image episodes, hard negatives, effort-judged, calibrated threshold (issue 18)"
 
 
@@ -57,10 +60,11 @@ class FineTuneSettings:
             (weight-space interpolation, as WiSE-FT: Wortsman et al. 2022): 0 keeps the trained weights, 1 the
             parent's. A fine-tune on a few images of one setting forgets what its parent knew of others; the
             interpolation keeps part of both.
-        average_tail: the child is the uniform mean of its weights over this last share of the run (by steps or by
-            the time budget, whichever is reached first), taken at every `TAIL_AVERAGE_EVERY`-th step (the trainer's
-            progress reports, whose last is the run's last step when it ends on its step count) (stochastic weight averaging over the run's tail); 0 keeps the last step's weights. With batch 1
-            and a few images, the last step's weights carry the noise of the last few episodes.
+        average_tail: 0 to `MAX_AVERAGE_TAIL`. The child is the uniform mean of its weights over this last share
+            of the run, by steps or by the time budget, whichever is reached first: stochastic weight averaging
+            of the run's tail, a snapshot every `TAIL_AVERAGE_EVERY` steps and at the last step (`_TailAverage`).
+            0 keeps the last step's weights. With batch 1 and a few images, the last step's weights carry the
+            noise of the last few episodes.
         seed: the split, the episodes and the training.
     """
 
@@ -145,9 +149,9 @@ def finetune(
     if not 0.0 <= settings.parent_share <= 1.0:  # also refuses NaN
         raise ValueError(f"parent_share {settings.parent_share} is outside 0-1: give --parent-share / "
                          "TRAIN_PARENT_SHARE between 0 (the trained weights) and 1 (the parent's)")
-    if not 0.0 <= settings.average_tail < 1.0:
-        raise ValueError(f"average_tail {settings.average_tail} is outside [0, 1): give --average-tail / "
-                         "TRAIN_AVERAGE_TAIL from 0 (the last step's weights) up to, not including, 1")
+    if not 0.0 <= settings.average_tail <= MAX_AVERAGE_TAIL:  # also refuses NaN
+        raise ValueError(f"average_tail {settings.average_tail} is outside 0-{MAX_AVERAGE_TAIL}: give --average-tail "
+                         f"/ TRAIN_AVERAGE_TAIL from 0 (the last step's weights) to {MAX_AVERAGE_TAIL}")
     started = time.monotonic()
     split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     train_set, holdout = split.train, split.holdout
@@ -181,7 +185,7 @@ def finetune(
 
     trainer = Trainer(model, episodes, train_settings, on_step=on_step)
     trainer.run()
-    tail_snapshots = tail.finish(trainer.history[-1] if trainer.history else None) if tail is not None else 0
+    tail_snapshots = tail.finish() if tail is not None else 0
     if parent_weights is not None:
         from model.training.averaging import average_weights
 
@@ -237,29 +241,28 @@ def finetune(
 
 class _TailAverage:
     """Collects the fine-tune's weights over the last `average_tail` share of its run (module docstring, step 2) and
-    puts their mean into the model when the run ends."""
+    puts their mean into the model when the run ends.
 
-    def __init__(self, model, settings: FineTuneSettings):
+    The tail begins after step `max_steps - round(average_tail * max_steps)` or after that share of the time budget,
+    whichever comes first; a snapshot is taken at each progress report in it (every `TAIL_AVERAGE_EVERY` steps and
+    at the last step trained, `Trainer.on_step`). The last report always falls in the tail, so at least that step
+    is taken; a tail shorter than one report interval averages that step alone (the last step's weights)."""
+
+    def __init__(self, model, settings: FineTuneSettings) -> None:
         from model.training.averaging import RunningAverage
 
         self.model = model
         self.average = RunningAverage()
-        lead = 1.0 - settings.average_tail
-        self.from_step = lead * settings.max_steps
-        self.from_seconds = lead * max(1.0, settings.time_budget_s)
-        self.last_step = 0
+        self.from_step = settings.max_steps - round(settings.average_tail * settings.max_steps)
+        self.from_seconds = (1.0 - settings.average_tail) * max(1.0, settings.time_budget_s)
 
     def observe(self, log: StepLog) -> None:
-        """Take a snapshot when `log` (every `TAIL_AVERAGE_EVERY` steps) falls in the tail."""
+        """Take a snapshot when the progress report `log` falls in the tail."""
         if log.step > self.from_step or log.seconds > self.from_seconds:
             self.average.add(self.model.get_weights())
-            self.last_step = log.step
 
-    def finish(self, last: StepLog | None) -> int:
-        """Put the mean into the model; `last` is the run's last progress report, whose weights are added when
-        the tail had not begun by then (a run stopped early); returns how many snapshots were averaged."""
-        if last is not None and last.step != self.last_step:
-            self.average.add(self.model.get_weights())
+    def finish(self) -> int:
+        """Put the mean into the model; returns how many snapshots were averaged (0: the model is left as it is)."""
         if self.average.count:
             self.model.set_weights(self.average.mean())
         return self.average.count

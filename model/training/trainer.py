@@ -115,7 +115,8 @@ class Trainer:
 
     Args:
         model: a built `SiameseMaskRCNN`; episodes: iterator of `Episode`; settings: `TrainSettings`.
-        on_step: called with a `StepLog` every `log_every` steps (progress bars, job progress in the worker).
+        on_step: called with a `StepLog` every `log_every` steps and at the last step trained (also when the time
+            budget ends the run between two of them): progress bars, job progress in the worker.
         early_stopping: validates every N steps (and at the last step) and makes the final checkpoint hold the
             best validated step's weights; None = the last step's weights.
     """
@@ -207,7 +208,8 @@ class Trainer:
             if not math.isfinite(total):
                 raise FloatingPointError(f"loss became {total} at step {step}: lower the learning rate")
             window.append((losses, total))
-            if step % s.log_every == 0 or step == s.steps:
+            out_of_time = bool(s.time_budget_s) and time.monotonic() - started > s.time_budget_s
+            if step % s.log_every == 0 or step == s.steps or out_of_time:  # the last step trained is always logged
                 mean = {k: float(np.mean([w[0][k] for w in window])) for k in losses}
                 log = StepLog(step, mean, float(np.mean([w[1] for w in window])), time.monotonic() - started)
                 self.history.append(log)
@@ -222,7 +224,7 @@ class Trainer:
                 self.save(snapshot_path(out_path, step), card, step, time.monotonic() - started)
             if stopper and stopper.should_stop:
                 break
-            if s.time_budget_s and time.monotonic() - started > s.time_budget_s:
+            if out_of_time:
                 break
         last_step = step
         if stopper and step > start_step:

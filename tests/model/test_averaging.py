@@ -21,18 +21,22 @@ def test_running_average_is_the_mean_of_the_snapshots_added_one_at_a_time():
     running = RunningAverage()
     with pytest.raises(ValueError, match="no snapshot"):
         running.mean()
-    snapshots = [[np.array([v, 2 * v], np.float32), np.array(v, np.int64)] for v in (1.0, 2.0, 6.0)]
+    snapshots = [[np.array([v, 2 * v], np.float64), np.array(v, np.int64), np.array([v], np.float32)]
+                 for v in (1.0, 2.0, 6.0)]
     for snapshot in snapshots:
         running.add(snapshot)
     mean = running.mean()
-    assert running.count == 3 and mean[0].dtype == np.float32 and np.allclose(mean[0], [3.0, 6.0])
+    assert running.count == 3 and mean[0].dtype == np.float64 and np.allclose(mean[0], [3.0, 6.0])
+    assert mean[2].dtype == np.float32 and np.allclose(mean[2], [3.0])
     assert mean[1] == 6 and mean[1].dtype == np.int64, "counters are the last snapshot's, not averaged"
     np.testing.assert_allclose(mean[0], average_weights([[s[0]] for s in snapshots])[0])
-    snapshots[0][0][:] = 100  # the sum holds copies: changing a snapshot afterwards changes nothing
-    assert np.allclose(running.mean()[0], [3.0, 6.0])
-    for other in ([np.zeros(3, np.float32), np.array(1)], [np.zeros(2, np.float32)]):
-        with pytest.raises(ValueError, match="other arrays"):
-            running.add(other)
+    snapshots[0][0][:] = 100  # float64 in, float64 sum: only a copy keeps the mean from changing
+    snapshots[2][1][...] = 9
+    assert np.allclose(running.mean()[0], [3.0, 6.0]) and running.mean()[1] == 6
+    with pytest.raises(ValueError, match="2 arrays, the first had 3"):
+        running.add([np.zeros(2), np.array(1)])
+    with pytest.raises(ValueError, match=r"weight array 0 has shape \(3,\)"):
+        running.add([np.zeros(3), np.array(1), np.zeros(1, np.float32)])
 
 
 @pytest.mark.parametrize("other, message", [

@@ -140,7 +140,7 @@ def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path):
         np.testing.assert_allclose(children[0.5][i], (children[0.0][i] + parent_weights[i]) / 2, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("tail", [-0.1, 1.0, float("nan")])
+@pytest.mark.parametrize("tail", [-0.1, 0.96, float("nan")])
 def test_finetune_refuses_an_average_tail_outside_0_to_1_before_training(tail, tmp_path):
     with pytest.raises(ValueError, match="average-tail"):
         finetune(tmp_path / "absent.weights.h5", project(2), tmp_path / "child.weights.h5", "v2",
@@ -170,3 +170,44 @@ def test_average_tail_makes_the_child_the_mean_of_the_runs_last_snapshots(tiny_m
     for i in moved:
         np.testing.assert_allclose(weights["mean"][i], (weights["w5"][i] + weights["w10"][i]) / 2, rtol=1e-4,
                                    atol=1e-6)
+
+
+class _Weights:
+    """A stand-in for the model's weight access: one array that the test sets to the step's number."""
+
+    def __init__(self):
+        self.value = np.zeros(2, np.float32)
+
+    def get_weights(self):
+        return [self.value.copy()]
+
+    def set_weights(self, weights):
+        self.value = weights[0]
+
+
+@pytest.mark.parametrize(("tail", "reports", "expected"), [
+    (0.5, [(5, 1), (50, 10), (55, 11), (100, 20)], [55, 100]),  # by steps: after step 50
+    (0.55, [(45, 9), (50, 10), (100, 20)], [50, 100]),  # whole steps: 100 - 55 = 45, so step 45 is before the tail
+    (0.5, [(10, 5), (20, 46), (23, 50)], [20, 23]),  # by time (budget 90 s, tail from 45 s); 23 is the stop step
+    (0.01, [(95, 20), (100, 21)], [100]),  # a tail shorter than one interval: the last step alone
+])
+def test_tail_average_takes_the_reports_in_the_tail(tail, reports, expected):
+    from model.training.finetune import _TailAverage
+    from model.training.trainer import StepLog
+
+    weights = _Weights()
+    tail_average = _TailAverage(weights, FineTuneSettings(max_steps=100, time_budget_s=90, average_tail=tail))
+    for step, seconds in reports:
+        weights.value = np.full(2, step, np.float32)
+        tail_average.observe(StepLog(step, {}, 0.0, seconds))
+    assert tail_average.finish() == len(expected)
+    assert np.allclose(weights.value, np.mean(expected))
+
+
+def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
+    from common.settings import Settings
+    from worker.training import _finetune_settings
+
+    settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2"}))
+    assert settings.average_tail == 0.3 and settings.parent_share == 0.2
+    assert _finetune_settings(Settings.from_env({})).average_tail == FineTuneSettings().average_tail

@@ -86,6 +86,18 @@ def test_run_writes_a_loadable_checkpoint(tmp_path):
     assert Predictor.from_checkpoint(out).version == "tiny-run"
 
 
+def test_a_run_the_time_budget_ends_between_reports_reports_its_last_step(tiny_model, tmp_path):
+    from model.checkpoint import read_card
+
+    logs = []
+    trainer = Trainer(tiny_model, iter(lambda: synthetic_episode(), None),
+                      TrainSettings(steps=10, layers="heads", log_every=5, time_budget_s=1e-9), on_step=logs.append)
+    out = tmp_path / "model.weights.h5"
+    trainer.run(out)
+    assert [log.step for log in logs] == [1], "the budget is spent after step 1, before the first report at 5"
+    assert read_card(out).training["steps"] == 1
+
+
 def test_one_pixel_slivers_are_dropped_before_they_give_infinite_deltas(tiny_model):
     """A box one pixel high normalises to zero height ((px - 1) / (size - 1)); its RPN deltas would be log(0)."""
     cfg = tiny_model.config
