@@ -7,7 +7,8 @@ Two streams, interleaved (`model.data.episodes.interleave`):
   the episode's label is a target; the other labels' instances stay in the image, unlabelled for this episode: the
   network is trained to suggest nothing on them (hard negatives, the confusions the measure counts as deletions);
 - **copy-paste scenes** (`model.data.scenes.compose_scene`): the accepted cut-outs of the project's labels
-  (`cutouts_from_dataset`) pasted 2-`MAX_COPIES` times onto the project's own accepted images, with the pasted
+  (`cutouts_from_dataset`) pasted 2-`MAX_COPIES` times, at the accepted objects' sizes or (`ANY_SIZE_FRACTION` of
+  them) at any size, onto the project's own accepted images, with the pasted
   label's instances filled out of the background (no unlabelled positive) and the other labels left in place as
   hard negatives; other labels' cut-outs are pasted as distractors. Masks are exact (the composer's).
 
@@ -27,7 +28,7 @@ from model.data.episodes import Episode, EpisodeSampler, interleave
 from model.data.scenes import BACKGROUND_LONG_SIDE_PX, SceneSampler, SceneSettings, SceneSources, fill_out
 from model.data.sprites import cutouts_from_dataset
 
-__all__ = ["MAX_COPIES", "SAME_IMAGE_PROBABILITY", "SCENE_FRACTION", "project_episodes", "project_scene_settings",
+__all__ = ["ANY_SIZE_FRACTION", "ANY_SIZE_PX", "MAX_COPIES", "SAME_IMAGE_PROBABILITY", "SCENE_FRACTION", "project_episodes", "project_scene_settings",
            "project_scene_sources"]
 
 SAME_IMAGE_PROBABILITY = 0.5
@@ -40,6 +41,13 @@ SCENE_LONG_SIDE_PX = 512
 SIZE_MARGIN = 1.25
 """Pasted objects' long sides range over the accepted ones' (scaled to the scene), widened by this factor."""
 MIN_OBJECT_PX = 12.0
+ANY_SIZE_FRACTION = 0.5
+"""Share of the copy-paste scenes that paste the accepted objects at any size (log-uniform over `ANY_SIZE_PX`), the
+rest at the accepted sizes. The accepted sizes are a narrow band when one crowded image supplies most instances,
+and a project's next images may show its kinds at another magnification: a child that only saw the band forgets
+the sizes its parent knew (docs/learning-loop.md, session 12)."""
+ANY_SIZE_PX = (MIN_OBJECT_PX, 0.6 * SCENE_LONG_SIDE_PX)
+"""Long sides of the any-size scenes' objects (the composer also keeps each within 0.6 of the scene's short side)."""
 
 
 def project_scene_sources(train: Dataset) -> SceneSources:
@@ -111,5 +119,10 @@ def project_episodes(train: Dataset, *, augmentation=None, seed: int = 0) -> Ite
     sources = project_scene_sources(train)
     if not sources.cutouts:
         return iter(real)
-    scenes = SceneSampler(sources, project_scene_settings(train, sources), seed=seed + 1)
-    return interleave([(1.0 - SCENE_FRACTION, iter(real)), (SCENE_FRACTION, iter(scenes))], seed=seed)
+    settings = project_scene_settings(train, sources)
+    streams = [(1.0 - SCENE_FRACTION, iter(real)),
+               (SCENE_FRACTION * (1.0 - ANY_SIZE_FRACTION), iter(SceneSampler(sources, settings, seed=seed + 1)))]
+    if ANY_SIZE_FRACTION > 0:
+        any_size = replace(settings, object_size=ANY_SIZE_PX)
+        streams.append((SCENE_FRACTION * ANY_SIZE_FRACTION, iter(SceneSampler(sources, any_size, seed=seed + 2))))
+    return interleave(streams, seed=seed)

@@ -56,7 +56,7 @@ def test_copy_paste_scenes_have_exact_masks():
         assert len(episode.gt_boxes) >= 2
         for mask, box in zip(episode.gt_masks, episode.gt_boxes, strict=True):
             np.testing.assert_array_equal(box_from_mask(mask), box)
-            colour = episode.query_image[mask].mean(axis=0)
+            colour = np.median(episode.query_image[mask], axis=0)  # median: a 12 px paste is mostly soft edge
             wanted = TILE if episode.category == "tile" else DISC
             assert np.abs(colour - wanted).max() < 40, (episode.category, colour)
 
@@ -81,3 +81,22 @@ def test_copy_paste_never_uses_judged_images():
         for colour in (judged_background, judged_tile):
             close = np.abs(pixels - np.asarray(colour)).max(axis=-1) < 30
             assert not close.any(), f"a judged image's colour {colour} appears in a training scene"
+
+
+def test_some_copy_paste_scenes_paste_at_any_size_and_the_rest_at_the_accepted_sizes(monkeypatch):
+    """The accepted tiles are 24 px of 128 (96 px in a 512 scene): the accepted-size scenes paste them at about that
+    size, the any-size scenes from 12 px up; without any-size scenes no pasted tile is far smaller."""
+    import model.training.project_episodes as recipe
+
+    def scene_sizes():
+        episodes = itertools.islice(project_episodes(project(3), seed=1), 120)
+        return [float(np.median(np.maximum(e.gt_boxes[:, 2] - e.gt_boxes[:, 0], e.gt_boxes[:, 3] - e.gt_boxes[:, 1])))
+                for e in episodes if e.query_id.startswith("scene-")]
+
+    sizes = np.array(scene_sizes())
+    assert recipe.ANY_SIZE_FRACTION > 0
+    accepted_band = (sizes > 60) & (sizes < 140)
+    assert accepted_band.sum() >= 0.25 * len(sizes), sizes
+    assert (sizes < 40).sum() >= 0.1 * len(sizes), sizes
+    monkeypatch.setattr(recipe, "ANY_SIZE_FRACTION", 0.0)
+    assert min(scene_sizes()) > 60
