@@ -9,6 +9,7 @@ follow the official Label Studio ML backends where they overlap (`LABEL_STUDIO_U
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,7 +42,7 @@ def _parse_number(kind: Callable[[str], Any], low: float | None, high: float | N
             value = kind(raw.strip())
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}.") from None
-        if value != value or (low is not None and value < low) or (high is not None and value > high):  # NaN too
+        if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
             raise SettingsError(f"{name}={raw!r} is out of range: expected a value in [{low}, {high}].")
         return value
 

@@ -41,6 +41,7 @@ def test_values_are_parsed_and_typed():
     ({"SCORE_THRESHOLD": "nan"}, "SCORE_THRESHOLD='nan' is out of range"),
     ({"TRAIN_PARENT_SHARE": "nan"}, "TRAIN_PARENT_SHARE='nan' is out of range"),
     ({"TRAIN_AVERAGE_TAIL": "1"}, "TRAIN_AVERAGE_TAIL='1' is out of range"),
+    ({"TRAIN_LEARNING_RATE": "inf"}, "TRAIN_LEARNING_RATE='inf' is out of range"),
     ({"BASIC_AUTH_USER": "only-user"}, "both BASIC_AUTH_USER and BASIC_AUTH_PASS"),
 ])
 def test_bad_values_name_the_variable_and_the_fix(env, message):
