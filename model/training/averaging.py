@@ -61,7 +61,7 @@ def average_weights(weight_lists: Sequence[Sequence[np.ndarray]],
             raise ValueError(f"weight array {position} has shapes {sorted(shapes)}: only snapshots of one "
                              "architecture average")
         reference = np.asarray(arrays[0])
-        if np.issubdtype(reference.dtype, np.integer) or reference.dtype == bool:
+        if _is_counter(reference):
             if any(not np.array_equal(reference, a) for a in arrays[1:]):
                 raise ValueError(f"integer weight array {position} differs between models; it cannot be averaged")
             out.append(reference.copy())
@@ -75,52 +75,60 @@ class RunningAverage:
     """The uniform mean of weight snapshots taken one at a time during a run (the fine-tune's tail average), kept
     as a float64 sum so that no snapshot list is held in memory.
 
-    Integer arrays (counters) are kept from the last snapshot; every snapshot must have the first one's shapes.
+    Integer arrays (counters, as the first snapshot has them) are kept from the last snapshot; every snapshot must
+    have the first one's shapes.
     """
 
     def __init__(self) -> None:
-        self._sum: list[np.ndarray | None] = []
-        self._integers: list[np.ndarray | None] = []  # per position: the last snapshot's integer array, or None
+        self._shapes: list[tuple[int, ...]] = []
         self._dtypes: list[np.dtype] = []
+        self._sums: list[np.ndarray | None] = []  # per position: the float64 sum, or None for a counter
+        self._counters: list[np.ndarray | None] = []  # per position: the last snapshot's counter, or None
         self.count = 0
 
     def add(self, weights: Sequence[np.ndarray]) -> None:
-        """Add one snapshot (`keras.Model.get_weights()` order); the arrays are copied.
+        """Add one snapshot (`keras.Model.get_weights()` order); the arrays are copied. A refused snapshot changes
+        nothing.
 
         Raises:
             ValueError: its array count or shapes differ from the first snapshot's.
         """
         arrays = [np.asarray(a) for a in weights]
-        if self.count and len(arrays) != len(self._dtypes):
-            raise ValueError(f"a snapshot with {len(arrays)} arrays, the first had {len(self._dtypes)}: only one "
+        if not self.count:
+            self._shapes = [a.shape for a in arrays]
+            self._dtypes = [a.dtype for a in arrays]
+            self._sums = [None if _is_counter(a) else np.zeros(a.shape, np.float64) for a in arrays]
+            self._counters = [None] * len(arrays)
+        elif len(arrays) != len(self._shapes):
+            raise ValueError(f"a snapshot with {len(arrays)} arrays, the first had {len(self._shapes)}: only one "
                              "model's snapshots average")
+        for position, (array, shape) in enumerate(zip(arrays, self._shapes, strict=True)):
+            if array.shape != shape:
+                raise ValueError(f"weight array {position} has shape {array.shape} in this snapshot and {shape} in "
+                                 "the first: only one model's snapshots average")
         for position, array in enumerate(arrays):
-            integer = np.issubdtype(array.dtype, np.integer) or array.dtype == bool
-            if not self.count:
-                self._dtypes.append(array.dtype)
-                self._sum.append(None if integer else array.astype(np.float64))
-                self._integers.append(array.copy() if integer else None)
-                continue
-            first = self._sum[position] if self._sum[position] is not None else self._integers[position]
-            if array.shape != first.shape:
-                raise ValueError(f"weight array {position} has shape {array.shape} in this snapshot and {first.shape} "
-                                 "in the first: only one model's snapshots average")
-            if integer:
-                self._integers[position] = array.copy()
+            total = self._sums[position]
+            if total is None:
+                self._counters[position] = array.copy()
             else:
-                self._sum[position] += array
+                total += array
         self.count += 1
 
     def mean(self) -> list[np.ndarray]:
-        """The mean of the snapshots added, each array in its own dtype (integer arrays: the last snapshot's).
+        """The mean of the snapshots added, each array in its own dtype (counters: the last snapshot's).
 
         Raises:
             ValueError: no snapshot was added.
         """
         if not self.count:
             raise ValueError("no snapshot to average: add at least one")
-        return [integer.copy() if integer is not None else (total / self.count).astype(dtype)
-                for total, integer, dtype in zip(self._sum, self._integers, self._dtypes, strict=True)]
+        return [counter.copy() if total is None else (total / self.count).astype(dtype)
+                for total, counter, dtype in zip(self._sums, self._counters, self._dtypes, strict=True)]
+
+
+def _is_counter(array: np.ndarray) -> bool:
+    """An integer or boolean array: a counter, not a learnt value, so it is never averaged."""
+    return bool(np.issubdtype(array.dtype, np.integer) or array.dtype == bool)
 
 
 def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: str) -> Path:

@@ -42,7 +42,8 @@ TAIL_AVERAGE_EVERY = 5
 """Steps between the snapshots that `average_tail` averages (the trainer's progress interval)."""
 MAX_AVERAGE_TAIL = 0.95
 """The largest `average_tail` (TRAIN_AVERAGE_TAIL's range in `common.settings` is the same)."""
-RECIPE = "copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, calibrated threshold (issue 18)"
+RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, calibrated "
+          "threshold (issue 18)")
 
 
 @dataclass

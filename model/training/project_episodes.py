@@ -8,9 +8,9 @@ Two streams, interleaved (`model.data.episodes.interleave`):
   network is trained to suggest nothing on them (hard negatives, the confusions the measure counts as deletions);
 - **copy-paste scenes** (`model.data.scenes.compose_scene`): the accepted cut-outs of the project's labels
   (`cutouts_from_dataset`) pasted 2-`MAX_COPIES` times, at the accepted objects' sizes or (`ANY_SIZE_FRACTION` of
-  them) at any size, onto the project's own accepted images, with the pasted
-  label's instances filled out of the background (no unlabelled positive) and the other labels left in place as
-  hard negatives; other labels' cut-outs are pasted as distractors. Masks are exact (the composer's).
+  them) at any size, onto the project's own accepted images, with the pasted label's instances filled out of the
+  background (no unlabelled positive) and the other labels left in place as hard negatives; other labels' cut-outs
+  are pasted as distractors. Masks are exact (the composer's).
 
 Only the images passed in are ever used: the caller passes the training images, never the held-out (judged) ones.
 Nothing here imports TensorFlow.
@@ -28,8 +28,8 @@ from model.data.episodes import Episode, EpisodeSampler, interleave
 from model.data.scenes import BACKGROUND_LONG_SIDE_PX, SceneSampler, SceneSettings, SceneSources, fill_out
 from model.data.sprites import cutouts_from_dataset
 
-__all__ = ["ANY_SIZE_FRACTION", "ANY_SIZE_PX", "MAX_COPIES", "SAME_IMAGE_PROBABILITY", "SCENE_FRACTION", "project_episodes", "project_scene_settings",
-           "project_scene_sources"]
+__all__ = ["ANY_SIZE_FRACTION", "ANY_SIZE_PX", "MAX_COPIES", "SAME_IMAGE_PROBABILITY", "SCENE_FRACTION",
+           "project_episodes", "project_scene_settings", "project_scene_sources"]
 
 SAME_IMAGE_PROBABILITY = 0.5
 """Real episodes whose reference is drawn in the query image (when it holds another instance of the label)."""

@@ -37,6 +37,10 @@ def test_running_average_is_the_mean_of_the_snapshots_added_one_at_a_time():
         running.add([np.zeros(2), np.array(1)])
     with pytest.raises(ValueError, match=r"weight array 0 has shape \(3,\)"):
         running.add([np.zeros(3), np.array(1), np.zeros(1, np.float32)])
+    with pytest.raises(ValueError, match=r"weight array 2 has shape \(2,\)"):
+        running.add([np.ones(2), np.array(1), np.zeros(2, np.float32)])
+    assert running.count == 3 and np.allclose(running.mean()[0], [3.0, 6.0]), "a refused snapshot changes nothing"
+    assert running.mean()[1] == 6
 
 
 @pytest.mark.parametrize("other, message", [
