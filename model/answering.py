@@ -11,13 +11,14 @@ plays it for the bank mode of the measure. Nothing here imports TensorFlow: the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
            "find_for_labels", "find_instances", "pooled_reference", "prediction_long_side", "reference_gate",
-           "scale_boxes"]
+           "one_label_per_object", "scale_boxes", "seeded_bank_answer"]
 
 
 @dataclass(frozen=True)
@@ -205,18 +206,97 @@ def pooled_reference(references: list):
     return references[0] if len(references) == 1 else type(references[0]).mean(references)
 
 
-def find_for_labels(predictor, query, references_by_label: dict, thresholds) -> dict[str, list]:
+def find_for_labels(predictor, query, references_by_label: dict, thresholds, image: np.ndarray | None = None
+                    ) -> dict[str, list]:
     """Batch pre-annotation of one image: every label answered with its pooled exemplars, no box drawn (no size
-    prior: the references come from other images).
+    prior: the references come from other images). With the model's `detection_bank_seed` on and the image given,
+    each label's answer is seeded in the image itself (`seeded_bank_answer`).
 
     Args:
         query: the predictor's `EncodedImage` of the image.
         references_by_label: `{label: [ReferenceEmbedding, ...]}` (the exemplars of each label, encoded).
         thresholds: as `find_instances`.
+        image: `(H, W, 3)` uint8, the image `query` encodes (needed to seed; None answers with the bank alone).
 
     Returns:
         `{label: [Instance, ...]}` in `references_by_label`'s order, each list best first; boxes are xyxy pixels of
         the encoded image.
     """
-    return {label: find_instances(predictor, query, pooled_reference(references), thresholds)
-            for label, references in references_by_label.items()}
+    seed = predictor.config.detection_bank_seed
+    if seed and image is not None:
+        found = {label: seeded_bank_answer(predictor, image, query, pooled_reference(references), thresholds, seed)
+                 for label, references in references_by_label.items()}
+    else:
+        found = {label: find_instances(predictor, query, pooled_reference(references), thresholds)
+                 for label, references in references_by_label.items()}
+    if predictor.config.detection_one_label:
+        found = one_label_per_object(found, thresholds.nms_threshold)
+    return found
+
+
+def one_label_per_object(found: dict[str, list], iou_threshold: float) -> dict[str, list]:
+    """Each object answered under one label only: over every label's instances, best score first, an instance whose
+    box overlaps an already kept instance of ANOTHER label (box IoU >= `iou_threshold`) is dropped. Greedy by score,
+    so the result at a threshold is the result at a lower one cut there.
+
+    Args:
+        found: `{label: [Instance, ...]}` (boxes xyxy pixels of one image), each list best first.
+        iou_threshold: the overlap that makes two boxes one object (the service's NMS threshold).
+
+    Returns:
+        `{label: [Instance, ...]}` with the same labels in the same order, each list still best first.
+    """
+    from model.box_ops import iou_matrix_np
+
+    entries = sorted(((float(i.score), n, label, i) for label, items in found.items() for n, i in enumerate(items)),
+                     key=lambda e: -e[0])
+    if not entries:
+        return {label: [] for label in found}
+    boxes = np.stack([np.asarray(e[3].box, np.float32) for e in entries])[:, [1, 0, 3, 2]]  # yxyx
+    overlaps = iou_matrix_np(boxes, boxes) >= iou_threshold
+    kept: list[int] = []
+    for j, (_, _, label, _) in enumerate(entries):
+        if not any(overlaps[j, k] and entries[k][2] != label for k in kept):
+            kept.append(j)
+    out: dict[str, list] = {label: [] for label in found}
+    for j in kept:
+        out[entries[j][2]].append(entries[j][3])
+    return out
+
+
+def seeded_bank_answer(predictor, image: np.ndarray, query, reference, thresholds, seed_score: float, *,
+                       cap: bool = False) -> list:
+    """The bank's answer for one label, seeded in the image: the pooled exemplars find the kind, the image's own
+    instance of it finds the others.
+
+    The network is strongest with a reference drawn in the image itself (same lighting, scale and background), and
+    weakest with one pooled from other images. So the bank answers first; when its best suggestion scores at least
+    `seed_score`, that suggestion is taken as a box drawn in the image, and the image is answered again exactly as
+    an interactive request (`find_for_drawn_boxes`: the size prior, tiles for small references, the reference
+    gate). If the gate withdraws that answer (the network does not recognise its own seed), the bank's answer stands.
+    An answer at a threshold is the answer at a lower one cut there: the seed does not depend on the threshold.
+
+    Args:
+        image: `(H, W, 3)` uint8, the image `query` encodes; reference: the label's pooled `ReferenceEmbedding`.
+        thresholds: as `find_instances`; seed_score: the score the bank's best suggestion needs to seed (> 0).
+        cap: no score is needed to seed, but no score of the second answer exceeds the seed's own bank score (the
+            kind's presence is the bank's evidence; the second answer only finds its siblings).
+
+    Returns:
+        The predictor's `Instance`s in `image`'s pixels, best first, at most `thresholds.max_instances`.
+    """
+    asked = (predictor.config.detection_min_confidence if thresholds.score_threshold is None
+             else float(thresholds.score_threshold))
+    needed = asked if cap else seed_score
+    looked = AnswerThresholds(min(asked, needed), thresholds.nms_threshold, thresholds.max_instances)
+    first = find_instances(predictor, query, reference, looked)
+    if not first or first[0].score < needed:
+        return [i for i in first if i.score >= asked]
+    box = np.asarray(first[0].box, np.float32).reshape(1, 4)
+    second = find_for_drawn_boxes(predictor, image, query, predictor.encode_references(image, box), thresholds, box)
+    if not second:
+        return [i for i in first if i.score >= asked]
+    if cap:
+        ceiling = float(first[0].score)
+        second = [dataclasses.replace(i, score=min(float(i.score), ceiling)) for i in second]
+    return second

@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-BACKBONES = ("resnet50", "resnet101", "mobilenet_v2", "tiny")
+BACKBONES = ("resnet50", "resnet101", "mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
+             "tiny")
 REFERENCE_PREPROCESSING = ("raw", "mean_subtracted")
 PYRAMID_LEVELS = ("P2", "P3", "P4", "P5", "P6")
 # What the matching conv sees at every level (model/layers/matching.py):
@@ -37,7 +38,7 @@ class ModelConfig:
     name: str
     # Backbone
     backbone: str = "resnet50"
-    backbone_alpha: float = 1.0  # MobileNetV2 width multiplier
+    backbone_alpha: float = 1.0  # MobileNetV2 width multiplier (1.0 for EfficientNet-Lite: the variant fixes it)
     backbone_weights: str | None = None  # "imagenet" or None (random)
     # Input sizes (paper "square" mode: short side up to *_min_dim, long side at most *_size, zero-padded)
     image_size: int = 1024
@@ -98,6 +99,12 @@ class ModelConfig:
     # (at most detection_expand_count of them) join the drawn boxes as references for a second answer; 0 = off.
     detection_expand_score: float = 0.0
     detection_expand_count: int = 4
+    # Batch pre-annotation seeded in the image (model/answering.py, seeded_bank_answer): the exemplar bank's best
+    # suggestion, when it scores at least this, is answered again as a box drawn in the image; 0 = off.
+    detection_bank_seed: float = 0.0
+    # Batch pre-annotation gives each object one label (model/answering.py, one_label_per_object): a suggestion
+    # overlapping a better one of another label is dropped.
+    detection_one_label: bool = False
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9

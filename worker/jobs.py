@@ -114,7 +114,7 @@ def batch_job(payload: dict) -> dict:
     for index, label in enumerate(request.labels):
         _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
         references[label.label] = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
-    found = find_for_labels(rt.predictor, query, references, request.thresholds)
+    found = find_for_labels(rt.predictor, query, references, request.thresholds, image=image)
     per_label = {label: tuple(instance_records(instances)) for label, instances in found.items()}
     result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
                          original_size=original)

@@ -66,7 +66,7 @@ class BankAnswerer:
         else:
             decoded = image.pixels
         query = self.predictor.encode_image(decoded)
-        found = find_for_labels(self.predictor, query, self.references, self.thresholds)
+        found = find_for_labels(self.predictor, query, self.references, self.thresholds, image=decoded)
         instances = [(label, item) for label, items in found.items() for item in items]
         if not instances:
             return Suggestions.empty()
