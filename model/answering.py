@@ -114,15 +114,21 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first.
     """
+    answer = _gated_answer(predictor, image, query, reference, thresholds, boxes)
+    return [] if answer is None else answer
+
+
+def _gated_answer(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list | None:
+    """`find_for_drawn_boxes`' answer, or None when the reference gate withdrew it (whatever the threshold)."""
     cfg = predictor.config
     asked = cfg.detection_min_confidence if thresholds.score_threshold is None else float(thresholds.score_threshold)
     looked = min([asked] + [v for v in (cfg.detection_reference_gate, cfg.detection_expand_score) if v])
     wide = AnswerThresholds(looked, thresholds.nms_threshold, thresholds.max_instances)
     instances = _answer(predictor, image, query, reference, wide, boxes)
     gate = cfg.detection_reference_gate
-    if instances and gate and not reference_gate(np.stack([i.box for i in instances]),
-                                                 np.array([i.score for i in instances]), boxes, gate):
-        return []
+    if gate and not (instances and reference_gate(np.stack([i.box for i in instances]),
+                                                  np.array([i.score for i in instances]), boxes, gate)):
+        return None
     if instances and cfg.detection_expand_score:
         expanded = expanded_reference(predictor, image, reference, boxes, instances, cfg.detection_expand_score,
                                       cfg.detection_expand_count)
@@ -253,7 +259,8 @@ def one_label_per_object(found: dict[str, list], iou_threshold: float) -> dict[s
     if not entries:
         return {label: [] for label in found}
     boxes = np.stack([np.asarray(e[3].box, np.float32) for e in entries])[:, [1, 0, 3, 2]]  # yxyx
-    overlaps = iou_matrix_np(boxes, boxes) >= iou_threshold
+    iou = iou_matrix_np(boxes, boxes)
+    overlaps = (iou > 0) & (iou >= iou_threshold)  # boxes that do not touch are never one object, even at 0
     kept: list[int] = []
     for j, (_, _, label, _) in enumerate(entries):
         if not any(overlaps[j, k] and entries[k][2] != label for k in kept):
@@ -273,13 +280,15 @@ def seeded_bank_answer(predictor, image: np.ndarray, query, reference, threshold
     weakest with one pooled from other images. So the bank answers first; when its best suggestion scores at least
     `seed_score`, that suggestion is taken as a box drawn in the image, and the image is answered again exactly as
     an interactive request (`find_for_drawn_boxes`: the size prior, tiles for small references, the reference
-    gate). If the gate withdraws that answer (the network does not recognise its own seed), the bank's answer stands.
-    An answer at a threshold is the answer at a lower one cut there: the seed does not depend on the threshold.
+    gate). If the gate withdraws that answer (the network does not recognise its own seed), the bank's answer stands;
+    an answer with nothing above the threshold is not withdrawn. An answer at a threshold is the answer at a lower
+    one cut there: neither the seed nor the gate's verdict depends on the threshold.
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; reference: the label's pooled `ReferenceEmbedding`.
         thresholds: as `find_instances`; seed_score: the score the bank's best suggestion needs to seed (> 0).
-        cap: no score is needed to seed, but no score of the second answer exceeds the seed's own bank score (the
+        cap: instead of `seed_score`, any best suggestion that reaches the asked threshold seeds (a lower one could
+            not show under the cap), and no score of the second answer exceeds the seed's own bank score (the
             kind's presence is the bank's evidence; the second answer only finds its siblings).
 
     Returns:
@@ -293,8 +302,8 @@ def seeded_bank_answer(predictor, image: np.ndarray, query, reference, threshold
     if not first or first[0].score < needed:
         return [i for i in first if i.score >= asked]
     box = np.asarray(first[0].box, np.float32).reshape(1, 4)
-    second = find_for_drawn_boxes(predictor, image, query, predictor.encode_references(image, box), thresholds, box)
-    if not second:
+    second = _gated_answer(predictor, image, query, predictor.encode_references(image, box), thresholds, box)
+    if second is None:
         return [i for i in first if i.score >= asked]
     if cap:
         ceiling = float(first[0].score)

@@ -143,6 +143,8 @@ class ModelConfig:
                              f"{self.detection_size_tolerance}, {self.detection_size_falloff}")
         if not 1 <= self.mask_convs <= 4:
             raise ValueError(f"mask_convs must be 1..4, got {self.mask_convs}")
+        if not 0 <= self.detection_bank_seed <= 1:  # also refuses NaN
+            raise ValueError(f"detection_bank_seed must be 0 (off) or a score in (0, 1], got {self.detection_bank_seed}")
 
     @property
     def anchors_per_location(self) -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import collections
 import io
+import math
+import os
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -133,17 +135,18 @@ def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
             objects, storages = _read_zip(path)
         else:
             objects, storages = _read_legacy(path)
+        if isinstance(objects, dict) and isinstance(objects.get("state_dict"), dict):
+            objects = objects["state_dict"]
+        if not isinstance(objects, dict):
+            raise TorchFileError(f"{path}: holds a {type(objects).__name__}, not a state dict")
+        return {str(name): _materialise(ref, storages, path) for name, ref in objects.items()
+                if isinstance(ref, _TensorRef)}
     except TorchFileError:
         raise
-    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, IndexError, OverflowError,
+            MemoryError, zipfile.BadZipFile) as exc:
         raise TorchFileError(f"{path}: not a readable PyTorch file ({type(exc).__name__}: {exc}); "
                              "a partial download? Delete it and fetch it again") from exc
-    if isinstance(objects, dict) and isinstance(objects.get("state_dict"), dict):
-        objects = objects["state_dict"]
-    if not isinstance(objects, dict):
-        raise TorchFileError(f"{path}: holds a {type(objects).__name__}, not a state dict")
-    return {str(name): _materialise(ref, storages, path) for name, ref in objects.items()
-            if isinstance(ref, _TensorRef)}
 
 
 def _read_legacy(path: Path):
@@ -187,6 +190,10 @@ def _read_zip(path: Path):
 
 
 def _read_exact(f, n: int, path: Path) -> bytes:
+    left = os.fstat(f.fileno()).st_size - f.tell()
+    if n < 0 or n > left:
+        raise TorchFileError(f"{path}: cut off ({max(left, 0)} bytes left for a storage of {n}); delete it and "
+                             "fetch it again")
     data = f.read(n)
     if len(data) != n:
         raise TorchFileError(f"{path}: cut off ({len(data)} of {n} bytes of a storage); delete it and fetch it again")
@@ -198,9 +205,14 @@ def _materialise(ref: _TensorRef, storages: dict[str, np.ndarray], path: Path) -
     flat = storages[ref.storage.key]
     if ref.storage.view is not None:
         start, numel = ref.storage.view
+        if start < 0 or numel < 0:
+            raise TorchFileError(f"{path}: a storage view ({start}, {numel}) outside its storage; the file is damaged")
         flat = flat[start : start + numel]
     if len(ref.size) != len(ref.stride):
         raise TorchFileError(f"{path}: tensor with size {ref.size} but stride {ref.stride}")
+    if any(n < 0 for n in ref.size) or math.prod(ref.size) > len(flat):
+        raise TorchFileError(f"{path}: a tensor of size {ref.size} has more elements than its storage "
+                             f"({len(flat)}); the file is damaged")
     if any(s == 0 for s in ref.size):
         array = np.zeros(ref.size, flat.dtype)
     else:

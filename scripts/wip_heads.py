@@ -7,8 +7,9 @@ layers alone (for `lite1`: about 4.3 M parameters, 17 MB, against 34.5 MB for th
     python scripts/wip_heads.py save runs/lite/train/model.weights.h5 checkpoints/wip/lite1.heads.npz
     python scripts/wip_heads.py restore checkpoints/wip/lite1.heads.npz runs/lite/resume.weights.h5
 
-`save` writes every non-backbone layer's weights (float32, `<layer>/<index>` keys) and the checkpoint's card beside
-them (`.card.json`, with the step count to `--resume` from). `restore` rebuilds the network from that card with the
+`save` refuses a checkpoint whose backbone was trained, then writes every non-backbone layer's weights (float32,
+`<layer>/<index>` keys) and the checkpoint's card beside them (`.card.json`, with the step count to `--resume`
+from). `restore` rebuilds the network from that card with the
 ImageNet backbone (fetched as the preset does), sets the saved layers, and writes an ordinary checkpoint for
 `python -m model train --init ... --resume`. Both refuse a layer whose name or shapes do not match.
 """
@@ -30,12 +31,27 @@ def _head_layers(model) -> list:
             if layer.weights and id(layer) not in backbone and not layer._layers]
 
 
+def _backbone_is_imagenet(model) -> bool:
+    """Whether the model's backbone holds exactly the ImageNet weights its preset starts from (a frozen run)."""
+    import numpy as np
+
+    from model.layers.backbones import build_backbone
+
+    cfg = model.config
+    fresh = build_backbone(cfg.backbone, alpha=cfg.backbone_alpha, weights="imagenet", mean_pixel=cfg.mean_pixel)
+    ours, theirs = model.backbone.get_weights(), fresh.get_weights()
+    return len(ours) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
 def save(checkpoint: Path, out: Path) -> None:
     import numpy as np
 
     from model.checkpoint import load_checkpoint, read_card
 
     model, _ = load_checkpoint(checkpoint)
+    if not _backbone_is_imagenet(model):
+        raise SystemExit(f"{checkpoint}'s backbone is not the ImageNet one (trained with --layers all?): this format "
+                         "leaves the backbone out and would lose it; commit the whole checkpoint instead")
     arrays = {f"{layer.name}{KEY_SEPARATOR}{i}": np.asarray(w, np.float32)
               for layer in _head_layers(model) for i, w in enumerate(layer.get_weights())}
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -173,7 +173,9 @@ def build_efficientnet_lite(
             outputs.append(expanded)  # the last features at this resolution, before the stride-2 depthwise
         stride *= block.stride
     outputs.append(_conv_bn_relu(x, LITE_HEAD_FILTERS, 1, 1, "head"))
-    assert len(outputs) == 4 and stride == 32, (len(outputs), stride)
+    if len(outputs) != 4 or stride != 32:
+        raise ValueError(f"EfficientNet-Lite stages give {len(outputs)} taps ending at stride {stride}; the FPN "
+                         "needs C2..C5 at strides 4..32: check the stage table")
     model = keras.Model(inputs, outputs, name=f"efficientnet_{variant}_model")
     if weights is not None:
         # Deferred: reading and fetching are not needed to build a backbone that a checkpoint will fill.

@@ -84,9 +84,12 @@ def test_an_answer_at_a_threshold_is_a_lower_thresholds_answer_cut_there(tiny_pr
     low = seeded_bank_answer(seeding, image, query, reference, EVERYTHING, seed_score, cap=cap)
     scores = sorted({i.score for i in low}, reverse=True)
     assert len(scores) >= 2
-    cut = (scores[0] + scores[1]) / 2
-    high = seeded_bank_answer(seeding, image, query, reference, AnswerThresholds(cut, 0.5, 50), seed_score, cap=cap)
-    assert _scores(high) == _scores([i for i in low if i.score >= cut])
+    # between the second answer's best two; and above its best but under the bank's best (nothing to show there:
+    # the bank's answer must not come back in its place)
+    for cut in ((scores[0] + scores[1]) / 2, (scores[0] + first[0].score) / 2):
+        high = seeded_bank_answer(seeding, image, query, reference, AnswerThresholds(cut, 0.5, 50), seed_score,
+                                  cap=cap)
+        assert _scores(high) == _scores([i for i in low if i.score >= cut])
 
 
 def test_find_for_labels_seeds_only_when_the_model_says_so_and_the_image_is_given(tiny_predictor, scene):
@@ -118,6 +121,14 @@ def test_one_label_per_object_keeps_the_better_label_where_two_overlap():
     assert list(kept) == ["person", "chair"]
     assert [i.score for i in kept["person"]] == [0.9]  # its 0.6 box is the chair's 0.8 object
     assert [i.score for i in kept["chair"]] == [0.8, 0.5]  # its 0.7 box is the person's 0.9 object
+
+
+def test_one_label_per_object_never_joins_boxes_that_do_not_touch():
+    from model.answering import one_label_per_object
+
+    found = {"a": [_instance([0, 0, 10, 10], 0.9)], "b": [_instance([50, 50, 60, 60], 0.8)]}
+    kept = one_label_per_object(found, 0.0)  # an NMS threshold of 0 still needs some overlap
+    assert [i.score for i in kept["a"]] == [0.9] and [i.score for i in kept["b"]] == [0.8]
 
 
 def test_one_label_per_object_leaves_one_labels_own_overlaps_and_empty_answers_alone():
@@ -152,3 +163,9 @@ def test_find_for_labels_gives_each_object_one_label_when_the_model_says_so(tiny
     assert _scores(plain["cell"]) == _scores(plain["twin"]) == _scores(first)
     exclusive = find_for_labels(_with(tiny_predictor, detection_one_label=True), query, both, EVERYTHING, image=image)
     assert _scores(exclusive["cell"]) == _scores(first) and exclusive["twin"] == []
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
+def test_a_seed_score_outside_0_1_is_refused(tiny_predictor, value):
+    with pytest.raises(ValueError, match="detection_bank_seed"):
+        tiny_predictor.config.replace(detection_bank_seed=value)

@@ -165,6 +165,22 @@ def test_a_tensor_outside_its_storage_is_refused(tmp_path, rng):
         read_torch_state_dict(path)
 
 
+@pytest.mark.parametrize("size, stride", [((10**6, 10**6), (0, 0)), ((-1, 3), (3, 1))])
+def test_a_tensor_with_more_elements_than_its_storage_is_refused_before_any_allocation(tmp_path, size, stride):
+    """A few bytes must not make the reader allocate terabytes (a size with zero strides), nor crash on a negative
+    size: both are a damaged file."""
+    storage = _Storage("0", np.zeros(6, np.float32))
+    buffer = io.BytesIO()
+    with _fake_torch() as torch:
+        _Pickler(buffer, torch).dump({"w": _Tensor(storage, 0, size, stride)})
+    path = tmp_path / "huge.pth"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/data/0", storage.data.tobytes())
+    with pytest.raises(TorchFileError, match="more elements than its storage"):
+        read_torch_state_dict(path)
+
+
 def test_other_globals_are_refused_without_running_them(tmp_path):
     path = tmp_path / "evil.pth"
     with zipfile.ZipFile(path, "w") as archive:

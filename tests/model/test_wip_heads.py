@@ -70,3 +70,15 @@ def test_heads_that_do_not_fit_are_refused(trained, tmp_path):
     np.savez(heads, **(arrays | {first: arrays[first][..., :1]}))  # every layer, one of the wrong shape
     with pytest.raises(SystemExit, match="shapes"):
         script.restore(heads, tmp_path / "never.weights.h5")
+
+
+def test_a_trained_backbone_is_never_dropped(trained, tmp_path):
+    from model.checkpoint import load_checkpoint, read_card, save_checkpoint
+
+    model, _ = load_checkpoint(trained)
+    first = model.backbone.weights[0]
+    first.assign(first.numpy() + 0.01)
+    changed = save_checkpoint(model, tmp_path / "all.weights.h5", read_card(trained))
+    with pytest.raises(SystemExit, match="backbone is not the ImageNet one"):
+        _script().save(changed, tmp_path / "never.npz")
+    assert not (tmp_path / "never.npz").exists()
