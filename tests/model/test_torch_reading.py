@@ -152,15 +152,20 @@ def test_strided_views_are_materialised(tmp_path, rng):
     np.testing.assert_array_equal(read["tail"], base.ravel()[10:])
 
 
-def test_a_tensor_outside_its_storage_is_refused(tmp_path, rng):
+def _one_tensor_file(path, offset: int, size: tuple, stride: tuple):
+    """A zip-format file of one tensor "w" over a storage of 6 zeros: `path`."""
     storage = _Storage("0", np.zeros(6, np.float32))
     buffer = io.BytesIO()
     with _fake_torch() as torch:
-        _Pickler(buffer, torch).dump({"w": _Tensor(storage, 2, (2, 3), (3, 1))})
-    path = tmp_path / "bad.pth"
+        _Pickler(buffer, torch).dump({"w": _Tensor(storage, offset, size, stride)})
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("archive/data.pkl", buffer.getvalue())
         archive.writestr("archive/data/0", storage.data.tobytes())
+    return path
+
+
+def test_a_tensor_outside_its_storage_is_refused(tmp_path):
+    path = _one_tensor_file(tmp_path / "bad.pth", 2, (2, 3), (3, 1))
     with pytest.raises(TorchFileError, match="outside its storage"):
         read_torch_state_dict(path)
 
@@ -169,14 +174,7 @@ def test_a_tensor_outside_its_storage_is_refused(tmp_path, rng):
 def test_a_tensor_with_more_elements_than_its_storage_is_refused_before_any_allocation(tmp_path, size, stride):
     """A few bytes must not make the reader allocate terabytes (a size with zero strides), nor crash on a negative
     size: both are a damaged file."""
-    storage = _Storage("0", np.zeros(6, np.float32))
-    buffer = io.BytesIO()
-    with _fake_torch() as torch:
-        _Pickler(buffer, torch).dump({"w": _Tensor(storage, 0, size, stride)})
-    path = tmp_path / "huge.pth"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("archive/data.pkl", buffer.getvalue())
-        archive.writestr("archive/data/0", storage.data.tobytes())
+    path = _one_tensor_file(tmp_path / "huge.pth", 0, size, stride)
     with pytest.raises(TorchFileError, match="more elements than its storage"):
         read_torch_state_dict(path)
 
