@@ -118,10 +118,17 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     return [] if answer is None else answer
 
 
+def _asked_score(predictor, thresholds) -> float:
+    """The score threshold an answer is cut at: the request's, else the model's calibrated one."""
+    if thresholds.score_threshold is None:
+        return float(predictor.config.detection_min_confidence)
+    return float(thresholds.score_threshold)
+
+
 def _gated_answer(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list | None:
     """`find_for_drawn_boxes`' answer, or None when the reference gate withdrew it (whatever the threshold)."""
     cfg = predictor.config
-    asked = cfg.detection_min_confidence if thresholds.score_threshold is None else float(thresholds.score_threshold)
+    asked = _asked_score(predictor, thresholds)
     looked = min([asked] + [v for v in (cfg.detection_reference_gate, cfg.detection_expand_score) if v])
     wide = AnswerThresholds(looked, thresholds.nms_threshold, thresholds.max_instances)
     instances = _answer(predictor, image, query, reference, wide, boxes)
@@ -228,13 +235,14 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
         `{label: [Instance, ...]}` in `references_by_label`'s order, each list best first; boxes are xyxy pixels of
         the encoded image.
     """
-    seed = predictor.config.detection_bank_seed
-    if seed and image is not None:
-        found = {label: seeded_bank_answer(predictor, image, query, pooled_reference(references), thresholds, seed)
-                 for label, references in references_by_label.items()}
-    else:
-        found = {label: find_instances(predictor, query, pooled_reference(references), thresholds)
-                 for label, references in references_by_label.items()}
+    seed = predictor.config.detection_bank_seed if image is not None else 0.0
+
+    def answer(reference) -> list:
+        if seed:
+            return seeded_bank_answer(predictor, image, query, reference, thresholds, seed)
+        return find_instances(predictor, query, reference, thresholds)
+
+    found = {label: answer(pooled_reference(references)) for label, references in references_by_label.items()}
     if predictor.config.detection_one_label:
         found = one_label_per_object(found, thresholds.nms_threshold)
     return found
@@ -294,8 +302,7 @@ def seeded_bank_answer(predictor, image: np.ndarray, query, reference, threshold
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first, at most `thresholds.max_instances`.
     """
-    asked = (predictor.config.detection_min_confidence if thresholds.score_threshold is None
-             else float(thresholds.score_threshold))
+    asked = _asked_score(predictor, thresholds)
     needed = asked if cap else seed_score
     looked = AnswerThresholds(min(asked, needed), thresholds.nms_threshold, thresholds.max_instances)
     first = find_instances(predictor, query, reference, looked)

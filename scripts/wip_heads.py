@@ -46,9 +46,9 @@ def _backbone_is_imagenet(model) -> bool:
 def save(checkpoint: Path, out: Path) -> None:
     import numpy as np
 
-    from model.checkpoint import load_checkpoint, read_card
+    from model.checkpoint import load_checkpoint
 
-    model, _ = load_checkpoint(checkpoint)
+    model, card = load_checkpoint(checkpoint)
     if not _backbone_is_imagenet(model):
         raise SystemExit(f"{checkpoint}'s backbone is not the ImageNet one (trained with --layers all?): this format "
                          "leaves the backbone out and would lose it; commit the whole checkpoint instead")
@@ -56,7 +56,7 @@ def save(checkpoint: Path, out: Path) -> None:
               for layer in _head_layers(model) for i, w in enumerate(layer.get_weights())}
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)
-    out.with_suffix(".card.json").write_text(read_card(checkpoint).to_json())
+    out.with_suffix(".card.json").write_text(card.to_json())
     size = out.stat().st_size / 1e6
     print(f"wrote {out} ({len(arrays)} arrays, {size:.1f} MB) and its card", file=sys.stderr)
 
