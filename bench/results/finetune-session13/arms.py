@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import model.evaluation.bank_answerer as bank_answerer_module
+import model.answering as answering
 from bench.effort_curve import load_split
 from bench.learning_curve import SHIPPED_CHECKPOINT
 from common.settings import Settings
-from model.answering import find_instances, one_label_per_object, pooled_reference, seeded_bank_answer
 from model.checkpoint import load_checkpoint
 from model.evaluation.bank_answerer import BankAnswerer
 from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials, run_bank_effort
@@ -35,20 +34,15 @@ ARMS = {k: v for k, v in ALL_ARMS.items() if k in os.environ.get("ARMS", ",".joi
 STATE = {"cap": False}
 
 
-def patched_find_for_labels(predictor, query, references_by_label, thresholds, image=None):
-    seed = predictor.config.detection_bank_seed
-    if seed and image is not None:
-        found = {label: seeded_bank_answer(predictor, image, query, pooled_reference(refs), thresholds, seed,
-                                           cap=STATE["cap"]) for label, refs in references_by_label.items()}
-    else:
-        found = {label: find_instances(predictor, query, pooled_reference(refs), thresholds)
-                 for label, refs in references_by_label.items()}
-    if predictor.config.detection_one_label:
-        found = one_label_per_object(found, thresholds.nms_threshold)
-    return found
+_seeded_bank_answer = answering.seeded_bank_answer
 
 
-bank_answerer_module.find_for_labels = patched_find_for_labels
+def seeded_with_arm_cap(*args, **kwargs):
+    """The product's seeding, with the capped arm's `cap` (find_for_labels calls it by this module-level name)."""
+    return _seeded_bank_answer(*args, cap=STATE["cap"], **kwargs)
+
+
+answering.seeded_bank_answer = seeded_with_arm_cap
 
 
 def errors(run, n):
