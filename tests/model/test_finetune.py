@@ -137,7 +137,11 @@ def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path):
     assert moved, "three steps of training change some weights"
     for i in moved:
         np.testing.assert_allclose(children[1.0][i], parent_weights[i], rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(children[0.5][i], (children[0.0][i] + parent_weights[i]) / 2, rtol=1e-4, atol=1e-6)
+        # The three children train separately, and CPU training is not bit-for-bit repeatable: the half-way child is
+        # judged against 1% of how far the weights moved (a wrong share is off by a quarter to a half of it).
+        moved_by = float(np.max(np.abs(children[0.0][i] - parent_weights[i])))
+        np.testing.assert_allclose(children[0.5][i], (children[0.0][i] + parent_weights[i]) / 2, rtol=0,
+                                   atol=0.01 * moved_by + 1e-7)
 
 
 @pytest.mark.parametrize("tail", [-0.1, 0.96, float("nan")])
