@@ -223,7 +223,8 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
                     ) -> dict[str, list]:
     """Batch pre-annotation of one image: every label answered with its pooled exemplars, no box drawn (no size
     prior: the references come from other images). With the model's `detection_bank_seed` on and the image given,
-    each label's answer is seeded in the image itself (`seeded_bank_answer`).
+    each label's answer is seeded in the image itself (`seeded_bank_answer`). With `detection_bank_answers` off
+    (a version whose held-out slice said the bank does not pay) every label gets no instances.
 
     Args:
         query: the predictor's `EncodedImage` of the image.
@@ -235,6 +236,8 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
         `{label: [Instance, ...]}` in `references_by_label`'s order, each list best first; boxes are xyxy pixels of
         the encoded image.
     """
+    if not predictor.config.detection_bank_answers:
+        return {label: [] for label in references_by_label}
     seed = predictor.config.detection_bank_seed if image is not None else 0.0
 
     def answer(reference) -> list:

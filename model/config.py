@@ -105,6 +105,10 @@ class ModelConfig:
     # Batch pre-annotation gives each object one label (model/answering.py, one_label_per_object): a suggestion
     # overlapping a better one of another label is dropped.
     detection_one_label: bool = False
+    # Batch pre-annotation from the exemplar bank answers at all. A fine-tuned version whose held-out slice says the
+    # bank costs at least as much as suggesting nothing is given False by the recipe (model/training/finetune.py):
+    # its batch pre-annotation then suggests nothing. The drawn-box answer is not affected.
+    detection_bank_answers: bool = True
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9

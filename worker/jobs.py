@@ -109,12 +109,18 @@ def batch_job(payload: dict) -> dict:
     image = loaded.image
     size = (int(image.shape[0]), int(image.shape[1]))
     original = None if loaded.original_size == size else loaded.original_size
-    query, hit = rt.encode(loaded.digest, image)
-    references: dict[str, list] = {}
-    for index, label in enumerate(request.labels):
-        _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
-        references[label.label] = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
-    found = find_for_labels(rt.predictor, query, references, request.thresholds, image=image)
+    hit = False
+    if rt.predictor.config.detection_bank_answers:
+        query, hit = rt.encode(loaded.digest, image)
+        references: dict[str, list] = {}
+        for index, label in enumerate(request.labels):
+            _progress(f"label {label.label}", 0.2 + 0.7 * index / len(request.labels))
+            references[label.label] = [rt.reference(ex.image, ex.boxes) for ex in label.exemplars]
+        found = find_for_labels(rt.predictor, query, references, request.thresholds, image=image)
+    else:  # the version's held-out slice said its bank costs more than it saves (model/training/finetune.py, step 5)
+        log.info("batch task=%s: version %s does not pre-annotate from its bank (its card's training.bank_answers "
+                 "says why): no suggestions", request.task_id, rt.version)
+        found = {label.label: [] for label in request.labels}
     per_label = {label: tuple(instance_records(instances)) for label, instances in found.items()}
     result = BatchResult(task_id=request.task_id, model_version=rt.version, image_size=size, instances=per_label,
                          original_size=original)

@@ -14,7 +14,10 @@ One code path for the Train button and automatic training (`worker.training`) an
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
 4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
    `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
-   held-out slice (1 image) the threshold is `FIXED_THRESHOLD`.
+   held-out slice (1 image) the threshold is `FIXED_THRESHOLD`;
+5. decide whether the child's exemplar bank pre-annotates at all: where its held-out bank effort at that threshold
+   is at least `NOTHING_EFFORT` (what suggesting nothing costs), the child's `detection_bank_answers` is False and
+   its batch pre-annotation suggests nothing. Decided afresh for every child (a parent's False is not inherited).
 
 The card holds the recipe's settings, both versions' held-out figures and the sweeps; `FineTuneResult.effort_gate`
 says whether the child may replace its parent (lower is better: a child with higher held-out effort is refused).
@@ -32,8 +35,8 @@ from model.data.annotations import Dataset
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings",
-           "finetune"]
+__all__ = ["FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "NOTHING_EFFORT", "TAIL_AVERAGE_EVERY", "FineTuneResult",
+           "FineTuneSettings", "finetune"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -42,6 +45,9 @@ TAIL_AVERAGE_EVERY = 5
 """Steps between the snapshots that `average_tail` averages (the trainer's progress interval)."""
 MAX_AVERAGE_TAIL = 0.95
 """The largest `average_tail` (TRAIN_AVERAGE_TAIL's range in `common.settings` is the same)."""
+NOTHING_EFFORT = 1.0
+"""The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
+A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
 RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, calibrated "
           "threshold (issue 18)")
 
@@ -170,6 +176,7 @@ def finetune(
     del parent, parent_model
 
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
+    model.config = model.config.replace(detection_bank_answers=True)  # step 5 decides afresh for this child
     parent_weights = model.get_weights() if settings.parent_share > 0 else None
     train_settings = TrainSettings(
         steps=settings.max_steps, batch_size=settings.batch_size, layers=settings.layers,
@@ -203,6 +210,8 @@ def finetune(
     model.config = model.config.replace(detection_min_confidence=threshold)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
+    bank_answers = _bank_answers(metrics["new"])
+    model.config = model.config.replace(detection_bank_answers=bank_answers["value"])
 
     card = ModelCard(
         version=version,
@@ -225,6 +234,7 @@ def finetune(
             "score_threshold": {"value": threshold,
                                 "chosen": "calibrated on the held-out slice" if calibration else
                                           "fixed default (no held-out image)"},
+            "bank_answers": bank_answers,
         },
         metrics={"holdout": metrics,
                  "calibration": calibration.to_dict() if calibration else None,
@@ -238,6 +248,21 @@ def finetune(
         weights_path=path, card=card, steps=steps, seconds=seconds, train_images=len(train_set.images),
         holdout_images=len(holdout.images), metrics=metrics,
     )
+
+
+def _bank_answers(figures: dict | None) -> dict:
+    """Step 5 of the recipe: `{"value": whether the child's bank pre-annotates, "why": ...}` from its held-out
+    figures at its threshold (`HoldoutJudgement.figures_at`, or None when nothing was held out)."""
+    bank = (figures or {}).get("modes", {}).get("bank")
+    if not bank:
+        return {"value": True, "why": "no held-out bank trials to judge it on"}
+    effort = float(bank["effort"])
+    if effort >= NOTHING_EFFORT:
+        return {"value": False, "why": f"held-out bank effort {effort:.4f} at threshold {figures['threshold']:g} is "
+                                       f"not below {NOTHING_EFFORT:g}, what suggesting nothing costs: batch "
+                                       "pre-annotation suggests nothing with this version"}
+    return {"value": True, "why": f"held-out bank effort {effort:.4f} at threshold {figures['threshold']:g} is below "
+                                  f"{NOTHING_EFFORT:g}, what suggesting nothing costs"}
 
 
 class _TailAverage:

@@ -128,3 +128,33 @@ def test_the_bank_answers_as_the_worker_batch_job_with_the_right_labels(installe
         expected = cv2.resize(decode_mask(record.mask).astype(np.uint8), pixels.shape[1::-1],
                               interpolation=cv2.INTER_NEAREST).astype(bool)
         assert np.array_equal(mask, expected)
+
+
+def test_a_version_whose_bank_does_not_pay_answers_the_batch_job_and_the_measure_with_nothing(
+        installed_runtime, predictor):
+    """`detection_bank_answers` off (the recipe's step 5): the worker's batch job returns every label empty, as the
+    bank mode of the measure counts it (every instance a miss, effort 1.0)."""
+    from model.evaluation.bank_answerer import BankAnswerer
+    from model.evaluation.bank_effort import Exemplar as BankExemplar
+    from worker.jobs import batch_job
+
+    scene, boxes = make_scene()
+    exemplar_image, _ = make_scene(seed=1)
+    output = (OutputControl("label", "image", "rectanglelabels"),)
+    source = ImageSource(url=_data_url(exemplar_image, "png"))
+    exemplar = Exemplar(source, tuple(tuple(float(v) for v in b) for b in boxes[:2]))
+    labels = tuple(LabelExemplars(name, (exemplar,), output) for name in ("patch", "turned"))
+    request = BatchRequest(project_id=1, task_id=8, image=ImageSource(url=_data_url(scene, "png")), labels=labels,
+                           thresholds=Thresholds(0.0, NMS, CAP))
+    assert any(BatchResult.from_dict(batch_job(request.to_dict())).instances.values())  # at 0, the bank answers
+    bank = {"patch": [BankExemplar(exemplar_image, boxes[:2].astype(np.float32), "ex-1")]}
+    own = predictor.config
+    predictor.config = own.replace(detection_bank_answers=False)
+    try:
+        silent = BatchResult.from_dict(batch_job(request.to_dict()))
+        answer = BankAnswerer(predictor, bank, AnswerThresholds(0.0, NMS, CAP), decode_factor=1)(
+            QueryImage(scene, None, "query"))
+    finally:
+        predictor.config = own
+    assert silent.instances == {"patch": (), "turned": ()} and silent.image_size == scene.shape[:2]
+    assert len(answer.boxes) == 0 and not answer.labels

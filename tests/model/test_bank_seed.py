@@ -165,6 +165,14 @@ def test_find_for_labels_gives_each_object_one_label_when_the_model_says_so(tiny
     assert _scores(exclusive["cell"]) == _scores(first) and exclusive["twin"] == []
 
 
+def test_a_version_whose_bank_does_not_pay_pre_annotates_nothing(tiny_predictor, scene):
+    image, query, reference, first = scene
+    labels = {"cell": [reference], "dust": [reference]}
+    silent = find_for_labels(_with(tiny_predictor, detection_bank_answers=False), query, labels, EVERYTHING, image=image)
+    assert silent == {"cell": [], "dust": []}
+    assert _scores(find_for_labels(tiny_predictor, query, labels, EVERYTHING, image=image)["cell"]) == _scores(first)
+
+
 @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
 def test_a_seed_score_outside_0_1_is_refused(tiny_predictor, value):
     with pytest.raises(ValueError, match="detection_bank_seed"):

@@ -6,7 +6,13 @@ from project_scenes import project
 
 from model.checkpoint import ModelCard, read_card, save_checkpoint
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
-from model.training.finetune import FIXED_THRESHOLD, FineTuneResult, FineTuneSettings, finetune
+from model.training.finetune import (
+    FIXED_THRESHOLD,
+    NOTHING_EFFORT,
+    FineTuneResult,
+    FineTuneSettings,
+    finetune,
+)
 from model.training.holdout_split import split_holdout
 
 
@@ -91,18 +97,42 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
         assert figures["modes"]["bank"]["trials"] == 2 * 2  # (held-out image, label)
     model, loaded = load_checkpoint(result.weights_path)
     assert model.config.detection_min_confidence == threshold and loaded.version == "tiny-v2"
+    pays = new["modes"]["bank"]["effort"] < NOTHING_EFFORT
+    assert card.training["bank_answers"]["value"] is pays and model.config.detection_bank_answers is pays
     assert read_card(parent).version == "tiny-v1"  # the parent is untouched
 
 
 @pytest.mark.slow
 def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
+    from model.checkpoint import load_checkpoint
+
     parent = tmp_path / "parent.weights.h5"
-    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    own = tiny_model.config
+    tiny_model.config = own.replace(detection_bank_answers=False)  # a parent whose own bank did not pay
+    try:
+        save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    finally:
+        tiny_model.config = own
+    assert load_checkpoint(parent)[0].config.detection_bank_answers is False
     result = finetune(parent, project(1), tmp_path / "child.weights.h5", "tiny-v2",
                       FineTuneSettings(max_steps=2, time_budget_s=60))
     card = read_card(result.weights_path)
     assert result.holdout_images == 0 and card.metrics["holdout"] == {"new": None, "parent": None}
     assert card.training["score_threshold"]["value"] == FIXED_THRESHOLD and result.effort_gate()[0]
+    # nothing held out to judge the bank on: the child's bank answers, whatever its parent's did
+    assert card.training["bank_answers"]["value"] is True
+    assert load_checkpoint(result.weights_path)[0].config.detection_bank_answers is True
+
+
+@pytest.mark.parametrize(("effort", "answers"), [(0.2, True), (0.999, True), (1.0, False), (1.4, False)])
+def test_the_bank_answers_only_where_it_costs_less_than_suggesting_nothing(effort, answers):
+    from model.training.finetune import _bank_answers
+
+    figures = {"threshold": 0.9, "effort": 0.5, "modes": {"interactive": {"effort": 0.1}, "bank": {"effort": effort}}}
+    decision = _bank_answers(figures)
+    assert decision["value"] is answers and f"{effort:.4f}" in decision["why"]
+    assert _bank_answers(None)["value"] is True
+    assert _bank_answers({"threshold": 0.9, "modes": {"interactive": {"effort": 2.0}}})["value"] is True
 
 
 @pytest.mark.parametrize("share", [-0.1, 1.5, float("nan")])
