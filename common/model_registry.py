@@ -121,7 +121,8 @@ class ModelRegistry:
             return {}
 
     def list_versions(self, project_id: int) -> list[dict]:
-        """Complete versions, oldest first: version, parent, created, held-out metrics, activation, active."""
+        """Complete versions, oldest first: version, parent, created, held-out metrics, activation, whether its bank
+        pre-annotates (`bank_answers`: `{value, why}`, None for versions from before the recipe decided it), active."""
         folder = self.versions_dir(project_id)
         if not folder.is_dir():
             return []
@@ -138,7 +139,7 @@ class ModelRegistry:
                 "version": version, "parent": card.get("parent"), "created": card.get("created"),
                 "metrics": (card.get("metrics") or {}).get("holdout"), "activation": training.get("activation"),
                 "train_images": training.get("train_images"), "holdout_images": training.get("holdout_images"),
-                "steps": training.get("steps"), "active": version == active,
+                "steps": training.get("steps"), "bank_answers": training.get("bank_answers"), "active": version == active,
             }))
         return [entry for _, entry in sorted(found, key=lambda item: item[0])]
 

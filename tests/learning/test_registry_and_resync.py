@@ -20,14 +20,23 @@ from worker.resync import EXPORT_PATH, resync_project
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 
-def _write_version(registry: ModelRegistry, project_id: int, k: int, card: bool = True) -> str:
+def _write_version(registry: ModelRegistry, project_id: int, k: int, card: bool = True, **training) -> str:
     version = f"project-{project_id}-v{k}"
     registry.versions_dir(project_id).mkdir(parents=True, exist_ok=True)
     registry.weights_path(project_id, version).write_bytes(b"weights")
     if card:
         registry.card_path(project_id, version).write_text(json.dumps(
-            {"version": version, "parent": None, "training": {"steps": 3}, "metrics": {"holdout": {"new": None}}}))
+            {"version": version, "parent": None, "training": {"steps": 3, **training},
+             "metrics": {"holdout": {"new": None}}}))
     return version
+
+
+def test_the_listing_says_whether_a_versions_bank_pre_annotates(tmp_path, redis_conn):
+    registry = ModelRegistry(tmp_path, redis_conn)
+    silent = {"value": False, "why": "held-out bank effort 1.1000 at threshold 0.95 is not below 1"}
+    _write_version(registry, 1, 1)  # a version from before the recipe decided it
+    _write_version(registry, 1, 2, bank_answers=silent)
+    assert [v["bank_answers"] for v in registry.list_versions(1)] == [None, silent]
 
 
 def test_versions_listing_activation_and_redis_loss(tmp_path, redis_conn):
