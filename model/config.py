@@ -147,6 +147,9 @@ class ModelConfig:
                              f"{self.detection_size_tolerance}, {self.detection_size_falloff}")
         if not 1 <= self.mask_convs <= 4:
             raise ValueError(f"mask_convs must be 1..4, got {self.mask_convs}")
+        for flag in (f.name for f in dataclasses.fields(self) if f.type == "bool"):
+            if not isinstance(getattr(self, flag), bool):  # a card's "false" (a string) would otherwise read as True
+                raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if not 0 <= self.detection_bank_seed <= 1:  # also refuses NaN
             raise ValueError(f"detection_bank_seed must be 0 (off) or a score in (0, 1], got {self.detection_bank_seed}")
 

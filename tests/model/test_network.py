@@ -102,6 +102,10 @@ def test_config_round_trip_and_validation():
         get_preset("tiny", typo=1)
     with pytest.raises(ValueError, match="matching_inputs must be one of"):
         get_preset("tiny", matching_inputs="cosine")
+    with pytest.raises(ValueError, match="detection_bank_answers must be true or false, got 'false'"):
+        ModelConfig.from_dict({**get_preset("tiny").to_dict(), "detection_bank_answers": "false"})
+    with pytest.raises(ValueError, match="reference_dihedral must be true or false, got 1"):
+        get_preset("tiny", reference_dihedral=1)
     # Cards written before the field existed load as the paper's matching.
     old = get_preset("mobile").to_dict()
     del old["matching_inputs"]
