@@ -169,7 +169,7 @@ def finetune(
                                 seed=settings.seed)
 
     parent_model, parent_card = load_checkpoint(parent_checkpoint)
-    # Parent and child are judged alike, bank on, whatever the parent's own step 6 said (the gate compares them).
+    # Parent and child are judged alike, bank on, whatever the parent's own step 5 said (the gate compares them).
     parent_model.config = parent_model.config.replace(detection_bank_answers=True)
     parent_threshold = float(parent_model.config.detection_min_confidence)
     parent = Predictor(parent_model, version=parent_card.version, fold_batch_norm=True)
