@@ -19,7 +19,7 @@ run: setup
 
 test: setup
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e" --durations=15
 
 # End-to-end: a real Label Studio 1.23.2 (own venv, .venv-ls) and Debian's Chromium, both installed on demand.
 test-e2e: setup
