@@ -60,6 +60,10 @@ class Calibration:
     mean_effort: tuple[float, ...]
     tie: float = TIE_EFFORT
 
+    def ties(self) -> tuple[float, ...]:
+        """The thresholds whose mean effort is within `tie` of the best (the chosen one is the highest of them)."""
+        return tuple(self.thresholds[i] for i in _tied(self.mean_effort, self.tie))
+
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "thresholds": list(self.thresholds),
                 "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
@@ -84,11 +88,16 @@ def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence
             raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
     table = np.array([list(values) for values in efforts.values()], np.float64)
     mean = table.mean(axis=0)
-    ties = np.flatnonzero(mean <= mean.min() + tie + _ROUNDING)
-    best = max(ties, key=lambda i: thresholds[i])
+    best = max(_tied(mean, tie), key=lambda i: thresholds[i])
     return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
                        {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean),
                        tie)
+
+
+def _tied(mean: Sequence[float], tie: float) -> np.ndarray:
+    """Indices of the mean efforts within `tie` of the lowest (`_ROUNDING` included)."""
+    mean = np.asarray(mean, np.float64)
+    return np.flatnonzero(mean <= mean.min() + tie + _ROUNDING)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ def test_near_ties_go_to_the_higher_threshold_suggesting_less():
     near = 0.5 + TIE_EFFORT / 2
     assert choose_threshold([0.5, 0.7, 0.9], {"a": [0.5, near, 0.8]}).threshold == 0.7
     assert choose_threshold([0.9, 0.7, 0.5], {"a": [0.8, near, 0.5]}).threshold == 0.7  # any order
+    assert choose_threshold([0.9, 0.7, 0.5], {"a": [0.8, near, 0.5]}).ties() == (0.7, 0.5)  # in the sweep's order
+
+
+def test_the_ties_are_every_threshold_within_the_margin_and_the_chosen_is_their_highest():
+    efforts = {"a": [0.3, 0.2, 0.22, 0.2 + 1 / 30, 0.4]}
+    chosen = choose_threshold([0.3, 0.4, 0.5, 0.6, 0.7], efforts, tie=tie_for(30))
+    assert chosen.ties() == (0.4, 0.5, 0.6) and chosen.threshold == max(chosen.ties())
+    assert choose_threshold([0.3, 0.4, 0.5, 0.6, 0.7], efforts).ties() == (0.4,)
 
 
 def test_a_small_set_ties_within_one_action_of_the_best():

@@ -8,16 +8,13 @@ import json
 import statistics
 from pathlib import Path
 
-import numpy as np
-
-from model.evaluation.calibration import TIE_EFFORT, tie_for
+from model.evaluation.calibration import choose_threshold, tie_for
 
 HERE = Path(__file__).parent
 SOURCES = {  # parent: (measure rows, the children's cards)
     "v7": (HERE.parent / "finetune-session13" / "children.json", Path("runs/s13/children")),
     "lite1": (HERE / "lite1-children.jsonl", Path("runs/s14/lite-children")),
 }
-ROUNDING = 1e-9
 
 
 def _rows(path: Path) -> list[dict]:
@@ -25,16 +22,12 @@ def _rows(path: Path) -> list[dict]:
     return json.loads(text) if path.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
 
 
-def _ties(thresholds, efforts, tie):
-    mean = np.mean([efforts[m] for m in efforts], axis=0)
-    return [t for t, e in zip(thresholds, mean, strict=True) if e <= mean.min() + tie + ROUNDING]
-
-
+# Each rule: (thresholds, held-out efforts per mode, the slice's tie margin) -> the threshold it takes.
 RULES = {
-    "current (highest tie)": lambda th, ef, n: max(_ties(th, ef, tie_for(n))),
-    "middle tie": lambda th, ef, n: sorted(_ties(th, ef, tie_for(n)))[len(_ties(th, ef, tie_for(n))) // 2],
-    "lowest tie": lambda th, ef, n: min(_ties(th, ef, tie_for(n))),
-    "ties within 0.005 only": lambda th, ef, n: max(_ties(th, ef, TIE_EFFORT)),
+    "current (highest tie)": lambda th, ef, tie: choose_threshold(th, ef, tie=tie).threshold,
+    "middle tie": lambda th, ef, tie: sorted(ties := choose_threshold(th, ef, tie=tie).ties())[len(ties) // 2],
+    "lowest tie": lambda th, ef, tie: min(choose_threshold(th, ef, tie=tie).ties()),
+    "ties within 0.005 only": lambda th, ef, tie: choose_threshold(th, ef).threshold,
 }
 
 
@@ -48,7 +41,7 @@ def main() -> None:
             instances = max(m["instances"] for m in card["metrics"]["holdout"]["new"]["modes"].values())
             judged = row["sweep"]
             for rule, choose in RULES.items():
-                t = choose(thresholds, held, instances)
+                t = choose(thresholds, held, tie_for(instances))
                 at = judged["thresholds"].index(t)
                 scores[rule][(parent, row["set"], row["seed"], row["k"])] = (
                     t, judged["interactive"][at], judged["bank"][at])
@@ -82,8 +75,7 @@ def one_label() -> None:
             for row in (r for r in rows if keep(r)):
                 calibration = row["calibration"]
                 thresholds = calibration["thresholds"]
-                instances = round(1 / calibration["tie_effort"]) if calibration["tie_effort"] > TIE_EFFORT else 10**6
-                at = thresholds.index(choose(thresholds, calibration["efforts"], instances))
+                at = thresholds.index(choose(thresholds, calibration["efforts"], calibration["tie_effort"]))
                 picked.append((row["box_sweep"][at], row["bank_sweep"][at]))
             box, bank = statistics.mean(v[0] for v in picked), statistics.mean(v[1] for v in picked)
             print(f"  {rule:24s} {box:.3f} / {bank:.3f} / {(box + bank) / 2:.3f}  (n={len(picked)})")
