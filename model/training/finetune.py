@@ -209,11 +209,10 @@ def finetune(
                                        answer_settings)
     calibration = child_judgement.calibrate() if child_judgement else None
     threshold = calibration.threshold if calibration else FIXED_THRESHOLD
-    model.config = model.config.replace(detection_min_confidence=threshold)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
     bank_answers = _bank_answers(metrics["new"])
-    model.config = model.config.replace(detection_bank_answers=bank_answers["value"])
+    model.config = model.config.replace(detection_min_confidence=threshold, detection_bank_answers=bank_answers["value"])
 
     card = ModelCard(
         version=version,
