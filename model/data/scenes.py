@@ -63,6 +63,10 @@ class SceneSettings:
         free_rotation_fraction: chance that a kind's copies take any rotation (else a tilt of +/- `tilt_deg`).
         colour_jitter: per-copy per-channel gain U(1 - c, 1 + c); blur_probability, max_blur_sigma: per copy.
         edge_softness: (min, max) sigma of the alpha blur that softens edges.
+        border_overhang: how far a copy may lie outside the scene, as a fraction of its own height and width on
+            each side: a camera frame cuts the objects at its edges, and an instance's label is its visible part
+            (kept when it has at least `MIN_VISIBLE_PX` pixels). 0 (the default) keeps every copy inside and draws
+            exactly the scenes of earlier versions from the same seed.
     """
 
     long_side: int = 512
@@ -84,6 +88,7 @@ class SceneSettings:
     blur_probability: float = 0.3
     max_blur_sigma: float = 1.0
     edge_softness: tuple[float, float] = (0.3, 1.0)
+    border_overhang: float = 0.0
 
     @classmethod
     def with_changes(cls, changes: Iterable[tuple[str, object]]) -> SceneSettings:
@@ -242,14 +247,14 @@ def _try_compose(sources: SceneSources, s: SceneSettings, rng: np.random.Generat
     for i in order:
         k, sprites, size, free = plan[i]
         rgb, alpha = _transform(sprites[int(rng.integers(len(sprites)))], size, free, s, rng)
-        spot = _place(alpha >= 0.5, owner, areas, s.max_overlap, rng)
+        spot = _place(alpha >= 0.5, owner, areas, s.max_overlap, rng, s.border_overhang)
         if spot is None:
             continue
-        y, x = spot
-        h, w = alpha.shape
-        region = image[y : y + h, x : x + w]
+        canvas_at, sprite_at = _window(spot, alpha.shape, owner.shape)
+        alpha, rgb = alpha[sprite_at], rgb[sprite_at]
+        region = image[canvas_at]
         region[:] = region * (1 - alpha[..., None]) + rgb * alpha[..., None]
-        owner[y : y + h, x : x + w][alpha >= 0.5] = len(pasted_kind)
+        owner[canvas_at][alpha >= 0.5] = len(pasted_kind)
         pasted_kind.append(k)
         areas.append(int(np.count_nonzero(alpha >= 0.5)))
     masks, kind_of = [], []
@@ -335,19 +340,26 @@ def _transform(sprite: Sprite, size: float, free: bool, s: SceneSettings, rng: n
     return np.clip(rgb, 0, 255), np.clip(alpha, 0, 1)
 
 
-def _place(shape: np.ndarray, owner: np.ndarray, areas: list[int], max_overlap: float, rng: np.random.Generator):
-    """Top-left `(y, x)` where `shape` fits inside the canvas covering at most `max_overlap` of its own area with
-    earlier pastes, and at most `max_overlap` of any earlier paste (`areas[i]`: paste i's pixels); None after
-    `PLACEMENT_TRIES` misses (or when it is larger than the canvas)."""
+def _place(shape: np.ndarray, owner: np.ndarray, areas: list[int], max_overlap: float, rng: np.random.Generator,
+           overhang: float = 0.0):
+    """Top-left `(y, x)` of `shape` on the canvas such that its visible part covers at most `max_overlap` of itself
+    with earlier pastes, and at most `max_overlap` of any earlier paste (`areas[i]`: paste i's visible pixels); None
+    after `PLACEMENT_TRIES` misses (or when it is larger than the canvas). `overhang`: the fraction of the shape's
+    height and width that may lie outside the canvas on each side (0: inside it; `y`, `x` may then be negative or
+    run past the far edge)."""
     h, w = shape.shape
     height, width = owner.shape
-    area = max(int(shape.sum()), 1)
     if h > height or w > width:
         return None
+    out_y, out_x = int(h * overhang), int(w * overhang)
     limits = max_overlap * np.asarray(areas, np.float64)
     for _ in range(PLACEMENT_TRIES):
-        y, x = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
-        under = owner[y : y + h, x : x + w][shape]
+        y = int(rng.integers(-out_y, height - h + out_y + 1))
+        x = int(rng.integers(-out_x, width - w + out_x + 1))
+        canvas_at, sprite_at = _window((y, x), shape.shape, owner.shape)
+        visible = shape[sprite_at]
+        area = max(int(visible.sum()), 1)
+        under = owner[canvas_at][visible]
         under = under[under >= 0]
         if len(under) > max_overlap * area:
             continue
@@ -355,6 +367,14 @@ def _place(shape: np.ndarray, owner: np.ndarray, areas: list[int], max_overlap: 
             continue
         return y, x
     return None
+
+
+def _window(spot: tuple[int, int], shape: tuple[int, int], canvas: tuple[int, int]) -> tuple[tuple, tuple]:
+    """(canvas slices, sprite slices) of the part of a `shape`-sized sprite at top-left `spot` inside a `canvas`-sized
+    image."""
+    (y, x), (h, w), (height, width) = spot, shape, canvas
+    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, height), min(x + w, width)
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
 
 
 class SceneSampler:

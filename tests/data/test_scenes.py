@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -73,6 +74,41 @@ def test_copies_respect_the_overlap_limit_of_the_settings(monkeypatch):
         points = np.argwhere(mask)[:, ::-1].astype(np.int32)
         hull = cv2.contourArea(cv2.convexHull(points))
         assert mask.sum() >= 0.9 * hull
+
+
+def test_copies_cut_by_the_scene_border_are_labelled_by_their_visible_part(monkeypatch):
+    _black(monkeypatch)
+    settings = SceneSettings(colour_jitter=0.0, blur_probability=0.0, edge_softness=(0.01, 0.01),
+                             generated_fraction=0.0, generated_background_fraction=1.0, copies=(20, 40),
+                             object_size=(40, 60), distractor_kinds=(0, 0), border_overhang=0.5)
+    rng = np.random.default_rng(5)
+    cut = 0
+    for _ in range(4):
+        scene = compose_scene(_black_sources(), settings, rng)
+        height, width = scene.image.shape[:2]
+        red = scene.image[..., 0] >= 128
+        assert np.all(red[scene.masks.any(axis=0)])
+        for mask, box in zip(scene.masks, scene.boxes, strict=True):
+            assert np.array_equal(box, box_from_mask(mask)) and mask.sum() >= MIN_VISIBLE_PX
+        touching = ((scene.boxes[:, 0] <= 0) | (scene.boxes[:, 1] <= 0) | (scene.boxes[:, 2] >= width)
+                    | (scene.boxes[:, 3] >= height))
+        # A whole sprite here is 40-60 px long; a labelled instance on the edge with far fewer pixels was cut.
+        cut += int(np.sum(touching & (scene.masks.sum(axis=(1, 2)) < 0.5 * 40 * 40 * 0.5)))
+    assert cut > 0, "no copy was cut by the scene border"
+    inside = compose_scene(_black_sources(), dataclasses.replace(settings, border_overhang=0.0),
+                           np.random.default_rng(5))
+    assert inside.boxes[:, :2].min() >= 0
+
+
+def test_border_overhang_is_off_by_default_and_leaves_earlier_scenes_unchanged():
+    sources = SceneSources(cutouts={}, backgrounds=[np.full((64, 96, 3), 90, np.uint8)],
+                           background_categories=[frozenset()])
+    plain = compose_scene(sources, SceneSettings(), np.random.default_rng(4))
+    again = compose_scene(sources, SceneSettings(border_overhang=0.0), np.random.default_rng(4))
+    assert SceneSettings().border_overhang == 0.0
+    assert np.array_equal(plain.image, again.image)
+    cut = compose_scene(sources, SceneSettings(border_overhang=0.5), np.random.default_rng(4))
+    assert not np.array_equal(plain.image, cut.image)
 
 
 def test_fill_out_removes_the_masked_object():
