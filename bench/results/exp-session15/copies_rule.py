@@ -68,7 +68,9 @@ def choose(synthetic, split2):
     chosen = max(tied, key=lambda r: (r[0][3], r[0][2], r[0][0], r[0][1]))
     print(f"best rule mean {best:.4f}; {len(tied)} within {TIE}")
     for row in sorted(table, key=lambda r: r[2])[:15]:
-        print("  m=%d c=%.2f t_lo=%.2f t_hi=%.2f  synthetic %.4f split2 %.4f mean %.4f" % (*row[0], *row[1], row[2]))
+        (m, c, t_lo, t_hi), (syn, split2), mean = row
+        print(f"  m={m} c={c:.2f} t_lo={t_lo:.2f} t_hi={t_hi:.2f}  synthetic {syn:.4f} split2 {split2:.4f} "
+              f"mean {mean:.4f}")
     (m, c, t_lo, t_hi), efforts, mean = chosen
     adopt = mean <= best_single[2] - MARGIN + 1e-9
     print(f"chosen m={m} c={c} t_lo={t_lo} t_hi={t_hi}: mean {mean:.4f} (single {best_single[2]:.4f}); "
