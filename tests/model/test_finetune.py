@@ -7,6 +7,7 @@ from project_scenes import project
 from model.checkpoint import ModelCard, read_card, save_checkpoint
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 from model.training.finetune import (
+    CHILD_SIZE_TOLERANCE,
     FIXED_THRESHOLD,
     NOTHING_EFFORT,
     FineTuneResult,
@@ -108,12 +109,14 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
 
     parent = tmp_path / "parent.weights.h5"
     own = tiny_model.config
-    tiny_model.config = own.replace(detection_bank_answers=False)  # a parent whose own bank did not pay
+    # a parent whose own bank did not pay, with a size prior for drawn boxes (as the shipped one)
+    tiny_model.config = own.replace(detection_bank_answers=False, detection_size_tolerance=1.25)
     try:
         save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
     finally:
         tiny_model.config = own
-    assert load_checkpoint(parent)[0].config.detection_bank_answers is False
+    parent_config = load_checkpoint(parent)[0].config
+    assert parent_config.detection_bank_answers is False and parent_config.detection_size_tolerance == 1.25
     result = finetune(parent, project(1), tmp_path / "child.weights.h5", "tiny-v2",
                       FineTuneSettings(max_steps=2, time_budget_s=60))
     card = read_card(result.weights_path)
@@ -121,7 +124,10 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     assert card.training["score_threshold"]["value"] == FIXED_THRESHOLD and result.effort_gate()[0]
     # nothing held out to judge the bank on: the child's bank answers, whatever its parent's did
     assert card.training["bank_answers"]["value"] is True
-    assert load_checkpoint(result.weights_path)[0].config.detection_bank_answers is True
+    child_config = load_checkpoint(result.weights_path)[0].config
+    assert child_config.detection_bank_answers is True
+    # the child has learnt the kinds: it answers drawn boxes without its parent's size prior
+    assert child_config.detection_size_tolerance == CHILD_SIZE_TOLERANCE == 0.0
 
 
 @pytest.mark.parametrize(("effort", "answers"), [(0.2, True), (0.999, True), (1.0, False), (1.4, False)])
