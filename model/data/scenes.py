@@ -345,8 +345,8 @@ def _place(shape: np.ndarray, owner: np.ndarray, areas: list[int], max_overlap: 
     """Top-left `(y, x)` of `shape` on the canvas such that its visible part covers at most `max_overlap` of itself
     with earlier pastes, and at most `max_overlap` of any earlier paste (`areas[i]`: paste i's visible pixels); None
     after `PLACEMENT_TRIES` misses (or when it is larger than the canvas). `overhang`: the fraction of the shape's
-    height and width that may lie outside the canvas on each side (0: inside it; `y`, `x` may then be negative or
-    run past the far edge)."""
+    height and width that may lie outside the canvas on each side (0: wholly inside; above 0, `y` and `x` may be
+    negative or put the shape past the far edge)."""
     h, w = shape.shape
     height, width = owner.shape
     if h > height or w > width:

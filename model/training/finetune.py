@@ -36,8 +36,8 @@ from model.data.annotations import Dataset
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "NOTHING_EFFORT", "TAIL_AVERAGE_EVERY", "FineTuneResult",
-           "FineTuneSettings", "finetune"]
+__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "NOTHING_EFFORT", "TAIL_AVERAGE_EVERY",
+           "FineTuneResult", "FineTuneSettings", "finetune"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
