@@ -158,8 +158,9 @@ def test_finetune_without_annotations_is_refused(tiny_model, tmp_path):
 
 @pytest.mark.slow
 def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path, monkeypatch):
-    """One run at share 0.5, its trained weights recorded as training ends: the child is exactly their mean with the
-    parent's (one run, so no tolerance for CPU training's run-to-run differences is needed)."""
+    """One run at share 0.25, its trained weights recorded as training ends: the child is exactly 3/4 of them plus
+    1/4 of the parent's (one run, so no tolerance for CPU training's run-to-run differences is needed; a share other
+    than 0.5 also tells the two coefficients apart, as the old share-1.0 child did)."""
     import model.training.finetune as recipe
     from model.checkpoint import load_checkpoint
 
@@ -176,14 +177,15 @@ def test_parent_share_moves_the_child_back_to_its_parent(tiny_model, tmp_path, m
     save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
     parent_weights = load_checkpoint(parent)[0].get_weights()
     result = finetune(parent, project(3), tmp_path / "child.weights.h5", "tiny-v2",
-                      FineTuneSettings(max_steps=3, time_budget_s=120, parent_share=0.5))
-    assert read_card(result.weights_path).training["settings"]["parent_share"] == 0.5
+                      FineTuneSettings(max_steps=3, time_budget_s=120, parent_share=0.25))
+    assert read_card(result.weights_path).training["settings"]["parent_share"] == 0.25
     child = load_checkpoint(result.weights_path)[0].get_weights()
     (end_of_training,) = trained
     moved = [i for i, (a, b) in enumerate(zip(end_of_training, parent_weights, strict=True)) if not np.allclose(a, b)]
     assert moved, "three steps of training change some weights"
     for i in moved:
-        np.testing.assert_allclose(child[i], (end_of_training[i] + parent_weights[i]) / 2, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(child[i], 0.75 * end_of_training[i] + 0.25 * parent_weights[i], rtol=1e-6,
+                                   atol=1e-7)
         assert not np.allclose(child[i], end_of_training[i]), "the share was not applied"
 
 
