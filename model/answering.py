@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
-           "find_for_labels", "find_instances", "pooled_reference", "prediction_long_side", "reference_gate",
-           "one_label_per_object", "scale_boxes", "seeded_bank_answer"]
+           "find_for_labels", "find_instances", "off_frame", "pooled_reference", "prediction_long_side",
+           "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
 
     With `detection_expand_score` on, the confident copies of a first answer (at most `detection_expand_count`,
     each scoring at least it, none on a drawn box) join the drawn boxes as references, and the image is answered
-    again with that K-shot reference (`expanded_reference`); the size prior stays the drawn boxes'.
+    again with that K-shot reference (`expanded_reference`); the size prior stays the drawn boxes'. With
+    `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`).
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
@@ -141,7 +142,19 @@ def _gated_answer(predictor, image: np.ndarray, query, reference, thresholds, bo
                                       cfg.detection_expand_count)
         if expanded is not None:
             instances = _answer(predictor, image, query, expanded, wide, boxes)
-    return [i for i in instances if i.score >= asked]
+    return off_frame(predictor, [i for i in instances if i.score >= asked], image.shape[:2], boxes)
+
+
+def off_frame(predictor, instances: list, image_shape: tuple[int, int], drawn_boxes=None) -> list:
+    """`instances` without those touching the image frame when the model's `detection_skip_border` is on (a
+    project that leaves objects cut by the frame out, `model.frame_convention`); all of them when it is off or a
+    drawn box (`(K, 4)` xyxy pixels of the `(H, W)` image, or None) touches the frame itself."""
+    if not predictor.config.detection_skip_border or not instances:
+        return instances
+    from model.frame_convention import keep_off_frame
+
+    keep = keep_off_frame(np.stack([np.asarray(i.box, np.float32) for i in instances]), image_shape, drawn_boxes)
+    return [i for i, kept in zip(instances, keep, strict=True) if kept]
 
 
 def _answer(predictor, image: np.ndarray, query, reference, thresholds: AnswerThresholds, boxes) -> list:
@@ -224,7 +237,8 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
     """Batch pre-annotation of one image: every label answered with its pooled exemplars, no box drawn (no size
     prior: the references come from other images). With the model's `detection_bank_seed` on and the image given,
     each label's answer is seeded in the image itself (`seeded_bank_answer`). With `detection_bank_answers` off
-    (a version whose held-out slice said the bank does not pay) every label gets no instances.
+    (a version whose held-out slice said the bank does not pay) every label gets no instances. With
+    `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`).
 
     Args:
         query: the predictor's `EncodedImage` of the image.
@@ -245,7 +259,8 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
             return seeded_bank_answer(predictor, image, query, reference, thresholds, seed)
         return find_instances(predictor, query, reference, thresholds)
 
-    found = {label: answer(pooled_reference(references)) for label, references in references_by_label.items()}
+    found = {label: off_frame(predictor, answer(pooled_reference(references)), query.image_shape)
+             for label, references in references_by_label.items()}
     if predictor.config.detection_one_label:
         found = one_label_per_object(found, thresholds.nms_threshold)
     return found

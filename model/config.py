@@ -109,6 +109,9 @@ class ModelConfig:
     # bank costs at least as much as suggesting nothing is given False by the recipe (model/training/finetune.py):
     # its batch pre-annotation then suggests nothing. The drawn-box answer is not affected.
     detection_bank_answers: bool = True
+    # Drop every suggestion touching the image frame (model/frame_convention.py): set by the fine-tuning recipe for
+    # a project whose accepted labels leave objects cut by the frame out; kept when a drawn box touches the frame.
+    detection_skip_border: bool = False
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9

@@ -13,6 +13,10 @@ One code path for the Train button and automatic training (`worker.training`) an
    `parent_share` > 0, move the weights that share of the way back to the parent's;
 3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
+   The project's frame convention: where the training images' accepted labels say the project leaves objects cut
+   by the image frame out (`model.frame_convention`), the child is judged there a second time dropping suggestions
+   that touch the frame, and keeps doing so (config `detection_skip_border`) only if that judgement, at its own
+   calibrated threshold, costs strictly less;
 4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
    `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
    held-out slice (1 image) the threshold is `FIXED_THRESHOLD`;
@@ -37,7 +41,7 @@ from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
 __all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "NOTHING_EFFORT", "TAIL_AVERAGE_EVERY",
-           "FineTuneResult", "FineTuneSettings", "finetune"]
+           "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -56,7 +60,7 @@ any size), and the prior then scores down right instances whose size differs fro
 tolerance (session 15, docs/learning-loop.md: synthetic children with a box drawn 0.27 -> 0.08 errors per
 instance, coco128 unchanged)."""
 RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, calibrated "
-          "threshold, no size prior (issue 18)")
+          "threshold, no size prior, the project's frame convention (issue 18)")
 
 
 @dataclass
@@ -213,14 +217,18 @@ def finetune(
     train_seconds = trainer.history[-1].seconds if trainer.history else 0.0
 
     # Training is over: the judging may compute with a folded copy of the backbone.
-    child_judgement = judge_on_holdout(Predictor(model, version=version, fold_batch_norm=True), holdout, train_set,
-                                       answer_settings)
+    child = Predictor(model, version=version, fold_batch_norm=True)
+    child_judgement = judge_on_holdout(child, holdout, train_set, answer_settings)
+    skip_border, child_judgement, frame = _frame_step(
+        frame_convention(train_set), child, child_judgement,
+        lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
     calibration = child_judgement.calibrate() if child_judgement else None
     threshold = calibration.threshold if calibration else FIXED_THRESHOLD
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
     bank_answers = _bank_answers(metrics["new"])
-    model.config = model.config.replace(detection_min_confidence=threshold, detection_bank_answers=bank_answers["value"])
+    model.config = model.config.replace(detection_min_confidence=threshold, detection_bank_answers=bank_answers["value"],
+                                        detection_skip_border=skip_border)
 
     card = ModelCard(
         version=version,
@@ -244,6 +252,7 @@ def finetune(
                                 "chosen": "calibrated on the held-out slice" if calibration else
                                           "fixed default (no held-out image)"},
             "bank_answers": bank_answers,
+            "frame_convention": frame,
         },
         metrics={"holdout": metrics,
                  "calibration": calibration.to_dict() if calibration else None,
@@ -257,6 +266,47 @@ def finetune(
         weights_path=path, card=card, steps=steps, seconds=seconds, train_images=len(train_set.images),
         holdout_images=len(holdout.images), metrics=metrics,
     )
+
+
+def frame_convention(train_set: Dataset):
+    """Step 3's frame convention (`model.frame_convention.FrameConvention`) of the training images' accepted
+    instances, every label, crowd regions left out."""
+    from model.frame_convention import learn_frame_convention
+
+    return learn_frame_convention(
+        (image.boxes([a for a in image.instances if not a.iscrowd]), (image.height, image.width))
+        for image in train_set.images)
+
+
+def _frame_step(convention, child, judgement, judge_again):
+    """Step 3's frame convention: `(skip, the judgement that stands, the card's record)`.
+
+    Args:
+        convention: the training images' `FrameConvention`; child: the child's `Predictor` (its config's
+            `detection_skip_border` is set for the second judgement and left as decided); judgement: the child's
+            `HoldoutJudgement` without the skip, or None (nothing held out); judge_again: judges `child` again.
+    """
+    record = convention.to_dict() | {"labels_say_skip": convention.skip}
+    if not convention.skip or judgement is None:
+        if convention.skip:
+            record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but no held-out "
+                             "image can confirm it, so cut objects are suggested")
+        record["skip"] = False
+        return False, judgement, record
+    without = judgement.figures_at(judgement.calibrate().threshold)["effort"]
+    child.config = child.config.replace(detection_skip_border=True)
+    skipping = judge_again()
+    with_skip = skipping.figures_at(skipping.calibrate().threshold)["effort"] if skipping else None
+    record["holdout_effort"] = {"suggesting_cut_objects": without, "skipping_them": with_skip}
+    if with_skip is not None and with_skip < without:
+        record["why"] += f"; confirmed on the held-out slice (effort {with_skip:.4f} against {without:.4f})"
+        return True, skipping, record
+    child.config = child.config.replace(detection_skip_border=False)
+    record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
+                     f"slice skipping them does not cost less (effort {with_skip} against {without:.4f}), so cut "
+                     "objects are suggested")
+    record["skip"] = False
+    return False, judgement, record
 
 
 def _bank_answers(figures: dict | None) -> dict:

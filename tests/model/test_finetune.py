@@ -100,6 +100,10 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     assert model.config.detection_min_confidence == threshold and loaded.version == "tiny-v2"
     pays = new["modes"]["bank"]["effort"] < NOTHING_EFFORT
     assert card.training["bank_answers"]["value"] is pays and model.config.detection_bank_answers is pays
+    # 3 training images of 4 small squares: too few objects to tell the project's frame convention
+    frame = card.training["frame_convention"]
+    assert frame["instances"] == 12 and frame["skip"] is False and "too few" in frame["why"]
+    assert model.config.detection_skip_border is False
     assert read_card(parent).version == "tiny-v1"  # the parent is untouched
 
 

@@ -92,7 +92,8 @@ def kinds(rows, threshold: float):
 
 
 def main(path: str, thresholds: str = "0.7,0.8,0.85,0.9,0.95") -> None:
-    rows = [json.loads(line) for line in open(path)]
+    with open(path) as lines:
+        rows = [json.loads(line) for line in lines]
     for t in (float(x) for x in thresholds.split(",")):
         reg = recount(rows, t, False)
         msk = recount(rows, t, True)

@@ -1,0 +1,107 @@
+"""Whether a project labels objects cut by the image frame, read off its accepted labels.
+
+Annotation jobs differ here: COCO labels every visible part of an object, while many counting jobs (droplets, cells,
+colonies) leave out objects the frame cuts. A suggestion on a cut object is then one more deletion for the annotator,
+and a one-shot model cannot know the convention. A fine-tuned child can: if the project's accepted objects, at their
+sizes, should often touch the frame but almost never do, the project leaves cut objects out, and the child's answers
+drop suggestions touching the frame (`model.answering`, config `detection_skip_border`).
+
+Boxes are `(N, 4)` xyxy pixels; image shapes `(H, W)`. Pure NumPy; tested alone (tests/model/test_frame_convention.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BORDER_MARGIN", "MIN_EXPECTED_AT_FRAME", "SKIP_RATIO", "FrameConvention", "expected_at_frame",
+           "keep_off_frame", "learn_frame_convention", "touches_frame"]
+
+BORDER_MARGIN = 0.002
+"""A box touches the frame when it lies within this share of the image's width (x) or height (y) of an edge."""
+MIN_EXPECTED_AT_FRAME = 10.0
+"""The evidence needed: about this many accepted objects would touch the frame if cut objects were labelled."""
+SKIP_RATIO = 0.1
+"""The project leaves cut objects out when at most this share of that expected number touches the frame."""
+
+
+def touches_frame(boxes, image_shape: tuple[int, int], margin: float = BORDER_MARGIN) -> np.ndarray:
+    """`(N,)` bool: box n reaches within `margin` x the side of an edge of an `image_shape` `(H, W)` image."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    height, width = float(image_shape[0]), float(image_shape[1])
+    mx, my = margin * width, margin * height
+    return (boxes[:, 0] <= mx) | (boxes[:, 1] <= my) | (boxes[:, 2] >= width - mx) | (boxes[:, 3] >= height - my)
+
+
+def expected_at_frame(boxes, image_shape: tuple[int, int]) -> float:
+    """About how many of these objects would touch the frame if objects of their sizes lay anywhere, cut ones
+    labelled: an object `w` wide whose centre is uniform over the width crosses a side edge with chance `w / W`, so
+    each object counts `min(1, w / W + h / H)`."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    height, width = float(image_shape[0]), float(image_shape[1])
+    chance = (boxes[:, 2] - boxes[:, 0]) / width + (boxes[:, 3] - boxes[:, 1]) / height
+    return float(np.minimum(1.0, np.maximum(chance, 0.0)).sum())
+
+
+@dataclass(frozen=True)
+class FrameConvention:
+    """What a project's accepted labels say about objects cut by the frame.
+
+    Attributes:
+        instances: accepted objects counted; touching: how many of them touch the frame; expected: how many would
+            (`expected_at_frame`); skip: the project leaves cut objects out (suggestions touching the frame are
+            dropped).
+    """
+
+    instances: int
+    touching: int
+    expected: float
+    skip: bool
+
+    def evidence(self) -> str:
+        """What the labels show, in words."""
+        return (f"{self.touching} of {self.instances} accepted objects touch the frame where about "
+                f"{self.expected:.1f} would if cut objects were labelled")
+
+    def to_dict(self) -> dict:
+        why = self.evidence()
+        if self.skip:
+            why += ": the project leaves them out, so suggestions touching the frame are dropped"
+        elif self.expected < MIN_EXPECTED_AT_FRAME:
+            why += f": too few to tell (needs about {MIN_EXPECTED_AT_FRAME:g}), cut objects are suggested"
+        else:
+            why += ": the project labels them, so they are suggested"
+        return {"instances": self.instances, "touching": self.touching, "expected": round(self.expected, 2),
+                "skip": self.skip, "why": why}
+
+
+def learn_frame_convention(images: Iterable[tuple[np.ndarray, tuple[int, int]]]) -> FrameConvention:
+    """The convention of accepted labels: `images` yields `(boxes (N, 4) xyxy, (H, W))` per accepted image.
+
+    Skip iff the expected number is at least `MIN_EXPECTED_AT_FRAME` and the touching ones are at most `SKIP_RATIO`
+    of it. With little evidence (small objects, few images) cut objects stay suggested, as a one-shot model does.
+    """
+    instances = touching = 0
+    expected = 0.0
+    for boxes, shape in images:
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        instances += len(boxes)
+        touching += int(touches_frame(boxes, shape).sum())
+        expected += expected_at_frame(boxes, shape)
+    skip = expected >= MIN_EXPECTED_AT_FRAME and touching <= SKIP_RATIO * expected
+    return FrameConvention(instances, touching, expected, bool(skip))
+
+
+def keep_off_frame(found_boxes, image_shape: tuple[int, int], drawn_boxes=None) -> np.ndarray:
+    """`(P,)` bool: which found boxes to keep under a skip convention: those not touching the frame. When a drawn
+    box itself touches the frame the annotator is labelling a cut object, and every box is kept.
+
+    Args:
+        found_boxes: `(P, 4)` xyxy pixels; image_shape: `(H, W)` of their image; drawn_boxes: `(K, 4)` or None.
+    """
+    found = np.asarray(found_boxes, np.float64).reshape(-1, 4)
+    if drawn_boxes is not None and touches_frame(drawn_boxes, image_shape).any():
+        return np.ones(len(found), bool)
+    return ~touches_frame(found, image_shape)

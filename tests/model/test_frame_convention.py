@@ -1,0 +1,183 @@
+"""A project's frame convention: read off its accepted labels, then applied to the answers of its fine-tuned child."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from project_scenes import project, project_image
+
+from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
+from model.frame_convention import (
+    BORDER_MARGIN,
+    MIN_EXPECTED_AT_FRAME,
+    SKIP_RATIO,
+    expected_at_frame,
+    keep_off_frame,
+    learn_frame_convention,
+    touches_frame,
+)
+from model.training.finetune import frame_convention
+
+SHAPE = (100, 200)  # (H, W)
+
+
+def test_a_box_touches_the_frame_within_the_margin_of_each_edge():
+    boxes = np.array([
+        [50, 40, 70, 60],  # inside
+        [0, 40, 20, 60],  # left edge
+        [50, 0, 70, 20],  # top
+        [180, 40, 200, 60],  # right
+        [50, 80, 70, 100],  # bottom
+        [0.3, 40, 20, 60],  # within 0.002 x 200 = 0.4 px of the left edge
+        [0.5, 40, 20, 60],  # just outside the margin
+    ], np.float32)
+    assert BORDER_MARGIN * SHAPE[1] == pytest.approx(0.4)
+    assert touches_frame(boxes, SHAPE).tolist() == [False, True, True, True, True, True, False]
+    assert touches_frame(np.zeros((0, 4)), SHAPE).shape == (0,)
+
+
+def test_the_expected_number_at_the_frame_grows_with_object_size_and_stops_at_one_each():
+    small = np.array([[10, 10, 30, 20]], np.float32)  # 20 / 200 + 10 / 100 = 0.2
+    huge = np.array([[0, 0, 200, 100]], np.float32)  # 1 + 1, counted once
+    assert expected_at_frame(small, SHAPE) == pytest.approx(0.2)
+    assert expected_at_frame(np.concatenate([small, huge]), SHAPE) == pytest.approx(1.2)
+
+
+def _images(boxes_per_image, count):
+    return [(np.asarray(boxes_per_image, np.float32), SHAPE)] * count
+
+
+# 5 objects of 40 x 20 px away from the frame: each counts 40 / 200 + 20 / 100 = 0.4, so 2 per image.
+INSIDE = [[10 + 36 * i, 40, 50 + 36 * i, 60] for i in range(5)]
+
+
+def test_a_project_that_leaves_cut_objects_out_skips_them():
+    convention = learn_frame_convention(_images(INSIDE, 5))  # expected 10, none touch
+    assert convention.instances == 25 and convention.touching == 0
+    assert convention.expected == pytest.approx(10.0) == MIN_EXPECTED_AT_FRAME
+    assert convention.skip and "dropped" in convention.to_dict()["why"]
+
+
+def test_too_little_evidence_keeps_cut_objects_suggested():
+    convention = learn_frame_convention(_images(INSIDE, 4))  # expected 8 < 10
+    assert not convention.skip and "too few" in convention.to_dict()["why"]
+    assert not learn_frame_convention([]).skip
+
+
+def test_a_project_that_labels_cut_objects_keeps_suggesting_them():
+    cut = INSIDE[:4] + [[0, 40, 40, 60]]  # one of five at the left edge in every image
+    convention = learn_frame_convention(_images(cut, 10))  # expected 20, 10 touch: > 0.1 x 20
+    assert convention.touching == 10 and convention.touching > SKIP_RATIO * convention.expected
+    assert not convention.skip and "labels them" in convention.to_dict()["why"]
+    # one cut object among many is within the ratio: a slip of the annotator, not a convention
+    few = _images(INSIDE, 9) + [(np.asarray(cut, np.float32), SHAPE)]
+    assert learn_frame_convention(few).skip
+
+
+def test_suggestions_on_the_frame_are_dropped_unless_a_drawn_box_is_on_it():
+    found = np.array([[50, 40, 70, 60], [0, 40, 20, 60], [180, 10, 200, 30]], np.float32)
+    assert keep_off_frame(found, SHAPE).tolist() == [True, False, False]
+    assert keep_off_frame(found, SHAPE, np.array([[60, 40, 80, 60]], np.float32)).tolist() == [True, False, False]
+    assert keep_off_frame(found, SHAPE, np.array([[0, 60, 20, 80]], np.float32)).all()
+
+
+def _frame_image(seed: int, at_frame: bool) -> AnnotatedImage:
+    """A 96 x 128 image with 4 squares of 40 px (each counts 40 / 128 + 40 / 96 = 0.729), the first on the left edge
+    when `at_frame`, and one crowd region on the frame (never counted)."""
+    boxes = [[0 if at_frame else 4, 8, 40 if at_frame else 44, 48], [50, 8, 90, 48], [4, 52, 44, 92],
+             [50, 52, 90, 92]]
+    instances = [InstanceAnnotation(0, "tile", np.array(b, np.float32)) for b in boxes]
+    instances.append(InstanceAnnotation(0, "tile", np.array([100, 0, 128, 30], np.float32), iscrowd=True))
+    pixels = np.zeros((96, 128, 3), np.uint8)
+    return AnnotatedImage(str(seed), lambda: pixels, 96, 128, tuple(instances))
+
+
+def test_the_recipe_reads_the_convention_off_the_training_images():
+    leaves_out = Dataset(("tile",), tuple(_frame_image(s, False) for s in range(4)))  # expected 11.7, 0 touch
+    convention = frame_convention(leaves_out)
+    assert convention.instances == 16 and convention.touching == 0 and convention.skip
+    labels_cut = Dataset(("tile",), tuple(_frame_image(s, s < 2) for s in range(4)))  # 2 touch > 1.17
+    assert not frame_convention(labels_cut).skip
+    assert not frame_convention(project(3)).skip  # the tiny projects: too few objects to tell
+
+
+def test_a_child_that_skips_the_frame_answers_without_cut_objects(tiny_predictor):
+    """Both answer paths of the worker (a drawn box; the exemplar bank) drop what touches the frame, and a box drawn
+    on the frame keeps everything."""
+    from model.answering import AnswerThresholds, find_for_drawn_boxes, find_for_labels
+    from model.predictor import Predictor
+
+    image = project_image(0, tiles=4, discs=0).load_image()
+    image[:, :6] = image[:, 6:12]  # structure at the left edge, so that some answers touch the frame
+    box = np.array([[34, 50, 58, 74]], np.float32)
+    thresholds = AnswerThresholds(0.0, 0.5, 50)
+    query = tiny_predictor.encode_image(image)
+    reference = tiny_predictor.encode_references(image, box)
+    plain = find_for_drawn_boxes(tiny_predictor, image, query, reference, thresholds, box)
+    shape = image.shape[:2]
+    at_frame = [touches_frame(i.box[None], shape)[0] for i in plain]
+    assert any(at_frame) and not all(at_frame), "the tiny network's answer must hold both kinds to test anything"
+    skipping = Predictor(tiny_predictor.model, version="skips")
+    skipping.config = tiny_predictor.config.replace(detection_skip_border=True)
+    kept = find_for_drawn_boxes(skipping, image, query, reference, thresholds, box)
+    assert [i.score for i in kept] == [i.score for i, edge in zip(plain, at_frame, strict=True) if not edge]
+    on_frame = np.array([[0, 50, 24, 74]], np.float32)
+    drawn_on_frame = find_for_drawn_boxes(skipping, image, query, tiny_predictor.encode_references(image, on_frame),
+                                          thresholds, on_frame)
+    assert any(touches_frame(i.box[None], shape)[0] for i in drawn_on_frame)
+    bank = find_for_labels(skipping, query, {"tile": [reference]}, thresholds)["tile"]
+    assert bank and not any(touches_frame(i.box[None], shape)[0] for i in bank)
+    assert len(bank) < len(find_for_labels(tiny_predictor, query, {"tile": [reference]}, thresholds)["tile"])
+
+
+def _judgement(efforts):
+    """A held-out judgement of one mode over a two-threshold sweep with these efforts (10 objects)."""
+    from model.training.holdout_effort import HoldoutJudgement
+
+    return HoldoutJudgement((0.5, 0.9), {"bank": [{"effort": e, "instances": 10} for e in efforts]})
+
+
+SAYS_SKIP = learn_frame_convention(_images(INSIDE, 5))
+SAYS_KEEP = learn_frame_convention(_images(INSIDE, 4))
+
+
+@pytest.mark.parametrize(
+    ("convention", "without", "with_skip", "skips"),
+    [
+        (SAYS_SKIP, (0.6, 0.5), (0.45, 0.3), True),  # the held-out slice confirms the labels
+        (SAYS_SKIP, (0.6, 0.5), (0.55, 0.5), False),  # the same effort: not confirmed
+        (SAYS_SKIP, (0.6, 0.3), (0.4, 0.35), False),  # worse
+        (SAYS_KEEP, (0.6, 0.5), (0.1, 0.1), False),  # the labels do not say skip: never judged again
+    ],
+)
+def test_the_recipe_skips_the_frame_only_where_the_held_out_slice_confirms_the_labels(
+        tiny_predictor, convention, without, with_skip, skips):
+    from model.predictor import Predictor
+    from model.training.finetune import _frame_step
+
+    child = Predictor(tiny_predictor.model, version="child")
+    judged_with = []
+
+    def judge_again():
+        judged_with.append(child.config.detection_skip_border)
+        return _judgement(with_skip)
+
+    first = _judgement(without)
+    skip, standing, record = _frame_step(convention, child, first, judge_again)
+    assert skip is skips and record["skip"] is skips and child.config.detection_skip_border is skips
+    assert record["labels_say_skip"] is convention.skip
+    assert judged_with == ([True] if convention.skip else [])  # judged again with the skip on, only if the labels say
+    assert (standing is not first) is skips  # the judgement that stands is the one of the child as it answers
+    if convention.skip:
+        assert record["holdout_effort"] == {"suggesting_cut_objects": min(without), "skipping_them": min(with_skip)}
+        assert ("confirmed" in record["why"]) is skips
+
+
+def test_with_nothing_held_out_the_labels_alone_do_not_make_a_child_skip(tiny_predictor):
+    from model.predictor import Predictor
+    from model.training.finetune import _frame_step
+
+    child = Predictor(tiny_predictor.model, version="child")
+    skip, standing, record = _frame_step(SAYS_SKIP, child, None, lambda: pytest.fail("nothing to judge again"))
+    assert not skip and standing is None and not record["skip"] and record["labels_say_skip"]
+    assert "no held-out image" in record["why"] and not child.config.detection_skip_border
