@@ -303,10 +303,14 @@ def _frame_step(convention, child, judgement, judge_again):
         return True, skipping, record
     child.config = child.config.replace(detection_skip_border=False)
     record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
-                     f"slice skipping them does not cost less (effort {with_skip} against {without:.4f}), so cut "
-                     "objects are suggested")
+                     f"slice skipping them does not cost less (effort {_effort_text(with_skip)} against "
+                     f"{without:.4f}), so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
+
+
+def _effort_text(effort: float | None) -> str:
+    return "n/a" if effort is None else f"{effort:.4f}"
 
 
 def _bank_answers(figures: dict | None) -> dict:
