@@ -122,7 +122,9 @@ class ModelRegistry:
 
     def list_versions(self, project_id: int) -> list[dict]:
         """Complete versions, oldest first: version, parent, created, held-out metrics, activation, whether its bank
-        pre-annotates (`bank_answers`: `{value, why}`, None for versions from before the recipe decided it), active."""
+        pre-annotates (`bank_answers`: `{value, why}`, None for versions from before the recipe decided it), whether
+        it drops suggestions on objects cut by the frame (`frame_convention`: `{skip, why, ...}`, None for versions
+        from before session 16's recipe), active."""
         folder = self.versions_dir(project_id)
         if not folder.is_dir():
             return []
@@ -139,7 +141,8 @@ class ModelRegistry:
                 "version": version, "parent": card.get("parent"), "created": card.get("created"),
                 "metrics": (card.get("metrics") or {}).get("holdout"), "activation": training.get("activation"),
                 "train_images": training.get("train_images"), "holdout_images": training.get("holdout_images"),
-                "steps": training.get("steps"), "bank_answers": training.get("bank_answers"), "active": version == active,
+                "steps": training.get("steps"), "bank_answers": training.get("bank_answers"),
+                "frame_convention": training.get("frame_convention"), "active": version == active,
             }))
         return [entry for _, entry in sorted(found, key=lambda item: item[0])]
 

@@ -39,6 +39,15 @@ def test_the_listing_says_whether_a_versions_bank_pre_annotates(tmp_path, redis_
     assert [v["bank_answers"] for v in registry.list_versions(1)] == [None, silent]
 
 
+def test_the_listing_says_whether_a_version_drops_objects_cut_by_the_frame(tmp_path, redis_conn):
+    registry = ModelRegistry(tmp_path, redis_conn)
+    skips = {"skip": True, "labels_say_skip": True, "instances": 40, "touching": 0, "expected": 15.2,
+             "why": "0 of 40 accepted objects touch the frame ...; confirmed on the held-out slice"}
+    _write_version(registry, 1, 1)  # a version from before the recipe read the convention
+    _write_version(registry, 1, 2, frame_convention=skips)
+    assert [v["frame_convention"] for v in registry.list_versions(1)] == [None, skips]
+
+
 def test_versions_listing_activation_and_redis_loss(tmp_path, redis_conn):
     registry = ModelRegistry(tmp_path, redis_conn)
     assert registry.next_version(1) == "project-1-v1" and registry.list_versions(1) == []
