@@ -31,7 +31,9 @@ SETS = {
 }
 
 
-def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weights.h5") -> None:
+def dumping_run(name: str, checkpoint: str):
+    """`(dataset, trials, answerer)`: SET's trials and the checkpoint answering at the sweep's lowest threshold as the
+    service does (bfloat16, folded BatchNorm, the environment's NMS, cap and decoding)."""
     path, data_format, images_dir, selection, seeds = SETS[name]
     dataset = load_dataset(path, data_format, images_dir=images_dir)
     classes = (tuple(dataset.categories) if selection == "all"
@@ -42,7 +44,11 @@ def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weig
     answerer = ServiceAnswerer(predictor, AnswerThresholds(min(SWEEP), settings.nms_threshold,
                                                            settings.max_instances),
                                decode_factor=settings.decode_factor)
-    trials = plan_trials(dataset, classes, seeds)
+    return dataset, plan_trials(dataset, classes, seeds), answerer
+
+
+def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weights.h5") -> None:
+    dataset, trials, answerer = dumping_run(name, checkpoint)
     with open(out, "w") as sink:
         def on_trial(result, image, answer, gt_boxes, gt_masks):
             drawn = gt_boxes[result.trial.reference_index][None]

@@ -15,15 +15,21 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
 from children import args_for  # session 14's split arguments, the curve's
 
 
-def main():
-    children, out = Path(sys.argv[1]), Path(sys.argv[2])
-    for spec in sys.argv[3:]:
+def kept_children(children: Path, specs):
+    """Per `SET:SEED:K` spec: `(name, seed, k, split, accepted, weights)` of a kept child in `children` (the
+    curve's split, session 14's arguments)."""
+    for spec in specs:
         name, seed, k = spec.split(":")
         split = load_split(name, args_for(int(seed)), 10)
-        accepted = split.accepted(int(k))
-        weights = children / f"{name}-s{seed}-k{k}.weights.h5"
-        prior_off, threshold = _prior_off_recalibrated(weights, accepted, int(seed))
-        row = {"set": name, "seed": int(seed), "k": int(k), "B_threshold": threshold,
+        yield name, int(seed), int(k), split, split.accepted(int(k)), children / f"{name}-s{seed}-k{k}.weights.h5"
+
+
+def main():
+    children, out = Path(sys.argv[1]), Path(sys.argv[2])
+    for name, seed, k, split, accepted, weights in kept_children(children, sys.argv[3:]):
+        spec = f"{name}:{seed}:{k}"
+        prior_off, threshold = _prior_off_recalibrated(weights, accepted, seed)
+        row = {"set": name, "seed": seed, "k": k, "B_threshold": threshold,
                "A": measure(weights, split.judged, accepted), "B": measure(prior_off, split.judged, accepted)}
         with open(out, "a") as sink:
             sink.write(json.dumps(row) + "\n")

@@ -4,30 +4,20 @@ its score; the ground-truth boxes, the reference's index and the other classes' 
 
     PYTHONPATH=. python bench/results/exp-session16/error_dump.py SET OUT.jsonl [CHECKPOINT]
 
-SET: synthetic | split2 | split1 | droplets.
+SET: synthetic | split2 | split1 | droplets (session 15's copies_dump.SETS).
 """
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from common.settings import Settings
-from model.answering import AnswerThresholds
-from model.checkpoint import load_checkpoint
-from model.data.loading import load_dataset
-from model.data.splits import paper_split
 from model.evaluation.calibration import SWEEP
-from model.evaluation.effort_runner import plan_trials, run_effort
-from model.evaluation.service_answerer import ServiceAnswerer
-from model.predictor import Predictor
+from model.evaluation.effort_runner import run_effort
 
-SETS = {
-    "synthetic": ("runs/synth-dev/annotations.json", "coco", None, "all", 1),
-    "split2": ("../shared/data/coco128-seg", "yolo-seg", None, 2, 1),
-    "split1": ("../shared/data/coco128-seg", "yolo-seg", None, 1, 2),
-    "droplets": ("../shared/data/droplets/annotations.json", "coco", "../shared/data/droplets/images", "all", 1),
-}
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session15"))
+from copies_dump import dumping_run  # session 15's sets and service-like answerer
 
 
 def mask_box(mask: np.ndarray) -> list[float]:
@@ -40,17 +30,7 @@ def mask_box(mask: np.ndarray) -> list[float]:
 
 
 def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weights.h5") -> None:
-    path, data_format, images_dir, selection, seeds = SETS[name]
-    dataset = load_dataset(path, data_format, images_dir=images_dir)
-    classes = (tuple(dataset.categories) if selection == "all"
-               else paper_split(selection).held_out_classes(dataset.categories))
-    settings = Settings.from_env()
-    model, card = load_checkpoint(checkpoint, precision="bfloat16")
-    predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
-    answerer = ServiceAnswerer(predictor, AnswerThresholds(min(SWEEP), settings.nms_threshold,
-                                                           settings.max_instances),
-                               decode_factor=settings.decode_factor)
-    trials = plan_trials(dataset, classes, seeds)
+    dataset, trials, answerer = dumping_run(name, checkpoint)
     with open(out, "w") as sink:
         def on_trial(result, image, answer, gt_boxes, gt_masks):
             row = result.to_dict(SWEEP)

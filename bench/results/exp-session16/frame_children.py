@@ -10,29 +10,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.effort_curve import load_split, measure
+from bench.effort_curve import measure
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
-from children import args_for  # session 14's split arguments, the curve's
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session15"))
+from size_children import kept_children  # session 15's kept-children loop (the curve's split)
 
 
 def main():
     children, out = Path(sys.argv[1]), Path(sys.argv[2])
-    for spec in sys.argv[3:]:
-        name, seed, k = spec.split(":")
-        split = load_split(name, args_for(int(seed)), 10)
-        accepted = split.accepted(int(k))
-        weights = children / f"{name}-s{seed}-k{k}.weights.h5"
-        row = {"set": name, "seed": int(seed), "k": int(k), "A": _measured(children, name, int(seed), int(k))}
-        with_rule, convention, threshold = _with_convention(weights, accepted, int(seed))
+    for name, seed, k, split, accepted, weights in kept_children(children, sys.argv[3:]):
+        row = {"set": name, "seed": seed, "k": k, "A": _measured(children, name, seed, k)}
+        with_rule, convention, threshold = _with_convention(weights, accepted, seed)
         row |= {"convention": convention, "B_threshold": threshold}
         row["B"] = measure(with_rule, split.judged, accepted) if convention["skip"] else row["A"]
         with open(out, "a") as sink:
             sink.write(json.dumps(row) + "\n")
-        print(spec, convention["why"], *(f"{arm} {row[arm]['threshold']} box "
-                                         f"{row[arm]['interactive']['errors_per_instance']} bank "
-                                         f"{row[arm].get('bank', {}).get('errors_per_instance')}" for arm in "AB"),
-              flush=True)
+        print(f"{name}:{seed}:{k}", convention["why"],
+              *(f"{arm} {row[arm]['threshold']} box {row[arm]['interactive']['errors_per_instance']} bank "
+                f"{row[arm].get('bank', {}).get('errors_per_instance')}" for arm in "AB"), flush=True)
 
 
 def _measured(children: Path, name: str, seed: int, k: int) -> dict:
