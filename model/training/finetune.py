@@ -12,11 +12,10 @@ One code path for the Train button and automatic training (`worker.training`) an
    the weights over that last share of the run (every `TAIL_AVERAGE_EVERY` steps), not the last step's; then, with
    `parent_share` > 0, move the weights that share of the way back to the parent's;
 3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
-   exemplar bank alone), as the worker answers (`model.training.holdout_effort`);
-   The project's frame convention: where the training images' accepted labels say the project leaves objects cut
-   by the image frame out (`model.frame_convention`), the child is judged there a second time dropping suggestions
-   that touch the frame, and keeps doing so (config `detection_skip_border`) only if that judgement, at its own
-   calibrated threshold, costs strictly less;
+   exemplar bank alone), as the worker answers (`model.training.holdout_effort`). Where the training images'
+   accepted labels say the project leaves objects cut by the image frame out (`model.frame_convention`), the child
+   is judged there a second time, dropping suggestions that touch the frame, and keeps dropping them (config
+   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less;
 4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
    `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
    held-out slice (1 image) the threshold is `FIXED_THRESHOLD`;
