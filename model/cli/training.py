@@ -245,6 +245,8 @@ def cmd_finetune(args) -> int:
                       "train_images": result.train_images, "holdout_images": result.holdout_images,
                       "holdout_split": result.card.training["holdout_split"],
                       "score_threshold": result.card.training["score_threshold"], "holdout": result.metrics,
+                      "bank_answers": result.card.training["bank_answers"],
+                      "frame_convention": result.card.training["frame_convention"],
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0

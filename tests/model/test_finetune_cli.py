@@ -62,3 +62,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
     assert card.metrics["holdout"]["new"]["effort"] >= 0 and card.metrics["holdout"]["parent"]["effort"] >= 0
     assert summary["gate"]["reason"].startswith("held-out effort")
+    # what the version will do in batch pre-annotation and with objects cut by the frame, as its card says
+    assert summary["bank_answers"] == card.training["bank_answers"]
+    assert summary["frame_convention"] == card.training["frame_convention"] and "why" in summary["frame_convention"]
+    assert card.config["detection_skip_border"] is summary["frame_convention"]["skip"]
