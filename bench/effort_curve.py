@@ -353,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
                         "button's)")
     parser.add_argument("--average-tail", type=float, help="the recipe's average_tail (default: the Train "
                         "button's)")
+    parser.add_argument("--runs", type=int, help="the recipe's runs (default: the Train button's)")
     parser.add_argument("--replot", type=Path, metavar="JSON", help="only redraw <out>/effort_curve.png from a report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     recipe = {key: value for key, value in (("time_budget_s", args.time_budget_s), ("max_steps", args.max_steps),
                                             ("layers", args.layers), ("parent_share", args.parent_share),
-                                            ("average_tail", args.average_tail))
+                                            ("average_tail", args.average_tail), ("runs", args.runs))
               if value is not None}
     report = {"checkpoint": str(args.checkpoint), "parent_version": _version(args.checkpoint), "ks": ks,
               "recipe_overrides": recipe, "datasets": {}, "skipped": {},

@@ -221,6 +221,10 @@ class Settings:
         "TRAIN_AVERAGE_TAIL", _parse_number(float, 0.0, 0.95), 0.0,  # 0.95: model.training.finetune.MAX_AVERAGE_TAIL
         "The new version's weights are the mean of its weights over this last share (0-0.95) of the fine-tuning run, "
         "one snapshot every 5 steps (0: the last step's weights).")
+    train_runs: int = _env(
+        "TRAIN_RUNS", _parse_number(int, 1, 8), 1,  # 8: model.training.finetune.MAX_RUNS
+        "Independent fine-tuning runs from the parent that share the steps and the time budget; the new version is "
+        "the mean of their weights (a model soup; 1: one run).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

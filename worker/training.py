@@ -81,7 +81,7 @@ def _finetune_settings(settings: Settings):
         max_steps=settings.train_max_steps, time_budget_s=settings.train_time_budget,
         learning_rate=settings.train_learning_rate, layers=settings.train_layers,
         holdout_fraction=settings.train_holdout_fraction, parent_share=settings.train_parent_share,
-        average_tail=settings.train_average_tail,
+        average_tail=settings.train_average_tail, runs=settings.train_runs,
     )
 
 

@@ -214,6 +214,9 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--average-tail", type=float,
                    help="the child is the mean of its weights over this last share (0-0.95) of the run "
                         "(default: the recipe's)")
+    p.add_argument("--runs", type=int,
+                   help="independent training runs (1-8) sharing the steps and time budget, the child their weights' "
+                        "mean (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)
 
@@ -227,7 +230,7 @@ def cmd_finetune(args) -> int:
     dataset = load_dataset(args.data, args.format, images_dir=args.images_dir)
     given = {"max_steps": args.steps, "learning_rate": args.learning_rate, "layers": args.layers,
              "holdout_fraction": args.holdout_fraction, "parent_share": args.parent_share,
-             "average_tail": args.average_tail,
+             "average_tail": args.average_tail, "runs": args.runs,
              "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
     settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     out = Path(args.out)

@@ -8,7 +8,9 @@ One code path for the Train button and automatic training (`worker.training`) an
 2. the child answers drawn boxes without the parent's size prior (`CHILD_SIZE_TOLERANCE`); then train on the
    training images' episodes, multiplied (`model.training.project_episodes`): same-image and
    cross-image episodes of every label, the other labels left in the images as hard negatives, and copy-paste
-   scenes of the accepted cut-outs on the project's own images; with `average_tail` > 0 the child is the mean of
+   scenes of the accepted cut-outs on the project's own images; with `runs` > 1 the steps and the time budget are
+   shared among that many independent runs from the parent (each its own episode stream and training seed) and the
+   child is the mean of their weights (a model soup); with `average_tail` > 0 the child is the mean of
    the weights over that last share of the run (every `TAIL_AVERAGE_EVERY` steps), not the last step's; then, with
    `parent_share` > 0, move the weights that share of the way back to the parent's;
 3. judge the child and its parent on the held-out slice by the effort measure in both modes (one box drawn, and the
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
@@ -39,8 +41,9 @@ from model.data.annotations import Dataset
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "NOTHING_EFFORT", "TAIL_AVERAGE_EVERY",
-           "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention"]
+__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT",
+           "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention",
+           "judge_child"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -49,6 +52,12 @@ TAIL_AVERAGE_EVERY = 5
 """Steps between the snapshots that `average_tail` averages (the trainer's progress interval)."""
 MAX_AVERAGE_TAIL = 0.95
 """The largest `average_tail` (TRAIN_AVERAGE_TAIL's range in `common.settings` is the same)."""
+MAX_RUNS = 8
+"""The most independent training runs one fine-tune may average (TRAIN_RUNS's range in `common.settings` is the same):
+they share one step count and time budget, so more runs means shorter ones."""
+RUN_SEED_STRIDE = 7919
+"""Run r of a fine-tune draws its episodes and training randomness from seed `seed + r * RUN_SEED_STRIDE` (run 0 is
+the one-run recipe's); the held-out split depends on `seed` alone, so every run trains on the same images."""
 NOTHING_EFFORT = 1.0
 """The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
 A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
@@ -82,7 +91,16 @@ class FineTuneSettings:
             of the run's tail, a snapshot every `TAIL_AVERAGE_EVERY` steps and at the last step (`_TailAverage`).
             0 keeps the last step's weights. With batch 1 and a few images, the last step's weights carry the
             noise of the last few episodes.
-        seed: the split, the episodes and the training.
+        runs: 1 to `MAX_RUNS` independent training runs from the parent, the steps and the time budget shared among
+            them (run r gets its share of what remains); the child is the uniform mean of their weights, a model
+            soup (Wortsman et al. 2022). Same total steps, so about the same time. With batch 1 and a few images,
+            one run's weights carry the noise of its episode order; the mean of runs with other orders does not.
+            Not combined with `average_tail`.
+        shifted_calibration: step 4 chooses the threshold on the held-out slice and two shifted copies of each of
+            its images (dimmer and flatter, out of focus: `model.training.holdout_shift`), so that it holds on
+            images a little unlike the accepted ones; the frame step, the gate and the card's held-out figures stay
+            on the slice itself.
+        seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
     max_steps: int = 150
@@ -94,6 +112,8 @@ class FineTuneSettings:
     augment: bool = True
     parent_share: float = 0.0
     average_tail: float = 0.0
+    runs: int = 1
+    shifted_calibration: bool = False
     seed: int = 0
 
 
@@ -138,6 +158,7 @@ def finetune(
     settings: FineTuneSettings | None = None,
     on_progress: Callable[[StepLog], None] | None = None,
     answer_settings=None,
+    on_run: Callable[[int, list], None] | None = None,
 ) -> FineTuneResult:
     """Fine-tune `parent_checkpoint` on `dataset` by the recipe (module docstring); write `out_path` + card.
 
@@ -149,14 +170,14 @@ def finetune(
         on_progress: called every few steps with a `StepLog` (step, losses, seconds).
         answer_settings: the service's NMS, cap and decoding for judging (`common.settings.Settings`; default:
             its defaults).
+        on_run: called after each training run with `(run index, its weights)`, before the runs are averaged
+            (studies judge a soup's ingredients apart).
 
     Raises:
         ValueError: the dataset has no annotated image that can host an episode.
     """
-    from model.data.augment import Augmentation
     from model.predictor import Predictor
     from model.training.holdout_effort import judge_on_holdout
-    from model.training.project_episodes import project_episodes
 
     if answer_settings is None:
         from common.settings import Settings
@@ -169,14 +190,18 @@ def finetune(
     if not 0.0 <= settings.average_tail <= MAX_AVERAGE_TAIL:  # also refuses NaN
         raise ValueError(f"average_tail {settings.average_tail} is outside 0-{MAX_AVERAGE_TAIL}: give --average-tail "
                          f"/ TRAIN_AVERAGE_TAIL from 0 (the last step's weights) to {MAX_AVERAGE_TAIL}")
+    if not 1 <= settings.runs <= MAX_RUNS:
+        raise ValueError(f"runs {settings.runs} is outside 1-{MAX_RUNS}: give --runs / TRAIN_RUNS from 1 (one run, "
+                         f"the default) to {MAX_RUNS}")
+    if settings.runs > 1 and settings.average_tail > 0:
+        raise ValueError("runs > 1 and average_tail > 0 are two ways of averaging weights: choose one (set "
+                         "TRAIN_RUNS=1 or TRAIN_AVERAGE_TAIL=0)")
     started = time.monotonic()
     split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     train_set, holdout = split.train, split.holdout
     if not train_set.images:
         raise ValueError("no accepted annotation with an instance yet: nothing to fine-tune on; accept an "
                          "annotation with at least one region first")
-    episodes = project_episodes(train_set, augmentation=Augmentation() if settings.augment else None,
-                                seed=settings.seed)
 
     parent_model, parent_card = load_checkpoint(parent_checkpoint)
     # Parent and child are judged alike, bank on, whatever the parent's own step 5 said (the gate compares them).
@@ -190,44 +215,15 @@ def finetune(
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
     # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so).
     model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE)
-    parent_weights = model.get_weights() if settings.parent_share > 0 else None
-    train_settings = TrainSettings(
-        steps=settings.max_steps, batch_size=settings.batch_size, layers=settings.layers,
-        optimizer="adam", learning_rate=settings.learning_rate, log_every=TAIL_AVERAGE_EVERY,
-        time_budget_s=max(1.0, settings.time_budget_s), seed=settings.seed,
-    )
-    tail = _TailAverage(model, settings) if settings.average_tail > 0 else None
+    steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
-    def on_step(log: StepLog) -> None:
-        if tail is not None:
-            tail.observe(log)
-        if on_progress is not None:
-            on_progress(log)
-
-    trainer = Trainer(model, episodes, train_settings, on_step=on_step)
-    trainer.run()
-    tail_snapshots = tail.finish() if tail is not None else 0
-    if parent_weights is not None:
-        from model.training.averaging import average_weights
-
-        share = settings.parent_share
-        model.set_weights(average_weights([model.get_weights(), parent_weights], coefficients=(1 - share, share)))
-    steps = trainer.history[-1].step if trainer.history else 0
-    train_seconds = trainer.history[-1].seconds if trainer.history else 0.0
-
-    # Training is over: the judging may compute with a folded copy of the backbone.
-    child = Predictor(model, version=version, fold_batch_norm=True)
-    child_judgement = judge_on_holdout(child, holdout, train_set, answer_settings)
-    skip_border, child_judgement, frame = _frame_step(
-        frame_convention(train_set), child, child_judgement,
-        lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
-    calibration = child_judgement.calibrate() if child_judgement else None
-    threshold = calibration.threshold if calibration else FIXED_THRESHOLD
+    child_judgement, frame, calibration = judge_child(model, version, holdout, train_set, answer_settings,
+                                                      settings.shifted_calibration)
+    threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
     bank_answers = _bank_answers(metrics["new"])
-    model.config = model.config.replace(detection_min_confidence=threshold, detection_bank_answers=bank_answers["value"],
-                                        detection_skip_border=skip_border)
+    model.config = model.config.replace(detection_bank_answers=bank_answers["value"])
 
     card = ModelCard(
         version=version,
@@ -246,7 +242,8 @@ def finetune(
             "train_seconds": round(train_seconds, 1),
             "layers": settings.layers,
             "tail_snapshots_averaged": tail_snapshots,
-            "final_losses": trainer.history[-1].losses if trainer.history else {},
+            "runs": settings.runs,
+            "final_losses": history[-1].losses if history else {},
             "score_threshold": {"value": threshold,
                                 "chosen": "calibrated on the held-out slice" if calibration else
                                           "fixed default (no held-out image)"},
@@ -265,6 +262,92 @@ def finetune(
         weights_path=path, card=card, steps=steps, seconds=seconds, train_images=len(train_set.images),
         holdout_images=len(holdout.images), metrics=metrics,
     )
+
+
+def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, on_run):
+    """Step 2's training of `model` (the parent's copy) in place: `settings.runs` runs from the parent's weights,
+    averaged, then the tail average and `parent_share` when set.
+
+    Returns:
+        `(steps over all runs, training seconds over all runs, the last run's step logs, tail snapshots averaged)`.
+    """
+    from model.data.augment import Augmentation
+    from model.training.averaging import average_weights
+    from model.training.project_episodes import project_episodes
+
+    parent_weights = model.get_weights() if settings.parent_share > 0 or settings.runs > 1 else None
+    tail = _TailAverage(model, settings) if settings.average_tail > 0 else None
+
+    run_weights, steps, train_seconds, history = [], 0, 0.0, []
+
+    def on_step(log: StepLog) -> None:
+        if tail is not None:
+            tail.observe(log)
+        if on_progress is not None:  # steps and seconds counted over all runs so far
+            on_progress(replace(log, step=steps + log.step, seconds=train_seconds + log.seconds))
+
+    for run in range(settings.runs):
+        if run:
+            model.set_weights(parent_weights)
+        run_seed = settings.seed + run * RUN_SEED_STRIDE
+        episodes = project_episodes(train_set, augmentation=Augmentation() if settings.augment else None,
+                                    seed=run_seed)
+        budget = (max(1.0, settings.time_budget_s) - train_seconds) / (settings.runs - run)
+        train_settings = TrainSettings(
+            steps=_run_steps(settings.max_steps, settings.runs, run), batch_size=settings.batch_size,
+            layers=settings.layers, optimizer="adam", learning_rate=settings.learning_rate,
+            log_every=TAIL_AVERAGE_EVERY, time_budget_s=max(1.0, budget), seed=run_seed,
+        )
+        trainer = Trainer(model, episodes, train_settings, on_step=on_step)
+        trainer.run()
+        if trainer.history:
+            steps += trainer.history[-1].step
+            train_seconds += trainer.history[-1].seconds
+            history = trainer.history
+        if settings.runs > 1:
+            run_weights.append(model.get_weights())
+            if on_run is not None:
+                on_run(run, run_weights[-1])
+    tail_snapshots = tail.finish() if tail is not None else 0
+    if run_weights:
+        model.set_weights(average_weights(run_weights))
+    if settings.parent_share > 0:
+        share = settings.parent_share
+        model.set_weights(average_weights([model.get_weights(), parent_weights], coefficients=(1 - share, share)))
+    return steps, train_seconds, history, tail_snapshots
+
+
+def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings,
+                shifted_calibration: bool = False):
+    """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
+    frame convention, calibrate the threshold; sets the model's `detection_skip_border` and `detection_min_confidence`.
+
+    Args:
+        shifted_calibration: calibrate on the held-out slice and its shifted copies
+            (`model.training.holdout_shift.with_shifted_copies`) instead of the slice alone.
+
+    Returns:
+        `(judgement, frame record, calibration)`: the `HoldoutJudgement` of the held-out slice that stands (None
+        with nothing held out), the card's `frame_convention` and the `choose_threshold` result (None: the
+        threshold is `FIXED_THRESHOLD`).
+    """
+    from model.predictor import Predictor
+    from model.training.holdout_effort import judge_on_holdout
+    from model.training.holdout_shift import with_shifted_copies
+
+    # Training is over: the judging may compute with a folded copy of the backbone.
+    child = Predictor(model, version=version, fold_batch_norm=True)
+    judgement = judge_on_holdout(child, holdout, train_set, answer_settings)
+    skip_border, judgement, frame = _frame_step(
+        frame_convention(train_set), child, judgement,
+        lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
+    calibration = judgement.calibrate() if judgement else None
+    if calibration is not None and shifted_calibration:
+        calibration = judge_on_holdout(child, with_shifted_copies(holdout), train_set, answer_settings).calibrate()
+    model.config = model.config.replace(
+        detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
+        detection_skip_border=skip_border)
+    return judgement, frame, calibration
 
 
 def frame_convention(train_set: Dataset):
@@ -306,6 +389,11 @@ def _frame_step(convention, child, judgement, judge_again):
                      f"{without:.4f}), so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
+
+
+def _run_steps(max_steps: int, runs: int, run: int) -> int:
+    """Run `run`'s share of `max_steps` (the first `max_steps % runs` runs take one step more); at least 1."""
+    return max(1, max_steps // runs + (run < max_steps % runs))
 
 
 def _effort_text(effort: float | None) -> str:

@@ -9,9 +9,11 @@ from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 from model.training.finetune import (
     CHILD_SIZE_TOLERANCE,
     FIXED_THRESHOLD,
+    MAX_RUNS,
     NOTHING_EFFORT,
     FineTuneResult,
     FineTuneSettings,
+    _run_steps,
     finetune,
 )
 from model.training.holdout_split import split_holdout
@@ -268,6 +270,49 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
     from common.settings import Settings
     from worker.training import _finetune_settings
 
-    settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2"}))
-    assert settings.average_tail == 0.3 and settings.parent_share == 0.2
-    assert _finetune_settings(Settings.from_env({})).average_tail == FineTuneSettings().average_tail
+    settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
+                                                     "TRAIN_RUNS": "3"}))
+    assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
+    defaults = _finetune_settings(Settings.from_env({}))
+    assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
+
+
+@pytest.mark.parametrize(("runs", "tail", "message"), [
+    (0, 0.0, "runs 0 is outside 1-8"), (MAX_RUNS + 1, 0.0, "TRAIN_RUNS"), (2, 0.5, "choose one")])
+def test_finetune_refuses_runs_out_of_range_or_with_a_tail_average_before_training(runs, tail, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        finetune(tmp_path / "absent.weights.h5", project(2), tmp_path / "child.weights.h5", "v2",
+                 FineTuneSettings(runs=runs, average_tail=tail))
+
+
+@pytest.mark.parametrize(("max_steps", "runs", "expected"), [(150, 1, [150]), (150, 2, [75, 75]),
+                                                              (10, 3, [4, 3, 3]), (1, 2, [1, 1])])
+def test_runs_share_the_steps(max_steps, runs, expected):
+    assert [_run_steps(max_steps, runs, run) for run in range(runs)] == expected
+
+
+@pytest.mark.slow
+def test_two_runs_make_the_child_the_mean_of_their_weights(tiny_model, tmp_path):
+    """Two runs of 3 steps each (6 shared), from the same parent with other episode orders: the child is the mean of
+    the two runs' weights, the card says so, and progress counts steps over both runs."""
+    from model.checkpoint import load_checkpoint
+
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    runs, progress = [], []
+    result = finetune(parent, project(3), tmp_path / "child.weights.h5", "tiny-v2",
+                      FineTuneSettings(max_steps=6, time_budget_s=300, runs=2, holdout_fraction=0),
+                      on_progress=lambda log: progress.append(log.step),
+                      on_run=lambda run, weights: runs.append((run, weights)))
+    card = read_card(result.weights_path)
+    assert [run for run, _ in runs] == [0, 1]
+    assert card.training["runs"] == 2 and card.training["steps"] == result.steps == 6
+    assert progress == sorted(progress) and progress[-1] == 6, progress
+    (_, first), (_, second) = runs
+    parent_weights = tiny_model.get_weights()
+    moved = [i for i, (a, b) in enumerate(zip(first, parent_weights, strict=True)) if not np.allclose(a, b)]
+    assert moved, "a run changes some weights"
+    assert any(not np.allclose(first[i], second[i]) for i in moved), "the runs start from the parent, other orders"
+    child = load_checkpoint(result.weights_path)[0].get_weights()
+    for i in moved:
+        np.testing.assert_allclose(child[i], (first[i] + second[i]) / 2, rtol=1e-5, atol=1e-7)
