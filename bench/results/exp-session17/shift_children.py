@@ -14,24 +14,16 @@ import sys
 import time
 from pathlib import Path
 
-from bench.effort_curve import load_split, measure
+from bench.effort_curve import measure
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
-from children import args_for  # session 14's arguments of the curve's splits
+from children import each_child  # session 14's loop over the children asked for (the curve's splits)
 
 
 def main():
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from model.training.finetune import FineTuneSettings, finetune
 
-    parent, out = sys.argv[1], Path(sys.argv[2])
-    out.mkdir(parents=True, exist_ok=True)
-    for spec in sys.argv[3:]:
-        name, seed, k = spec.split(":")
-        seed, k = int(seed), int(k)
-        split = load_split(name, args_for(seed), 10)
-        accepted = split.accepted(k)
-        path = out / f"{name}-s{seed}-k{k}.weights.h5"
+    for parent, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
         started = time.monotonic()
         result = finetune(parent, accepted, path, f"s17-{name}-s{seed}-k{k}",
                           FineTuneSettings(seed=seed, max_steps=150, time_budget_s=900))

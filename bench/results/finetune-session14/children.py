@@ -19,16 +19,22 @@ def args_for(seed):
                               classes="person,chair", synthetic_images=40)
 
 
-def main():
+def each_child(argv):
+    """`PARENT OUTDIR SET:SEED:K ...` -> per child `(parent, out, spec, name, seed, k, split, accepted, path)`: the
+    curve's split and the child's checkpoint path in OUTDIR (made). Logging goes to stderr with times."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    parent, out = sys.argv[1], Path(sys.argv[2])
+    parent, out = argv[0], Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for spec in sys.argv[3:]:
+    for spec in argv[2:]:
         name, seed, k = spec.split(":")
         seed, k = int(seed), int(k)
         split = load_split(name, args_for(seed), 10)
-        accepted = split.accepted(k)
-        path = out / f"{name}-s{seed}-k{k}.weights.h5"
+        yield (parent, out, spec, name, seed, k, split, split.accepted(k),
+               out / f"{name}-s{seed}-k{k}.weights.h5")
+
+
+def main():
+    for parent, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
         started = time.monotonic()
         result = finetune(parent, accepted, path, f"s14-{name}-s{seed}-k{k}",
                           FineTuneSettings(seed=seed, max_steps=150, time_budget_s=900))
