@@ -225,6 +225,10 @@ class Settings:
         "TRAIN_RUNS", _parse_number(int, 1, 8), 1,  # 8: model.training.finetune.MAX_RUNS
         "Independent fine-tuning runs from the parent that share the steps and the time budget; the new version is "
         "the mean of their weights (a model soup; 1: one run).")
+    train_shifted_calibration: bool = _env(
+        "TRAIN_SHIFTED_CALIBRATION", _parse_bool, True,
+        "Choose a new version's score threshold on the held-out images and on copies of them with dimmer light and "
+        "softer focus, so that it holds on the project's next images (false: the held-out images alone).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

@@ -217,6 +217,9 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--runs", type=int,
                    help="independent training runs (1-8) sharing the steps and time budget, the child their weights' "
                         "mean (default: the recipe's)")
+    p.add_argument("--shifted-calibration", action=argparse.BooleanOptionalAction, default=None,
+                   help="choose the threshold on the held-out images and their shifted copies (dimmer, softer focus) "
+                        "or, with --no-shifted-calibration, on the held-out images alone (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)
 
@@ -231,6 +234,7 @@ def cmd_finetune(args) -> int:
     given = {"max_steps": args.steps, "learning_rate": args.learning_rate, "layers": args.layers,
              "holdout_fraction": args.holdout_fraction, "parent_share": args.parent_share,
              "average_tail": args.average_tail, "runs": args.runs,
+             "shifted_calibration": args.shifted_calibration,
              "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
     settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     out = Path(args.out)

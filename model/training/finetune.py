@@ -18,7 +18,9 @@ One code path for the Train button and automatic training (`worker.training`) an
    accepted labels say the project leaves objects cut by the image frame out (`model.frame_convention`), the child
    is judged there a second time, dropping suggestions that touch the frame, and keeps dropping them (config
    `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less;
-4. calibrate the child's score threshold there (`choose_threshold`), store it as the child's
+4. calibrate the child's score threshold there and on two shifted copies of each held-out image (dimmer and
+   flatter, out of focus: `model.training.holdout_shift`; `shifted_calibration`, since session 17), so that it
+   holds on images a little unlike the accepted ones (`choose_threshold`), store it as the child's
    `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
    held-out slice (1 image) the threshold is `FIXED_THRESHOLD`;
 5. decide whether the child's exemplar bank pre-annotates at all: where its held-out bank effort at that threshold
@@ -67,8 +69,9 @@ kind and leans on the drawn box's size; a child has learnt the project's kinds, 
 any size), and the prior then scores down right instances whose size differs from the drawn one's by more than its
 tolerance (session 15, docs/learning-loop.md: synthetic children with a box drawn 0.27 -> 0.08 errors per
 instance, coco128 unchanged)."""
-RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, calibrated "
-          "threshold, no size prior, the project's frame convention (issue 18)")
+RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, threshold "
+          "calibrated on the held-out slice and its shifted copies, no size prior, the project's frame convention "
+          "(issue 18)")
 
 
 @dataclass
@@ -113,7 +116,7 @@ class FineTuneSettings:
     parent_share: float = 0.0
     average_tail: float = 0.0
     runs: int = 1
-    shifted_calibration: bool = False
+    shifted_calibration: bool = True
     seed: int = 0
 
 
@@ -244,9 +247,8 @@ def finetune(
             "tail_snapshots_averaged": tail_snapshots,
             "runs": settings.runs,
             "final_losses": history[-1].losses if history else {},
-            "score_threshold": {"value": threshold,
-                                "chosen": "calibrated on the held-out slice" if calibration else
-                                          "fixed default (no held-out image)"},
+            "score_threshold": _threshold_record(threshold, child_judgement, calibration,
+                                                 settings.shifted_calibration),
             "bank_answers": bank_answers,
             "frame_convention": frame,
         },
@@ -389,6 +391,22 @@ def _frame_step(convention, child, judgement, judge_again):
                      f"{without:.4f}), so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
+
+
+def _threshold_record(threshold: float, judgement, calibration, shifted: bool) -> dict:
+    """The card's `training.score_threshold`: the value, where it was chosen and, when the held-out slice's shifted
+    copies took part (`shifted`), what the slice alone would have chosen."""
+    from model.training.holdout_shift import SHIFTS
+
+    if calibration is None:
+        return {"value": threshold, "chosen": "fixed default (no held-out image)"}
+    if not shifted:
+        return {"value": threshold, "chosen": "calibrated on the held-out slice"}
+    slice_only = judgement.calibrate().threshold
+    copies = ", ".join(name for name, _ in SHIFTS)
+    return {"value": threshold, "slice_only": slice_only,
+            "chosen": f"calibrated on the held-out slice and its shifted copies ({copies}); the slice alone would "
+                      f"choose {slice_only:g}"}
 
 
 def _run_steps(max_steps: int, runs: int, run: int) -> int:

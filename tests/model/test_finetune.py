@@ -93,6 +93,10 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
                                               "holdout_groups": 0, "disjoint": False}
     threshold = card.training["score_threshold"]["value"]
     assert threshold in SWEEP and card.metrics["calibration"]["threshold"] == threshold
+    # chosen on the held-out slice and its shifted copies (the default), with the slice's own choice beside it
+    assert card.training["settings"]["shifted_calibration"] is True
+    assert "shifted copies (dim, defocus)" in card.training["score_threshold"]["chosen"]
+    assert card.training["score_threshold"]["slice_only"] in SWEEP
     new, parent_figures = card.metrics["holdout"]["new"], card.metrics["holdout"]["parent"]
     assert new["threshold"] == threshold and parent_figures["threshold"] == 0.5  # the tiny preset's own
     for figures in (new, parent_figures):
@@ -271,10 +275,12 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
     from worker.training import _finetune_settings
 
     settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
-                                                     "TRAIN_RUNS": "3"}))
+                                                     "TRAIN_RUNS": "3", "TRAIN_SHIFTED_CALIBRATION": "false"}))
     assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
+    assert settings.shifted_calibration is False
     defaults = _finetune_settings(Settings.from_env({}))
     assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
+    assert defaults.shifted_calibration is FineTuneSettings().shifted_calibration is True
 
 
 @pytest.mark.parametrize(("runs", "tail", "message"), [
