@@ -221,7 +221,7 @@ def finetune(
     steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
     child_judgement, frame, calibration = judge_child(model, version, holdout, train_set, answer_settings,
-                                                      settings.shifted_calibration)
+                                                      shifted_calibration=settings.shifted_calibration)
     threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
@@ -319,8 +319,8 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
     return steps, train_seconds, history, tail_snapshots
 
 
-def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings,
-                shifted_calibration: bool = False):
+def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
+                shifted_calibration: bool):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
     frame convention, calibrate the threshold; sets the model's `detection_skip_border` and `detection_min_confidence`.
 

@@ -11,22 +11,17 @@ import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
+from shift_children import at  # the judged sweep read at a threshold
+from shift_table import pair  # box drawn / bank of a row's figures
 
-from model.evaluation.calibration import _ROUNDING, choose_threshold
-
-MODES = ("interactive", "bank")
+from model.evaluation.calibration import _tied, choose_threshold
 
 
 def middle_threshold(thresholds, efforts: dict, tie: float) -> float:
-    mean = np.array([list(values) for values in efforts.values()], np.float64).mean(axis=0)
-    tied = sorted(float(thresholds[i]) for i in np.flatnonzero(mean <= mean.min() + tie + _ROUNDING))
+    """The median of the thresholds `choose_threshold` counts as near ties (its own `_tied`)."""
+    mean = choose_threshold(thresholds, efforts, tie=tie).mean_effort
+    tied = sorted(float(thresholds[i]) for i in _tied(mean, tie))
     return tied[(len(tied) - 1) // 2]
-
-
-def at(sweep: dict, threshold: float) -> tuple[float, ...]:
-    position = min(range(len(sweep["thresholds"])), key=lambda i: abs(sweep["thresholds"][i] - threshold))
-    return tuple(float(sweep[mode][position]) if mode in sweep else 0.0 for mode in MODES)
 
 
 def main():
@@ -41,7 +36,7 @@ def main():
             today = choose_threshold(thresholds, efforts, tie=tie).threshold
             assert abs(today - row["C"]["threshold"]) < 1e-9, (row["set"], row["seed"], row["k"], today)
             middle = middle_threshold(thresholds, efforts, tie)
-            c, m = at(row["sweep"], today), at(row["sweep"], middle)
+            c, m = pair(at(row["sweep"], today)), pair(at(row["sweep"], middle))
             print(f"{row['set']}:{row['seed']}:{row['k']} C {today:g} {c[0]:.3f} / {c[1]:.3f}  M {middle:g} "
                   f"{m[0]:.3f} / {m[1]:.3f}")
             group = "allowed" if row["set"] != "droplets" else f"droplets k = {row['k']}"
