@@ -1,4 +1,6 @@
-"""Augmentation that keeps images, boxes and masks aligned: horizontal flip, isotropic scale, colour jitter.
+"""Augmentation that keeps images, boxes and masks aligned: horizontal flip, isotropic scale, colour jitter; and
+`AcquisitionShift`, photometric changes of a whole image as another camera session would bring them (light, contrast,
+focus), which move nothing.
 
 Off by default: the paper trains without augmentation (model-spec §2.2). Useful for small custom datasets.
 """
@@ -9,9 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Augmentation"]
+__all__ = ["AcquisitionShift", "Augmentation", "NETWORK_SIDE", "blur_at_network_scale", "flatten_and_scale"]
 
 MAX_PIXEL = 255.0
+NETWORK_SIDE = 512
+"""The long side the network sees (the service's default input size): blurs are given in its pixels and scaled to the
+image."""
 
 
 @dataclass(frozen=True)
@@ -106,3 +111,77 @@ def rescale(
             .reshape(len(masks), new_h, new_w)
         )
     return resized, boxes * ratios, masks
+
+
+def flatten_and_scale(image: np.ndarray, contrast: float, brightness: float) -> np.ndarray:
+    """Pixel values move to `contrast` x their distance from the image's mean (< 1: flatter), then x `brightness`.
+
+    Args:
+        image: `(H, W, 3)` uint8 RGB.
+
+    Returns:
+        `(H, W, 3)` uint8 RGB.
+    """
+    pixels = image.astype(np.float32)
+    mean = pixels.mean()
+    shifted = ((pixels - mean) * contrast + mean) * brightness
+    return np.clip(np.rint(shifted), 0, MAX_PIXEL).astype(np.uint8)
+
+
+def blur_at_network_scale(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of `sigma` px at the network's input (`NETWORK_SIDE` on the long side), i.e. sigma x long side
+    / `NETWORK_SIDE` in the image's own pixels; `sigma` <= 0 returns the image.
+
+    Args:
+        image: `(H, W, 3)` uint8 RGB.
+
+    Returns:
+        `(H, W, 3)` uint8 RGB.
+    """
+    import cv2
+
+    if sigma <= 0:
+        return image
+    return cv2.GaussianBlur(image, (0, 0), sigma * max(image.shape[:2]) / NETWORK_SIDE)
+
+
+@dataclass(frozen=True)
+class AcquisitionShift:
+    """A random change of a whole image's light, contrast and focus, as the project's next camera session, clip or
+    microscope slide may bring (nothing moves, so boxes and masks stay as they are).
+
+    A child fine-tuned on a few accepted images of one session learns that session's exact look, and on the next
+    one scores the same objects lower (docs/learning-loop.md, sessions 10-17): the shifts teach it that the look
+    may change.
+
+    Attributes:
+        probability: chance that an image is shifted at all (the rest keep the accepted images' look).
+        contrast: `(low, high)` factor of the distance from the image's mean (`flatten_and_scale`).
+        brightness: `(low, high)` factor of every value.
+        defocus_probability: chance, for a shifted image, of a blur too.
+        defocus_sigma: `(low, high)` sigma of that blur in pixels at the network's input (`blur_at_network_scale`).
+    """
+
+    probability: float = 0.5
+    contrast: tuple[float, float] = (0.5, 1.3)
+    brightness: tuple[float, float] = (0.7, 1.3)
+    defocus_probability: float = 0.5
+    defocus_sigma: tuple[float, float] = (0.5, 2.0)
+
+    def __post_init__(self) -> None:
+        for name in ("probability", "defocus_probability"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        for name in ("contrast", "brightness", "defocus_sigma"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                raise ValueError(f"{name} must be (low, high) with 0 <= low <= high, got {getattr(self, name)}")
+
+    def apply(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """`image` (`(H, W, 3)` uint8 RGB) shifted, or itself (`probability`); same shape and dtype."""
+        if rng.random() >= self.probability:
+            return image
+        out = flatten_and_scale(image, float(rng.uniform(*self.contrast)), float(rng.uniform(*self.brightness)))
+        if rng.random() < self.defocus_probability:
+            out = blur_at_network_scale(out, float(rng.uniform(*self.defocus_sigma)))
+        return out

@@ -103,6 +103,9 @@ class FineTuneSettings:
             its images (dimmer and flatter, out of focus: `model.training.holdout_shift`), so that it holds on
             images a little unlike the accepted ones; the frame step, the gate and the card's held-out figures stay
             on the slice itself.
+        acquisition_shift: every training episode's images take a random change of light, contrast and focus
+            (`model.data.augment.AcquisitionShift`, half of them unchanged), so that the child does not learn the
+            accepted images' exact look; the project's next images may come from another session.
         seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
@@ -117,6 +120,7 @@ class FineTuneSettings:
     average_tail: float = 0.0
     runs: int = 1
     shifted_calibration: bool = True
+    acquisition_shift: bool = False
     seed: int = 0
 
 
@@ -273,7 +277,7 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
     Returns:
         `(steps over all runs, training seconds over all runs, the last run's step logs, tail snapshots averaged)`.
     """
-    from model.data.augment import Augmentation
+    from model.data.augment import AcquisitionShift, Augmentation
     from model.training.averaging import average_weights
     from model.training.project_episodes import project_episodes
 
@@ -293,6 +297,7 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
             model.set_weights(parent_weights)
         run_seed = settings.seed + run * RUN_SEED_STRIDE
         episodes = project_episodes(train_set, augmentation=Augmentation() if settings.augment else None,
+                                    acquisition=AcquisitionShift() if settings.acquisition_shift else None,
                                     seed=run_seed)
         budget = (max(1.0, settings.time_budget_s) - train_seconds) / (settings.runs - run)
         train_settings = TrainSettings(

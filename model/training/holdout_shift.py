@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from model.data.annotations import AnnotatedImage, Dataset
+from model.data.augment import NETWORK_SIDE, blur_at_network_scale, flatten_and_scale
 
 __all__ = ["DIM_BRIGHTNESS", "DIM_CONTRAST", "DEFOCUS_SIGMA", "NETWORK_SIDE", "SHIFTS", "defocus", "dim",
            "with_shifted_copies"]
@@ -29,9 +30,6 @@ DIM_BRIGHTNESS = 0.8
 """`dim`: then every value is multiplied by this (20% darker)."""
 DEFOCUS_SIGMA = 1.5
 """`defocus`: the Gaussian blur's sigma in pixels of the network's input (`NETWORK_SIDE` on the long side)."""
-NETWORK_SIDE = 512
-"""The long side the network sees (the service's default input size); the blur is scaled from it to the image."""
-MAX_PIXEL = 255
 
 
 def dim(image: np.ndarray) -> np.ndarray:
@@ -43,10 +41,7 @@ def dim(image: np.ndarray) -> np.ndarray:
     Returns:
         `(H, W, 3)` uint8 RGB.
     """
-    pixels = image.astype(np.float32)
-    mean = pixels.mean()
-    shifted = ((pixels - mean) * DIM_CONTRAST + mean) * DIM_BRIGHTNESS
-    return np.clip(np.rint(shifted), 0, MAX_PIXEL).astype(np.uint8)
+    return flatten_and_scale(image, DIM_CONTRAST, DIM_BRIGHTNESS)
 
 
 def defocus(image: np.ndarray) -> np.ndarray:
@@ -59,10 +54,7 @@ def defocus(image: np.ndarray) -> np.ndarray:
     Returns:
         `(H, W, 3)` uint8 RGB.
     """
-    import cv2
-
-    sigma = DEFOCUS_SIGMA * max(image.shape[:2]) / NETWORK_SIDE
-    return cv2.GaussianBlur(image, (0, 0), sigma)
+    return blur_at_network_scale(image, DEFOCUS_SIGMA)
 
 
 SHIFTS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (("dim", dim), ("defocus", defocus))

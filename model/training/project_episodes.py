@@ -12,6 +12,9 @@ Two streams, interleaved (`model.data.episodes.interleave`):
   background (no unlabelled positive) and the other labels left in place as hard negatives; other labels' cut-outs
   are pasted as distractors. Masks are exact (the composer's).
 
+Optionally (`acquisition`), every episode of both streams then takes a random `AcquisitionShift` of its query image
+and, independently, of its reference image (one shift when the reference was drawn in the query image itself).
+
 Only the images passed in are ever used: the caller passes the training images, never the held-out (judged) ones.
 Nothing here imports TensorFlow.
 """
@@ -37,6 +40,8 @@ SCENE_FRACTION = 0.5
 """Share of copy-paste scenes among the episodes (when the project has cut-outs with masks)."""
 MAX_COPIES = 40
 """At most this many pasted copies of the target label per scene (a project's images rarely hold more)."""
+ACQUISITION_SEED_OFFSET = 3
+"""The acquisition shifts' random stream is `seed + this` (the streams above take `seed`, `seed + 1`, `seed + 2`)."""
 SCENE_LONG_SIDE_PX = 512
 SIZE_MARGIN = 1.25
 """Pasted objects' long sides range over the accepted ones' (scaled to the scene), widened by this factor."""
@@ -104,12 +109,13 @@ def project_scene_settings(train: Dataset, sources: SceneSources) -> SceneSettin
                    generated_background_fraction=0.0 if sources.backgrounds else 1.0)
 
 
-def project_episodes(train: Dataset, *, augmentation=None, seed: int = 0) -> Iterator[Episode]:
+def project_episodes(train: Dataset, *, augmentation=None, acquisition=None, seed: int = 0) -> Iterator[Episode]:
     """Endless episodes of the project's training images (module docstring).
 
     Args:
         train: the accepted images used for training (never the held-out ones).
         augmentation: `model.data.augment.Augmentation` for the real episodes, or None.
+        acquisition: `model.data.augment.AcquisitionShift` for every episode, or None.
 
     Raises:
         ValueError: no image can host an episode (no accepted instance).
@@ -118,11 +124,27 @@ def project_episodes(train: Dataset, *, augmentation=None, seed: int = 0) -> Ite
                           augmentation=augmentation, seed=seed)
     sources = project_scene_sources(train)
     if not sources.cutouts:
-        return iter(real)
+        return _shifted(iter(real), acquisition, seed)
     settings = project_scene_settings(train, sources)
     streams = [(1.0 - SCENE_FRACTION, iter(real)),
                (SCENE_FRACTION * (1.0 - ANY_SIZE_FRACTION), iter(SceneSampler(sources, settings, seed=seed + 1)))]
     if ANY_SIZE_FRACTION > 0:
         any_size = replace(settings, object_size=ANY_SIZE_PX)
         streams.append((SCENE_FRACTION * ANY_SIZE_FRACTION, iter(SceneSampler(sources, any_size, seed=seed + 2))))
-    return interleave(streams, seed=seed)
+    return _shifted(interleave(streams, seed=seed), acquisition, seed)
+
+
+def _shifted(episodes: Iterator[Episode], acquisition, seed: int) -> Iterator[Episode]:
+    """`episodes` with `acquisition.apply` on each query and reference image (once when they are one image); as they
+    are when `acquisition` is None."""
+    if acquisition is None:
+        return episodes
+    rng = np.random.default_rng(seed + ACQUISITION_SEED_OFFSET)
+
+    def shift(episode: Episode) -> Episode:
+        query = acquisition.apply(episode.query_image, rng)
+        same = episode.reference_image is episode.query_image
+        reference = query if same else acquisition.apply(episode.reference_image, rng)
+        return replace(episode, query_image=query, reference_image=reference)
+
+    return map(shift, episodes)
