@@ -258,11 +258,11 @@ def test_written_scene_set_reads_back_with_exact_masks(tmp_path, monkeypatch):
             assert pixels[..., 0][mask].mean() >= 180  # red inside the masks (JPEG blurs the edges' chroma)
 
 
-def test_synth_command_writes_a_set_without_held_out_classes(coco128_dir, tmp_path):
+def test_synth_command_writes_a_set_without_held_out_classes(coco128_subset, tmp_path):
     from model.cli import main
 
     out = tmp_path / "synth"
-    assert main(["synth", "--data", str(coco128_dir), "--format", "yolo-seg", "--count", "2", "--seed", "3",
+    assert main(["synth", "--data", str(coco128_subset), "--format", "yolo-seg", "--count", "2", "--seed", "3",
                  "--out", str(out)]) == 0
     dataset = read_coco(out / "annotations.json")
     assert len(dataset.images) == 2 and all(image.instances for image in dataset.images)
@@ -270,13 +270,13 @@ def test_synth_command_writes_a_set_without_held_out_classes(coco128_dir, tmp_pa
     assert not {name.split("@")[0] for name in dataset.categories} & held_out
 
 
-def test_synth_sprite_split_pastes_validation_classes_only(coco128_dir, tmp_path):
+def test_synth_sprite_split_pastes_validation_classes_only(coco128_subset, tmp_path):
     """`--sprite-split 2 --exclude-split 1 --generated-fraction 0`: real kinds no training saw (split 2), never a
     test class (split 1), no procedural kind."""
     from model.cli import main
 
     out = tmp_path / "transfer"
-    assert main(["synth", "--data", str(coco128_dir), "--format", "yolo-seg", "--exclude-split", "1",
+    assert main(["synth", "--data", str(coco128_subset), "--format", "yolo-seg", "--exclude-split", "1",
                  "--sprite-split", "2", "--generated-fraction", "0", "--count", "3", "--seed", "5",
                  "--out", str(out)]) == 0
     dataset = read_coco(out / "annotations.json")
