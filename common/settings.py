@@ -229,6 +229,10 @@ class Settings:
         "TRAIN_SHIFTED_CALIBRATION", _parse_bool, True,
         "Choose a new version's score threshold on the held-out images and on copies of them with dimmer light and "
         "softer focus, so that it holds on the project's next images (false: the held-out images alone).")
+    train_acquisition_shift: bool = _env(
+        "TRAIN_ACQUISITION_SHIFT", _parse_bool, False,
+        "Fine-tune on episodes whose images take random changes of light, contrast and focus (half of them unchanged), "
+        "so that a new version does not learn the accepted images' exact look (false: their look as it is).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

@@ -76,3 +76,30 @@ def test_colour_jitter_changes_colours_only():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="scale_range"):
         Augmentation(scale_range=(1.2, 0.8))
+
+
+def test_acquisition_shift_flattens_brightens_and_blurs_within_its_ranges():
+    from model.data.augment import NETWORK_SIDE, AcquisitionShift, blur_at_network_scale, flatten_and_scale
+
+    image = np.zeros((NETWORK_SIDE // 2, NETWORK_SIDE, 3), np.uint8)
+    image[:, : NETWORK_SIDE // 2] = 200
+    image[:, NETWORK_SIDE // 2 :] = 100
+    flat = flatten_and_scale(image, 0.5, 1.0)
+    assert set(np.unique(flat)) == {125, 175}  # half the distance from the mean (150)
+    assert flatten_and_scale(image, 1.0, 1.2).max() == 240
+    edge = blur_at_network_scale(image, 2.0)[0, NETWORK_SIDE // 2 - 4 : NETWORK_SIDE // 2 + 4, 0]
+    assert ((edge > 100) & (edge < 200)).any()  # the step is smeared over a few pixels
+    assert blur_at_network_scale(image, 0.0) is image
+    never = AcquisitionShift(probability=0.0)
+    assert never.apply(image, np.random.default_rng(0)) is image
+    always = AcquisitionShift(probability=1.0, contrast=(0.5, 0.5), brightness=(1.0, 1.0), defocus_probability=0.0)
+    assert np.array_equal(always.apply(image, np.random.default_rng(0)), flat)
+
+
+@pytest.mark.parametrize("field, value", [("probability", 1.5), ("defocus_probability", -0.1),
+                                          ("contrast", (1.2, 0.8)), ("defocus_sigma", (-1.0, 1.0))])
+def test_acquisition_shift_refuses_impossible_settings(field, value):
+    from model.data.augment import AcquisitionShift
+
+    with pytest.raises(ValueError, match=field):
+        AcquisitionShift(**{field: value})

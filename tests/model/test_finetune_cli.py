@@ -47,7 +47,8 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run([sys.executable, "-m", "model", "finetune", "--init", str(parent), "--data", str(data),
                              "--format", "coco", "--images-dir", str(data.parent / "images"), "--out", str(out),
-                             "--steps", "3", "--time-budget-minutes", "2", "--no-shifted-calibration"],
+                             "--steps", "3", "--time-budget-minutes", "2", "--no-shifted-calibration",
+                             "--acquisition-shift"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
@@ -61,6 +62,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     threshold = card.training["score_threshold"]["value"]
     assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
     assert card.training["settings"]["shifted_calibration"] is False  # --no-shifted-calibration
+    assert card.training["settings"]["acquisition_shift"] is True  # --acquisition-shift
     assert summary["score_threshold"] == {"value": threshold, "chosen": "calibrated on the held-out slice"}
     assert card.metrics["holdout"]["new"]["effort"] >= 0 and card.metrics["holdout"]["parent"]["effort"] >= 0
     assert summary["gate"]["reason"].startswith("held-out effort")

@@ -100,3 +100,24 @@ def test_some_copy_paste_scenes_paste_at_any_size_and_the_rest_at_the_accepted_s
     assert (sizes < 40).sum() >= 0.1 * len(sizes), sizes
     monkeypatch.setattr(recipe, "ANY_SIZE_FRACTION", 0.0)
     assert min(scene_sizes()) > 60
+
+
+def test_acquisition_shifts_change_the_look_of_some_episodes_and_move_nothing():
+    """Same seed with and without `AcquisitionShift`: the same episodes (boxes, masks, references); some images
+    shifted and some not; a reference drawn in the query image is shifted with it, one from another image alone."""
+    from model.data.augment import AcquisitionShift
+
+    dataset = project(3)
+    plain = list(itertools.islice(project_episodes(dataset, seed=4), EPISODES))
+    shifted = list(itertools.islice(project_episodes(dataset, acquisition=AcquisitionShift(), seed=4), EPISODES))
+    changed = 0
+    for before, after in zip(plain, shifted, strict=True):
+        assert (before.query_id, before.reference_id, before.category) == (after.query_id, after.reference_id,
+                                                                          after.category)
+        assert np.array_equal(before.gt_boxes, after.gt_boxes) and np.array_equal(before.gt_masks, after.gt_masks)
+        assert np.array_equal(before.reference_box, after.reference_box)
+        assert after.query_image.shape == before.query_image.shape and after.query_image.dtype == np.uint8
+        if before.reference_image is before.query_image:
+            assert after.reference_image is after.query_image
+        changed += not np.array_equal(before.query_image, after.query_image)
+    assert 0 < changed < EPISODES, f"{changed} of {EPISODES} query images shifted: expected some, not all"
