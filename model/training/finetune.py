@@ -350,7 +350,10 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
         lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
     calibration = judgement.calibrate() if judgement else None
     if calibration is not None and shifted_calibration:
-        calibration = judge_on_holdout(child, with_shifted_copies(holdout), train_set, answer_settings).calibrate()
+        # Only the copies are judged again: the slice's own judgement (under the frame step's decision) stands.
+        copies = judge_on_holdout(child, with_shifted_copies(holdout), train_set, answer_settings,
+                                  skip_first=len(holdout.images))
+        calibration = judgement.combined(copies).calibrate()
     model.config = model.config.replace(
         detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
         detection_skip_border=skip_border)

@@ -49,6 +49,33 @@ class HoldoutJudgement:
         """The objects the slice holds (the most any mode counts: the bank mode counts every one)."""
         return max(int(rows[0]["instances"]) for rows in self.summaries.values())
 
+    def combined(self, other: HoldoutJudgement | None) -> HoldoutJudgement:
+        """This judgement and `other` (the same sweep, other trials) as one: per mode and threshold, the counts
+        summed and the figures made again from them (`EffortSummary`; the mask IoUs and times are not kept). A mode
+        judged by one of them only is kept as it is; `other` None returns this judgement.
+
+        Raises:
+            ValueError: the two sweeps differ.
+        """
+        from model.evaluation.effort import EffortSummary
+
+        if other is None:
+            return self
+        if other.thresholds != self.thresholds:
+            raise ValueError(f"cannot combine judgements over different sweeps: {self.thresholds} and "
+                             f"{other.thresholds}")
+        summaries = {}
+        for mode in {**self.summaries, **other.summaries}:
+            mine, theirs = self.summaries.get(mode), other.summaries.get(mode)
+            if mine is None or theirs is None:
+                summaries[mode] = mine or theirs
+                continue
+            summaries[mode] = [
+                EffortSummary(**{name: a[name] + b[name] for name in EffortSummary.COUNTS},
+                              deletions_by_kind=_summed(a["deletions_by_kind"], b["deletions_by_kind"])).to_dict()
+                for a, b in zip(mine, theirs, strict=True)]
+        return HoldoutJudgement(self.thresholds, summaries)
+
     def calibrate(self) -> Calibration:
         """The threshold of the lowest mean effort over the modes (`choose_threshold`), ties within one action's
         worth on the slice's objects (`tie_for` of `instances()`)."""
@@ -64,6 +91,10 @@ class HoldoutJudgement:
                 "modes": {mode: _compact(row) for mode, row in modes.items()}}
 
 
+def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {kind: a.get(kind, 0) + b.get(kind, 0) for kind in {**a, **b}}
+
+
 def _compact(row: dict) -> dict:
     keep = ("effort", "errors_per_instance", "recall", "precision", "instances", "references", "deletions", "misses",
             "trials")
@@ -71,7 +102,7 @@ def _compact(row: dict) -> dict:
 
 
 def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_settings, *,
-                     extra_thresholds: tuple[float, ...] = ()) -> HoldoutJudgement | None:
+                     extra_thresholds: tuple[float, ...] = (), skip_first: int = 0) -> HoldoutJudgement | None:
     """Sweep the score threshold on the held-out images in both modes.
 
     Args:
@@ -80,6 +111,9 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         answer_settings: NMS, cap and decoding of the service (`common.settings.Settings`, duck-typed:
             `nms_threshold`, `max_instances`, `decode_factor`, `max_image_pixels`).
         extra_thresholds: added to `SWEEP` (e.g. the parent's own threshold, to read it at exactly that value).
+        skip_first: the trials of the first `skip_first` images are left out (already judged;
+            `HoldoutJudgement.combined` adds their judgement back). The trials are planned over every image first,
+            so the others are the trials they would be in a judgement of all of `holdout`.
 
     Returns:
         The `HoldoutJudgement`, or None when the slice is empty or has no trial in either mode.
@@ -96,7 +130,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     at = AnswerThresholds(thresholds[0], answer_settings.nms_threshold, answer_settings.max_instances)
     summaries: dict[str, list[dict]] = {}
     labels = [c for c in holdout.categories if holdout.images_with(holdout.category_id(c))]
-    trials = plan_trials(holdout, labels, SEEDS)
+    trials = [trial for trial in plan_trials(holdout, labels, SEEDS) if trial.image_index >= skip_first]
     if trials:
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
                                    max_pixels=answer_settings.max_image_pixels)
@@ -104,7 +138,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
     if bank:
-        bank_trials = plan_bank_trials(holdout, list(bank))
+        bank_trials = [trial for trial in plan_bank_trials(holdout, list(bank)) if trial.image_index >= skip_first]
         answerer = BankAnswerer(predictor, bank, at, decode_factor=answer_settings.decode_factor,
                                 max_pixels=answer_settings.max_image_pixels)
         run = run_bank_effort(holdout, bank_trials, answerer, thresholds=thresholds)

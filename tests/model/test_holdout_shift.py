@@ -82,10 +82,10 @@ def test_the_recipe_calibrates_on_the_slice_and_its_shifted_copies_when_asked(ti
     assert judged_counts == [1]
     shifted, _, calibration = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
                                           shifted_calibration=True)
-    assert judged_counts == [1, 1, 3]
+    assert judged_counts == [1, 1, 3]  # the copies' judgement is given all 3 images, and answers the 2 copies only
     assert shifted.instances() == plain.instances() == 4  # the slice's figures, not the copies'
-    expected = judge(_predictor(tiny_model), with_shifted_copies(holdout_set), train_set, Settings()).calibrate()
-    assert calibration.threshold == expected.threshold == tiny_model.config.detection_min_confidence
+    whole = judge(_predictor(tiny_model), with_shifted_copies(holdout_set), train_set, Settings())
+    assert calibration.threshold == whole.calibrate().threshold == tiny_model.config.detection_min_confidence
     assert plain_calibration.threshold == plain.calibrate().threshold
 
 
@@ -93,3 +93,28 @@ def _predictor(model):
     from model.predictor import Predictor
 
     return Predictor(model, version="v", fold_batch_norm=True)
+
+
+def test_a_judgement_of_the_copies_alone_combined_with_the_slices_is_the_judgement_of_both(tiny_model):
+    """`skip_first` leaves the slice's trials out, planned as in a judgement of everything, and `combined` adds the
+    slice's judgement back: the same counts, efforts and threshold as judging the slice and its copies at once."""
+    from common.settings import Settings
+    from model.training.holdout_effort import HoldoutJudgement, judge_on_holdout
+
+    data = project(4)
+    train_set, holdout_set = (type(data)(data.categories, images, "p") for images in (data.images[:2], data.images[2:]))
+    predictor, everything = _predictor(tiny_model), with_shifted_copies(holdout_set)
+    whole = judge_on_holdout(predictor, everything, train_set, Settings())
+    part = judge_on_holdout(predictor, holdout_set, train_set, Settings())
+    copies = judge_on_holdout(predictor, everything, train_set, Settings(), skip_first=len(holdout_set.images))
+    assert copies.instances() == 2 * part.instances()
+    combined = part.combined(copies)
+    assert combined.efforts() == whole.efforts() and combined.instances() == whole.instances()
+    for mode, rows in whole.summaries.items():
+        for mine, theirs in zip(combined.summaries[mode], rows, strict=True):
+            assert {k: mine[k] for k in ("deletions", "misses", "right", "trials")} == {
+                k: theirs[k] for k in ("deletions", "misses", "right", "trials")}
+    assert combined.calibrate() == whole.calibrate()
+    assert part.combined(None) is part
+    with pytest.raises(ValueError, match="different sweeps"):
+        part.combined(HoldoutJudgement((0.5,), copies.summaries))
