@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-requirements
 
-.PHONY: setup run test test-bench test-e2e lint bench clean
+.PHONY: setup run test test-slow test-e2e lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,11 +19,12 @@ run: setup
 
 test: setup
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not e2e and not bench" --durations=15
+	$(BIN)/python -m pytest -m "not e2e and not slow" --durations=15
 
-# The benchmark runner's own smoke run (`python -m bench --plan smoke`, about a minute): CI runs it after `make test`.
-test-bench: setup
-	$(BIN)/python -m pytest -m bench --durations=5 tests/bench
+# The longer tests (real workers training, the whole stack, CLI subprocesses, the bench runner's smoke run; about
+# 8-10 minutes on 2 cores): CI runs them after `make test`.
+test-slow: setup
+	$(BIN)/python -m pytest -m "slow and not e2e" --durations=15
 
 # End-to-end: a real Label Studio 1.23.2 (own venv, .venv-ls) and Debian's Chromium, both installed on demand.
 test-e2e: setup

@@ -2,7 +2,7 @@
 
 It checks that every family produced numbers and a complete report, and one behaviour the numbers rely on: the
 warm requests hit the worker's feature cache and the cold ones do not. Timings are never asserted.
-Marked `bench`: outside the default suite, run by `make test-bench` (and by CI, after `make test`).
+Marked `slow`: run by `make test-slow` (CI runs it after `make test`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from stack.services import REPO_ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.bench]
+pytestmark = pytest.mark.slow
 
 SMOKE_TIMEOUT_S = 900
 
