@@ -106,6 +106,11 @@ class FineTuneSettings:
         acquisition_shift: every training episode's images take a random change of light, contrast and focus
             (`model.data.augment.AcquisitionShift`, half of them unchanged), so that the child does not learn the
             accepted images' exact look; the project's next images may come from another session.
+        refit: after steps 3-5 (judging, threshold, frame convention, bank decision, all on the child trained
+            without the held-out slice), train the child again from the parent on every accepted image, held-out
+            ones included, with the same settings, and keep that one with the judged child's decisions (the
+            common refit after model selection). The card's held-out figures and the gate stay those of the judged
+            child; `training.refit` records the second run. Doubles the training time.
         seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
@@ -121,6 +126,7 @@ class FineTuneSettings:
     runs: int = 1
     shifted_calibration: bool = True
     acquisition_shift: bool = False
+    refit: bool = False
     seed: int = 0
 
 
@@ -166,6 +172,7 @@ def finetune(
     on_progress: Callable[[StepLog], None] | None = None,
     answer_settings=None,
     on_run: Callable[[int, list], None] | None = None,
+    on_judged: Callable[[object], None] | None = None,
 ) -> FineTuneResult:
     """Fine-tune `parent_checkpoint` on `dataset` by the recipe (module docstring); write `out_path` + card.
 
@@ -179,6 +186,8 @@ def finetune(
             its defaults).
         on_run: called after each training run with `(run index, its weights)`, before the runs are averaged
             (studies judge a soup's ingredients apart).
+        on_judged: with `settings.refit`, called with the judged child's model (its threshold, frame and bank
+            decisions set) before it is trained again on every image (studies keep both).
 
     Raises:
         ValueError: the dataset has no annotated image that can host an episode.
@@ -222,6 +231,7 @@ def finetune(
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
     # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so).
     model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE)
+    initial_weights = model.get_weights() if settings.refit and holdout.images else None
     steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
     child_judgement, frame, calibration = judge_child(model, version, holdout, train_set, answer_settings,
@@ -231,6 +241,16 @@ def finetune(
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
     bank_answers = _bank_answers(metrics["new"])
     model.config = model.config.replace(detection_bank_answers=bank_answers["value"])
+    refit = None
+    if initial_weights is not None:
+        if on_judged is not None:
+            on_judged(model)
+        everything = Dataset(dataset.categories, train_set.images + holdout.images, dataset.name)
+        model.set_weights(initial_weights)
+        refit_progress = None if on_progress is None else (
+            lambda log: on_progress(replace(log, step=steps + log.step, seconds=train_seconds + log.seconds)))
+        refit_steps, refit_seconds, history, _ = _train(model, everything, settings, refit_progress, None)
+        refit = {"images": len(everything.images), "steps": refit_steps, "train_seconds": round(refit_seconds, 1)}
 
     card = ModelCard(
         version=version,
@@ -250,6 +270,7 @@ def finetune(
             "layers": settings.layers,
             "tail_snapshots_averaged": tail_snapshots,
             "runs": settings.runs,
+            "refit": refit,
             "final_losses": history[-1].losses if history else {},
             "score_threshold": _threshold_record(threshold, child_judgement, calibration,
                                                  settings.shifted_calibration),

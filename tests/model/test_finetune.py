@@ -324,3 +324,44 @@ def test_two_runs_make_the_child_the_mean_of_their_weights(tiny_model, tmp_path)
     child = load_checkpoint(result.weights_path)[0].get_weights()
     for i in moved:
         np.testing.assert_allclose(child[i], (first[i] + second[i]) / 2, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_refit_trains_again_on_every_image_and_keeps_the_judged_childs_decisions(tiny_model, tmp_path):
+    """With `refit`, the judged child (trained on 3 images, judged on 2) is trained again from the parent on all 5;
+    the checkpoint holds the refit weights with the judged child's threshold, frame and bank decisions, the card's
+    held-out figures stay the judged child's, and progress goes on counting after the first run's steps."""
+    from model.checkpoint import load_checkpoint
+
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    judged, progress = [], []
+    result = finetune(parent, project(5), tmp_path / "child.weights.h5", "tiny-v2",
+                      FineTuneSettings(max_steps=6, time_budget_s=300, holdout_fraction=0.4, refit=True),
+                      on_progress=lambda log: progress.append(log.step),
+                      on_judged=lambda model: judged.append((model.get_weights(), model.config)))
+    card = read_card(result.weights_path)
+    assert result.train_images == 3 and result.holdout_images == 2
+    assert card.training["refit"] == {"images": 5, "steps": 6, "train_seconds": card.training["refit"]["train_seconds"]}
+    assert card.training["settings"]["refit"] is True and card.metrics["holdout"]["new"]["effort"] >= 0
+    assert progress == [5, 6, 11, 12], progress
+    [(judged_weights, judged_config)] = judged
+    model, _ = load_checkpoint(result.weights_path)
+    assert model.config.detection_min_confidence == judged_config.detection_min_confidence \
+        == card.training["score_threshold"]["value"]
+    assert model.config.detection_bank_answers == judged_config.detection_bank_answers
+    assert model.config.detection_skip_border == judged_config.detection_skip_border
+    moved = [i for i, (a, b) in enumerate(zip(judged_weights, tiny_model.get_weights(), strict=True))
+             if not np.allclose(a, b)]
+    assert moved and any(not np.allclose(model.get_weights()[i], judged_weights[i]) for i in moved), \
+        "the refit child is another run, not the judged child"
+
+
+@pytest.mark.slow
+def test_refit_with_nothing_held_out_trains_once(tiny_model, tmp_path):
+    parent = tmp_path / "parent.weights.h5"
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    judged = []
+    result = finetune(parent, project(1), tmp_path / "child.weights.h5", "tiny-v2",
+                      FineTuneSettings(max_steps=3, time_budget_s=300, refit=True), on_judged=judged.append)
+    assert judged == [] and read_card(result.weights_path).training["refit"] is None and result.steps == 3
