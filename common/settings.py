@@ -233,6 +233,10 @@ class Settings:
         "TRAIN_ACQUISITION_SHIFT", _parse_bool, False,
         "Fine-tune on episodes whose images take random changes of light, contrast and focus (half of them unchanged), "
         "so that a new version does not learn the accepted images' exact look (false: their look as it is).")
+    train_refit: bool = _env(
+        "TRAIN_REFIT", _parse_bool, False,
+        "After a new version is judged and calibrated on the held-out images, train it again from the parent on every "
+        "accepted image, held-out ones included, keeping its threshold and decisions (doubles the training time).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

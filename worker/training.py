@@ -83,7 +83,7 @@ def _finetune_settings(settings: Settings):
         holdout_fraction=settings.train_holdout_fraction, parent_share=settings.train_parent_share,
         average_tail=settings.train_average_tail, runs=settings.train_runs,
         shifted_calibration=settings.train_shifted_calibration,
-        acquisition_shift=settings.train_acquisition_shift,
+        acquisition_shift=settings.train_acquisition_shift, refit=settings.train_refit,
     )
 
 

@@ -223,6 +223,9 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--acquisition-shift", action=argparse.BooleanOptionalAction, default=None,
                    help="train on episodes whose images take random changes of light, contrast and focus, or, with "
                         "--no-acquisition-shift, on the accepted images' look as it is (default: the recipe's)")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                   help="after judging and calibrating, train the child again from the parent on every image, "
+                        "held-out ones included, keeping its threshold and decisions (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)
 
@@ -238,6 +241,7 @@ def cmd_finetune(args) -> int:
              "holdout_fraction": args.holdout_fraction, "parent_share": args.parent_share,
              "average_tail": args.average_tail, "runs": args.runs,
              "shifted_calibration": args.shifted_calibration, "acquisition_shift": args.acquisition_shift,
+             "refit": args.refit,
              "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
     settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     out = Path(args.out)

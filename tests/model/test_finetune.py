@@ -276,13 +276,14 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
 
     settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
                                                      "TRAIN_RUNS": "3", "TRAIN_SHIFTED_CALIBRATION": "false",
-                                                     "TRAIN_ACQUISITION_SHIFT": "true"}))
+                                                     "TRAIN_ACQUISITION_SHIFT": "true", "TRAIN_REFIT": "true"}))
     assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
-    assert settings.shifted_calibration is False and settings.acquisition_shift is True
+    assert settings.shifted_calibration is False and settings.acquisition_shift is True and settings.refit is True
     defaults = _finetune_settings(Settings.from_env({}))
     assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
     assert defaults.shifted_calibration is FineTuneSettings().shifted_calibration is True
     assert defaults.acquisition_shift is FineTuneSettings().acquisition_shift
+    assert defaults.refit is FineTuneSettings().refit
 
 
 @pytest.mark.parametrize(("runs", "tail", "message"), [

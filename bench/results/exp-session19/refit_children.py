@@ -33,7 +33,7 @@ def main():
         judged_weights = []
         result = finetune(parent, accepted, path, f"s19-{name}-s{seed}-k{k}",
                           FineTuneSettings(seed=seed, max_steps=150, time_budget_s=900, refit=True),
-                          on_judged=lambda model: judged_weights.append(model.get_weights()))
+                          on_judged=lambda model, sink=judged_weights: sink.append(model.get_weights()))
         # Arm C: the judged child, with the same config (threshold, frame, bank) as the refit one.
         model, card = load_checkpoint(result.weights_path)
         model.set_weights(judged_weights[0])
