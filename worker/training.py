@@ -125,7 +125,8 @@ def _run(request: TrainingRequest, rt: runtime.Runtime, models: ProjectModels) -
     settings = rt.settings
     project_id = request.project_id
     store, bank, registry = AnnotationStore(settings.model_dir), ExemplarBank(settings.model_dir), models.registry
-    progress = _Progress(settings.train_max_steps, settings.train_time_budget)
+    runs = 2 if settings.train_refit else 1  # with TRAIN_REFIT a second run follows (progress counts both)
+    progress = _Progress(runs * settings.train_max_steps, runs * settings.train_time_budget)
     summary: dict = {"status": "done", "project_id": project_id, "trigger": request.trigger}
 
     if request.resync:
