@@ -261,6 +261,7 @@ def cmd_finetune(args) -> int:
                       "score_threshold": result.card.training["score_threshold"], "holdout": result.metrics,
                       "bank_answers": result.card.training["bank_answers"],
                       "frame_convention": result.card.training["frame_convention"],
+                      "refit": result.card.training["refit"],
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0

@@ -160,6 +160,9 @@ class FineTuneResult:
             suffix += ("; the held-out images are near-copies of trained ones (all accepted images form one group), so "
                        "the comparison may favour the child: accept frames of more than one clip, and name each "
                        "task's clip in its data (video_id or video)")
+        if self.card.training.get("refit"):
+            suffix += ("; the version's weights are this child trained again on every accepted image (refit), "
+                       "not judged themselves")
         return allowed, (f"{comparison}: not higher" if allowed else f"{comparison}: higher, parent stays active") + suffix
 
 

@@ -71,6 +71,13 @@ def test_the_gate_says_when_the_held_out_images_share_a_clip_with_trained_ones()
     assert "near-copies of trained ones" in reason and "video_id or video" in reason
 
 
+def test_the_gate_says_when_the_versions_weights_are_a_refit_of_the_judged_child():
+    result = _result(0.4, 0.9)
+    result.card.training["refit"] = {"images": 5, "steps": 150, "train_seconds": 60.0}
+    allowed, reason = result.effort_gate()
+    assert allowed and reason.endswith("trained again on every accepted image (refit), not judged themselves")
+
+
 @pytest.mark.slow
 def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tiny_model, tmp_path):
     from model.checkpoint import load_checkpoint
@@ -346,6 +353,7 @@ def test_refit_trains_again_on_every_image_and_keeps_the_judged_childs_decisions
     assert card.training["refit"] == {"images": 5, "steps": 6, "train_seconds": card.training["refit"]["train_seconds"]}
     assert card.training["settings"]["refit"] is True and card.metrics["holdout"]["new"]["effort"] >= 0
     assert progress == [5, 6, 11, 12], progress
+    assert "trained again on every accepted image (refit)" in result.effort_gate()[1]
     [(judged_weights, judged_config)] = judged
     model, _ = load_checkpoint(result.weights_path)
     assert model.config.detection_min_confidence == judged_config.detection_min_confidence \
@@ -366,3 +374,4 @@ def test_refit_with_nothing_held_out_trains_once(tiny_model, tmp_path):
     result = finetune(parent, project(1), tmp_path / "child.weights.h5", "tiny-v2",
                       FineTuneSettings(max_steps=3, time_budget_s=300, refit=True), on_judged=judged.append)
     assert judged == [] and read_card(result.weights_path).training["refit"] is None and result.steps == 3
+    assert "refit" not in result.effort_gate()[1]

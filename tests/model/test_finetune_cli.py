@@ -64,6 +64,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert card.training["settings"]["shifted_calibration"] is False  # --no-shifted-calibration
     assert card.training["settings"]["acquisition_shift"] is True  # --acquisition-shift
     assert card.training["settings"]["refit"] is False and card.training["refit"] is None  # --no-refit
+    assert summary["refit"] is None
     assert summary["score_threshold"] == {"value": threshold, "chosen": "calibrated on the held-out slice"}
     assert card.metrics["holdout"]["new"]["effort"] >= 0 and card.metrics["holdout"]["parent"]["effort"] >= 0
     assert summary["gate"]["reason"].startswith("held-out effort")
