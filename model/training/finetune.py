@@ -26,6 +26,9 @@ One code path for the Train button and automatic training (`worker.training`) an
 5. decide whether the child's exemplar bank pre-annotates at all: where its held-out bank effort at that threshold
    is at least `NOTHING_EFFORT` (what suggesting nothing costs), the child's `detection_bank_answers` is False and
    its batch pre-annotation suggests nothing. Decided afresh for every child (a parent's False is not inherited).
+6. with `refit` (off by default: it did not pay, session 19), train the child again from the parent on every
+   accepted image, held-out ones included, and keep those weights with the decisions of steps 3-5 (the card's
+   held-out figures and the gate stay the judged child's).
 
 The card holds the recipe's settings, both versions' held-out figures and the sweeps; `FineTuneResult.effort_gate`
 says whether the child may replace its parent (lower is better: a child with higher held-out effort is refused).
