@@ -23,28 +23,44 @@ from shift_children import at  # session 17's read-off of a judged sweep at a th
 
 
 def main():
-    from model.checkpoint import load_checkpoint, save_checkpoint
-    from model.training.averaging import average_weights
+    from model.checkpoint import load_checkpoint
 
-    out = Path(sys.argv[1])
-    for _, _, spec, name, seed, k, split, accepted, path in each_child(["unused", *sys.argv[1:]]):
-        started = time.monotonic()
-        judged, card = load_checkpoint(out / f"{name}-s{seed}-k{k}.judged.weights.h5")
+    for out, child, judged, card, path, started in each_judged(sys.argv[1:]):
         refit, _ = load_checkpoint(path)
         assert judged.config == refit.config, "the pair carries the same decisions"
-        judged.set_weights(average_weights([judged.get_weights(), refit.get_weights()]))
-        del refit
-        soup = save_checkpoint(judged, out / f"{name}-s{seed}-k{k}.soup.weights.h5",
-                               replace(card, version=card.version.replace("-judged", "-soup")))
-        del judged
-        measured = measure(soup, split.judged, accepted)
-        sweep = measured["sweep"]
-        row = {"set": name, "seed": seed, "k": k, "S": at(sweep, measured["threshold"]),
-               "oracle": {mode: min(sweep[mode]) for mode in ("interactive", "bank") if mode in sweep},
-               "sweep": sweep, "seconds": round(time.monotonic() - started, 1)}
-        with open(out / "soup.jsonl", "a") as sink:
-            sink.write(json.dumps(row) + "\n")
-        logging.info("DONE %s: S %s", spec, row["S"])
+        measure_soup(judged, card, refit.get_weights(), out, path.name.split(".")[0], "soup", "S", child, started)
+
+
+def each_judged(argv):
+    """`OUTDIR SET:SEED:K ...` -> per child `(out, (spec, name, seed, k, split, accepted), judged model, its card,
+    the refit's path, start time)`, the judged child loaded from part 1's OUTDIR."""
+    from model.checkpoint import load_checkpoint
+
+    out = Path(argv[0])
+    for _, _, spec, name, seed, k, split, accepted, path in each_child(["unused", *argv]):
+        started = time.monotonic()
+        judged, card = load_checkpoint(out / f"{name}-s{seed}-k{k}.judged.weights.h5")
+        yield out, (spec, name, seed, k, split, accepted), judged, card, path, started
+
+
+def measure_soup(judged, card, other_weights, out: Path, stem: str, kind: str, arm: str, child, started: float):
+    """Average `judged` with `other_weights` (uniform), save it as OUTDIR/<stem>.<kind>.weights.h5 with the judged
+    child's card and decisions, measure it at its threshold and append the row to OUTDIR/<arm's file>."""
+    from model.checkpoint import save_checkpoint
+    from model.training.averaging import average_weights
+
+    spec, name, seed, k, split, accepted = child
+    judged.set_weights(average_weights([judged.get_weights(), other_weights]))
+    soup = save_checkpoint(judged, out / f"{stem}.{kind}.weights.h5",
+                           replace(card, version=card.version.replace("-judged", f"-{kind}")))
+    measured = measure(soup, split.judged, accepted)
+    sweep = measured["sweep"]
+    row = {"set": name, "seed": seed, "k": k, arm: at(sweep, measured["threshold"]),
+           "oracle": {mode: min(sweep[mode]) for mode in ("interactive", "bank") if mode in sweep},
+           "sweep": sweep, "seconds": round(time.monotonic() - started, 1)}
+    with open(out / ("soup.jsonl" if arm == "S" else "two_runs.jsonl"), "a") as sink:
+        sink.write(json.dumps(row) + "\n")
+    logging.info("DONE %s: %s %s", spec, arm, row[arm])
 
 
 if __name__ == "__main__":
