@@ -253,9 +253,8 @@ def finetune(
             on_judged(model)
         everything = Dataset(dataset.categories, train_set.images + holdout.images, dataset.name)
         model.set_weights(initial_weights)
-        refit_progress = None if on_progress is None else (
-            lambda log: on_progress(replace(log, step=steps + log.step, seconds=train_seconds + log.seconds)))
-        refit_steps, refit_seconds, history, _ = _train(model, everything, settings, refit_progress, None)
+        refit_steps, refit_seconds, history, _ = _train(model, everything, settings, on_progress, None,
+                                                        progress_from=(steps, train_seconds))
         refit = {"images": len(everything.images), "steps": refit_steps, "train_seconds": round(refit_seconds, 1)}
 
     card = ModelCard(
@@ -297,9 +296,11 @@ def finetune(
     )
 
 
-def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, on_run):
+def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, on_run,
+           progress_from: tuple[int, float] = (0, 0.0)):
     """Step 2's training of `model` (the parent's copy) in place: `settings.runs` runs from the parent's weights,
-    averaged, then the tail average and `parent_share` when set.
+    averaged, then the tail average and `parent_share` when set. `on_progress` counts steps and seconds over all
+    runs, on from `progress_from` (the refit's second training goes on from the first's).
 
     Returns:
         `(steps over all runs, training seconds over all runs, the last run's step logs, tail snapshots averaged)`.
@@ -317,7 +318,8 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
         if tail is not None:
             tail.observe(log)
         if on_progress is not None:  # steps and seconds counted over all runs so far
-            on_progress(replace(log, step=steps + log.step, seconds=train_seconds + log.seconds))
+            on_progress(replace(log, step=progress_from[0] + steps + log.step,
+                                seconds=progress_from[1] + train_seconds + log.seconds))
 
     for run in range(settings.runs):
         if run:
