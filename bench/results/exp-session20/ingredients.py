@@ -1,0 +1,46 @@
+"""Session 20's diagnostic (prereg.md): each run of an R2 child alone (its `<stem>.run<r>.npz`), with the soup's
+threshold and decisions (the child's card), measured as `runs_children.py` measures the soup. Usage:
+
+    PYTHONPATH=. python bench/results/exp-session20/ingredients.py PARENT OUTDIR SET:SEED:K [SET:SEED:K ...]
+
+(OUTDIR: where `runs_children.py` kept the children.) Appends `{"set", "seed", "k", "run", "at": {threshold,
+interactive, bank}, "sweep"}` per run to OUTDIR/ingredients.jsonl.
+"""
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bench.effort_curve import measure
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
+from children import each_child  # session 14's loop over the children asked for (the curve's splits)
+from shift_children import at  # session 17's read-off of a judged sweep at a threshold
+
+RUNS = 2
+
+
+def main():
+    from model.checkpoint import load_checkpoint, save_checkpoint
+
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
+        stem = path.name.removesuffix(".weights.h5")
+        for run in range(RUNS):
+            model, card = load_checkpoint(path)
+            with np.load(out / f"{stem}.run{run}.npz") as arrays:
+                model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+            alone = save_checkpoint(model, out / f"{stem}.run{run}.weights.h5", card)
+            del model
+            sweep = measure(alone, split.judged, accepted)
+            row = {"set": name, "seed": seed, "k": k, "run": run, "at": at(sweep["sweep"], sweep["threshold"]),
+                   "sweep": sweep["sweep"]}
+            with open(out / "ingredients.jsonl", "a") as sink:
+                sink.write(json.dumps(row) + "\n")
+            logging.info("DONE %s run %d: %s", spec, run, row["at"])
+
+
+if __name__ == "__main__":
+    main()
