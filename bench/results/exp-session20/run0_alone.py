@@ -1,0 +1,57 @@
+"""Session 20 part 2 (prereg.md): arm C', an R2 child's run 0 alone (its `<stem>.run0.npz`), judged and calibrated
+by the recipe's own steps 3-4 (`model.training.finetune.judge_child`: frame step, threshold with the shifted copies)
+on the child's own split: what today's single-run recipe would have shipped from the same training draw. Measured as
+`runs_children.py` measures R2. Usage:
+
+    PYTHONPATH=. python bench/results/exp-session20/run0_alone.py PARENT OUTDIR SET:SEED:K [SET:SEED:K ...]
+
+(OUTDIR: where `runs_children.py` kept the children.) Appends `{"set", "seed", "k", "threshold", "frame", "C'",
+"oracle", "sweep"}` to OUTDIR/run0.jsonl.
+"""
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bench.effort_curve import measure
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
+from children import each_child  # session 14's loop over the children asked for (the curve's splits)
+from shift_children import at  # session 17's read-off of a judged sweep at a threshold
+
+
+def main():
+    from common.settings import Settings
+    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.training.finetune import FineTuneSettings, judge_child
+    from model.training.holdout_split import split_holdout
+
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
+        stem = path.name.removesuffix(".weights.h5")
+        model, card = load_checkpoint(path)
+        assert card.training["settings"]["seed"] == seed and card.training["runs"] == 2, "not an R2 child"
+        with np.load(out / f"{stem}.run0.npz") as arrays:
+            model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+        # As the recipe leaves a trained child before step 3: the frame step decides afresh.
+        model.config = model.config.replace(detection_skip_border=False)
+        own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
+        assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
+        _, frame, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
+                                  shifted_calibration=True)
+        alone = save_checkpoint(model, out / f"{stem}.run0-judged.weights.h5", card)
+        del model
+        sweep = measure(alone, split.judged, accepted)
+        row = {"set": name, "seed": seed, "k": k, "threshold": sweep["threshold"], "frame": frame.get("skip"),
+               "C'": at(sweep["sweep"], sweep["threshold"]),
+               "oracle": {mode: min(sweep["sweep"][mode]) for mode in ("interactive", "bank") if mode in sweep["sweep"]},
+               "sweep": sweep["sweep"]}
+        with open(out / "run0.jsonl", "a") as sink:
+            sink.write(json.dumps(row) + "\n")
+        logging.info("DONE %s: C' %s", spec, row["C'"])
+
+
+if __name__ == "__main__":
+    main()
