@@ -35,8 +35,8 @@ def main():
         assert card.training["settings"]["seed"] == seed and card.training["runs"] == 2, "not an R2 child"
         with np.load(out / f"{stem}.run0.npz") as arrays:
             model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
-        # As the recipe leaves a trained child before step 3: the frame step decides afresh.
-        model.config = model.config.replace(detection_skip_border=False)
+        # As the recipe leaves a trained child before step 3: judged with its bank on, the frame step decides afresh.
+        model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
         assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
         _, frame, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
