@@ -1,11 +1,12 @@
 """Session 20 part 2 (prereg.md): arm C', an R2 child's run 0 alone (its `<stem>.run0.npz`), judged and calibrated
-by the recipe's own steps 3-4 (`model.training.finetune.judge_child`: frame step, threshold with the shifted copies)
+by the recipe's own steps 3-6 (`model.training.finetune.judge_child`: frame step, threshold with the shifted copies;
+then the bank decision)
 on the child's own split: what today's single-run recipe would have shipped from the same training draw. Measured as
 `runs_children.py` measures R2. Usage:
 
     PYTHONPATH=. python bench/results/exp-session20/run0_alone.py PARENT OUTDIR SET:SEED:K [SET:SEED:K ...]
 
-(OUTDIR: where `runs_children.py` kept the children.) Appends `{"set", "seed", "k", "threshold", "frame", "C'",
+(OUTDIR: where `runs_children.py` kept the children.) Appends `{"set", "seed", "k", "threshold", "frame", "bank_answers", "C'",
 "oracle", "sweep"}` to OUTDIR/run0.jsonl.
 """
 import json
@@ -26,7 +27,7 @@ from shift_children import at  # session 17's read-off of a judged sweep at a th
 def main():
     from common.settings import Settings
     from model.checkpoint import load_checkpoint, save_checkpoint
-    from model.training.finetune import FineTuneSettings, judge_child
+    from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
     from model.training.holdout_split import split_holdout
 
     for _, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
@@ -39,12 +40,17 @@ def main():
         model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
         assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-        _, frame, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
-                                  shifted_calibration=True)
+        judgement, frame, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
+                                          shifted_calibration=True)
+        # Step 6, as the recipe: the bank answers only where its held-out effort is below suggesting nothing.
+        threshold = float(model.config.detection_min_confidence)
+        bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
+        model.config = model.config.replace(detection_bank_answers=bank["value"])
         alone = save_checkpoint(model, out / f"{stem}.run0-judged.weights.h5", card)
         del model
         sweep = measure(alone, split.judged, accepted)
         row = {"set": name, "seed": seed, "k": k, "threshold": sweep["threshold"], "frame": frame.get("skip"),
+               "bank_answers": bank["value"],
                "C'": at(sweep["sweep"], sweep["threshold"]),
                "oracle": {mode: min(sweep["sweep"][mode]) for mode in ("interactive", "bank") if mode in sweep["sweep"]},
                "sweep": sweep["sweep"]}
