@@ -11,8 +11,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from bench.effort_curve import measure
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
@@ -20,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
 from children import each_child  # session 14's loop over the children asked for (the curve's splits)
 from shift_children import at  # session 17's read-off of a judged sweep at a threshold
 
-RUNS = 2
+sys.path.insert(0, str(Path(__file__).parent))
+from runs_children import RUNS, load_run, run_file  # part 1's runs, kept beside each child
 
 
 def main():
@@ -30,8 +29,7 @@ def main():
         stem = path.name.removesuffix(".weights.h5")
         for run in range(RUNS):
             model, card = load_checkpoint(path)
-            with np.load(out / f"{stem}.run{run}.npz") as arrays:
-                model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+            model.set_weights(load_run(run_file(out, stem, run)))
             alone = save_checkpoint(model, out / f"{stem}.run{run}.weights.h5", card)
             del model
             sweep = measure(alone, split.judged, accepted)

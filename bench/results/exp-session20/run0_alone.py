@@ -14,14 +14,15 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from bench.effort_curve import measure
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
 from children import each_child  # session 14's loop over the children asked for (the curve's splits)
 from shift_children import at  # session 17's read-off of a judged sweep at a threshold
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runs_children import load_run, run_file, sweep_best  # part 1's runs, kept beside each child
 
 
 def main():
@@ -34,8 +35,7 @@ def main():
         stem = path.name.removesuffix(".weights.h5")
         model, card = load_checkpoint(path)
         assert card.training["settings"]["seed"] == seed and card.training["runs"] == 2, "not an R2 child"
-        with np.load(out / f"{stem}.run0.npz") as arrays:
-            model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+        model.set_weights(load_run(run_file(out, stem, 0)))
         # As the recipe leaves a trained child before step 3: judged with its bank on, the frame step decides afresh.
         model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
@@ -52,7 +52,7 @@ def main():
         row = {"set": name, "seed": seed, "k": k, "threshold": sweep["threshold"], "frame": frame.get("skip"),
                "bank_answers": bank["value"],
                "C'": at(sweep["sweep"], sweep["threshold"]),
-               "oracle": {mode: min(sweep["sweep"][mode]) for mode in ("interactive", "bank") if mode in sweep["sweep"]},
+               "oracle": sweep_best(sweep["sweep"]),
                "sweep": sweep["sweep"]}
         with open(out / "run0.jsonl", "a") as sink:
             sink.write(json.dumps(row) + "\n")

@@ -26,6 +26,23 @@ from shift_children import at  # session 17's read-off of a judged sweep at a th
 
 RUNS = 2
 STEPS_PER_RUN = 150
+MODES = ("interactive", "bank")
+
+
+def run_file(out: Path, stem: str, run: int) -> Path:
+    """Where run `run` of the child `stem` keeps its own weights (before the runs are averaged)."""
+    return out / f"{stem}.run{run}.npz"
+
+
+def load_run(path: Path) -> list:
+    """The weight arrays `np.savez` kept, in the model's order."""
+    with np.load(path) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
+def sweep_best(sweep: dict) -> dict:
+    """Each mode's lowest errors per instance over a judged sweep (the threshold an oracle would pick)."""
+    return {mode: min(sweep[mode]) for mode in MODES if mode in sweep}
 
 
 def main():
@@ -35,8 +52,8 @@ def main():
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")
 
-        def keep(run, weights, prefix=out / stem):
-            np.savez(f"{prefix}.run{run}.npz", *weights)
+        def keep(run, weights, out=out, stem=stem):
+            np.savez(run_file(out, stem, run), *weights)
 
         result = finetune(parent, accepted, path, f"s20-{name}-s{seed}-k{k}",
                           FineTuneSettings(seed=seed, max_steps=RUNS * STEPS_PER_RUN, time_budget_s=900, runs=RUNS),
@@ -49,7 +66,7 @@ def main():
                "gate": result.effort_gate()[0], "steps": result.steps, "train_seconds": training["train_seconds"],
                "frame": training["frame_convention"].get("skip"), "bank_answers": training["bank_answers"]["value"],
                "R2": at(sweep["sweep"], threshold),
-               "oracle": {mode: min(sweep["sweep"][mode]) for mode in ("interactive", "bank") if mode in sweep["sweep"]},
+               "oracle": sweep_best(sweep["sweep"]),
                "sweep": sweep["sweep"], "holdout_sweeps": result.card.metrics["holdout_sweeps"],
                "seconds": round(time.monotonic() - started, 1)}
         with open(out / "runs2.jsonl", "a") as sink:

@@ -11,13 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-MODES = ("interactive", "bank")
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session19"))
+from soups_table import MODES, rows  # session 19's rows by (set, seed, k)
+
 PAIRED = "C'"  # part 2's arm
 TARGETS = {"interactive": 0.15, "bank": 0.3}  # issue 18, k = 5
-
-
-def rows(path):
-    return {(r["set"], r["seed"], r["k"]): r for r in map(json.loads, Path(path).read_text().splitlines())}
 
 
 def pair(figures):
