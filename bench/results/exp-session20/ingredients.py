@@ -11,25 +11,17 @@ import logging
 import sys
 from pathlib import Path
 
-from bench.effort_curve import measure
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
-from children import each_child  # session 14's loop over the children asked for (the curve's splits)
-from shift_children import at  # session 17's read-off of a judged sweep at a threshold
-
 sys.path.insert(0, str(Path(__file__).parent))
-from runs_children import RUNS, load_run, run_file  # part 1's runs, kept beside each child
+from runs_children import RUNS, at, each_child, measure, with_run  # part 1's loop, read-off and runs
 
 
 def main():
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.checkpoint import save_checkpoint
 
     for _, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
         stem = path.name.removesuffix(".weights.h5")
         for run in range(RUNS):
-            model, card = load_checkpoint(path)
-            model.set_weights(load_run(run_file(out, stem, run)))
+            model, card = with_run(path, run)
             alone = save_checkpoint(model, out / f"{stem}.run{run}.weights.h5", card)
             del model
             sweep = measure(alone, split.judged, accepted)

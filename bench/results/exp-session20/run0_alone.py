@@ -14,28 +14,20 @@ import logging
 import sys
 from pathlib import Path
 
-from bench.effort_curve import measure
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session17"))
-from children import each_child  # session 14's loop over the children asked for (the curve's splits)
-from shift_children import at  # session 17's read-off of a judged sweep at a threshold
-
 sys.path.insert(0, str(Path(__file__).parent))
-from runs_children import load_run, run_file, sweep_best  # part 1's runs, kept beside each child
+from runs_children import at, each_child, measure, sweep_best, with_run  # part 1's loop, read-off and runs
 
 
 def main():
     from common.settings import Settings
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.checkpoint import save_checkpoint
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
     from model.training.holdout_split import split_holdout
 
     for _, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
         stem = path.name.removesuffix(".weights.h5")
-        model, card = load_checkpoint(path)
-        assert card.training["settings"]["seed"] == seed and card.training["runs"] == 2, "not an R2 child"
-        model.set_weights(load_run(run_file(out, stem, 0)))
+        model, card = with_run(path, 0)
+        assert card.training["settings"]["seed"] == seed, "not this seed's child"
         # As the recipe leaves a trained child before step 3: judged with its bank on, the frame step decides afresh.
         model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)

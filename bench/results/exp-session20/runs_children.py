@@ -40,6 +40,16 @@ def load_run(path: Path) -> list:
         return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
+def with_run(path: Path, run: int):
+    """The R2 child at `path` (its card and decisions) with run `run`'s own weights: `(model, card)`."""
+    from model.checkpoint import load_checkpoint
+
+    model, card = load_checkpoint(path)
+    assert card.training["runs"] == RUNS, "not an R2 child"
+    model.set_weights(load_run(run_file(path.parent, path.name.removesuffix(".weights.h5"), run)))
+    return model, card
+
+
 def sweep_best(sweep: dict) -> dict:
     """Each mode's lowest errors per instance over a judged sweep (the threshold an oracle would pick)."""
     return {mode: min(sweep[mode]) for mode in MODES if mode in sweep}
