@@ -108,6 +108,23 @@ class Predictions:
         ls_url, token = setup.label_studio(self.settings)
         return ImageSource(url=url, ls_url=ls_url, ls_token=token, task_id=task_id)
 
+    def _label_exemplars(self, label: str, items: list[dict], config: ProjectConfig,
+                         setup: ProjectSetup) -> LabelExemplars:
+        """One label's stored exemplars (`ExemplarBank.exemplars_for` items) as a job's `LabelExemplars`."""
+        return LabelExemplars(label=label, outputs=config.outputs_for_label(label), exemplars=tuple(
+            Exemplar(image=self._image(item["image_url"], item["task_id"], setup),
+                     boxes=tuple(tuple(b) for b in item["boxes"]))
+            for item in items))
+
+    def _other_labels(self, project_id: int, drawn: str, config: ProjectConfig,
+                      setup: ProjectSetup) -> tuple[LabelExemplars, ...]:
+        """The exemplars of the project's labels other than `drawn` that the label config still has: they claim
+        their objects in the drawn box's answer (the worker uses them when the model's `detection_label_claims`
+        is on)."""
+        exemplars = self.bank.exemplars_for(project_id)
+        return tuple(self._label_exemplars(label, items, config, setup) for label, items in exemplars.items()
+                     if label != drawn and config.outputs_for_label(label))
+
     def interactive(self, project_id: int, task: dict, context: dict, config: ProjectConfig,
                     setup: ProjectSetup) -> tuple[dict, dict]:
         """`(prediction entry, job info {"id", "feature_cache_hit", "timings"})` for one smart region."""
@@ -122,6 +139,7 @@ class Predictions:
             reference_boxes=reference.boxes,
             thresholds=resolve_thresholds(self.settings, setup.extra_params),
             expected_size=reference.original_size,
+            other_labels=self._other_labels(project_id, reference.label, config, setup),
         )
         self.jobs.ensure_room(QueueName.INTERACTIVE, 1, self.settings.max_queued_interactive,
                               INTERACTIVE_RETRY_AFTER_S)
@@ -170,12 +188,7 @@ class Predictions:
             request = BatchRequest(
                 project_id=project_id, task_id=task_id,
                 image=self._image(_task_image_url(task, config), task_id, setup),
-                labels=tuple(
-                    LabelExemplars(label=label, outputs=config.outputs_for_label(label), exemplars=tuple(
-                        Exemplar(image=self._image(item["image_url"], item["task_id"], setup),
-                                 boxes=tuple(tuple(b) for b in item["boxes"]))
-                        for item in exemplars[label]))
-                    for label in labels),
+                labels=tuple(self._label_exemplars(label, exemplars[label], config, setup) for label in labels),
                 thresholds=thresholds,
                 polygon_tolerance=self.settings.polygon_tolerance,
             )

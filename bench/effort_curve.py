@@ -93,7 +93,10 @@ def measure(weights: Path, judged, bank_source) -> dict:
     out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
-    run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted)),
+    claims = None  # with the model's label claims on, the accepted images' exemplars claim their labels' objects
+    if bank_source is not None and predictor.config.detection_label_claims:
+        claims = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
+    run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted), claims=claims),
                      thresholds=counted)
     out["interactive"] = _figures(run.summary(0))
     out["sweep"]["interactive"] = _errors_per_threshold(run, len(counted))

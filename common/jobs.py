@@ -123,6 +123,9 @@ class InteractiveRequest(_Schema):
     reference_boxes: tuple[Box, ...]
     thresholds: Thresholds
     expected_size: tuple[int, int] | None = None  # [H, W] Label Studio measured (original_height/width)
+    # The exemplars of the project's labels other than the drawn one: they claim their objects in the answer
+    # (model.answering.unclaimed). Empty for a project with one label or no accepted annotations yet.
+    other_labels: tuple[LabelExemplars, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict) -> InteractiveRequest:
@@ -130,12 +133,16 @@ class InteractiveRequest(_Schema):
         if not boxes:
             raise ValueError("interactive.reference_boxes is empty: at least one reference box is needed.")
         expected = data.get("expected_size")
+        others = data.get("other_labels") or []
+        if not isinstance(others, list):
+            raise ValueError(f"interactive.other_labels: expected a list, got {type(others).__name__}.")
         return cls(
             project_id=_require(data, "project_id", int, "interactive"),
             image=ImageSource.from_dict(_require(data, "image", dict, "interactive")),
             reference_boxes=tuple(_box(b, f"interactive.reference_boxes[{i}]") for i, b in enumerate(boxes)),
             thresholds=Thresholds.from_dict(_require(data, "thresholds", dict, "interactive")),
             expected_size=None if expected is None else _size(expected, "interactive.expected_size"),
+            other_labels=tuple(LabelExemplars.from_dict(item) for item in others),
         )
 
 

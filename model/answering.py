@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
            "find_for_labels", "find_instances", "off_frame", "pooled_reference", "prediction_long_side",
-           "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer"]
+           "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer", "unclaimed"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def _on_drawn(found_boxes, reference_boxes) -> np.ndarray:
     return iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]]) >= REFERENCE_IOU  # yxyx
 
 
-def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list:
+def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes,
+                         others: dict | None = None) -> list:
     """The answer to reference boxes drawn in `image` itself (an interactive request).
 
     When the model tiles small references (`detection_small_tiles`, `model.tiling`) and these are small, the image
@@ -107,16 +108,49 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     With `detection_expand_score` on, the confident copies of a first answer (at most `detection_expand_count`,
     each scoring at least it, none on a drawn box) join the drawn boxes as references, and the image is answered
     again with that K-shot reference (`expanded_reference`); the size prior stays the drawn boxes'. With
-    `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`).
+    `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`). With
+    `detection_label_claims` on and `others` given, the project's other labels claim their objects
+    (`unclaimed`).
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
+        others: `{label: [ReferenceEmbedding, ...]}`, the exemplars of the project's labels other than the drawn
+            one (None or empty: no claims).
 
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first.
     """
     answer = _gated_answer(predictor, image, query, reference, thresholds, boxes)
-    return [] if answer is None else answer
+    if not answer:
+        return []
+    if others and predictor.config.detection_label_claims:
+        answer = unclaimed(predictor, query, answer, others, thresholds)
+    return answer
+
+
+_DRAWN = ("the drawn label",)
+"""The drawn answer's key among the labels `unclaimed` compares (a tuple: no label string can equal it)."""
+
+
+def unclaimed(predictor, query, instances: list, others: dict, thresholds) -> list:
+    """A drawn box's answer without the objects another label of the project claims: each other label is answered
+    on the same encoded image from its pooled exemplars (as batch pre-annotation answers it: no size prior), and
+    `one_label_per_object` runs over the drawn answer and theirs. A suggestion of the drawn label is dropped when an
+    overlapping one (box IoU >= the NMS threshold) of another label scores higher. Greedy by score, so the answer
+    at a threshold is the answer at a lower one cut there; an unclaimed suggestion keeps its score.
+
+    Args:
+        query: the predictor's `EncodedImage`; instances: the drawn answer, best first (boxes in its pixels).
+        others: `{label: [ReferenceEmbedding, ...]}`, the other labels' exemplars (none of them the drawn label).
+        thresholds: as `find_instances` (the other labels are answered with them).
+
+    Returns:
+        The instances of `instances` no other label claims, best first.
+    """
+    found = {_DRAWN: instances}
+    for label, references in others.items():
+        found[label] = find_instances(predictor, query, pooled_reference(references), thresholds)
+    return one_label_per_object(found, thresholds.nms_threshold)[_DRAWN]
 
 
 def _asked_score(predictor, thresholds) -> float:

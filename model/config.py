@@ -105,6 +105,10 @@ class ModelConfig:
     # Batch pre-annotation gives each object one label (model/answering.py, one_label_per_object): a suggestion
     # overlapping a better one of another label is dropped.
     detection_one_label: bool = False
+    # A drawn box's answer gives way to the project's other labels (model/answering.py, unclaimed): a suggestion
+    # that another label's exemplars find with a higher score is dropped. Needs the other labels' exemplars (the
+    # backend sends them with an interactive request); a project with one label is unchanged.
+    detection_label_claims: bool = False
     # Batch pre-annotation from the exemplar bank answers at all. A fine-tuned version whose held-out slice says the
     # bank costs at least as much as suggesting nothing is given False by the recipe (model/training/finetune.py):
     # its batch pre-annotation then suggests nothing. The drawn-box answer is not affected.

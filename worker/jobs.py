@@ -16,7 +16,7 @@ import time
 import numpy as np
 from rq import get_current_job
 
-from common.exceptions import BadRequestError
+from common.exceptions import BadRequestError, ImageFetchError
 from common.jobs import (
     BatchRequest,
     BatchResult,
@@ -89,7 +89,8 @@ def interactive_job(payload: dict) -> dict:
         reference = rt.predictor.encode_references(image, boxes)
     except ValueError as error:
         raise BadRequestError(f"The reference box cannot be used: {error}") from None
-    instances = find_for_drawn_boxes(rt.predictor, image, query, reference, request.thresholds, boxes)
+    instances = find_for_drawn_boxes(rt.predictor, image, query, reference, request.thresholds, boxes,
+                                     others=_other_labels(rt, request))
     timings["reference_and_heads_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 4) for k, v in timings.items()}
@@ -97,6 +98,23 @@ def interactive_job(payload: dict) -> dict:
     return PredictionResult(model_version=rt.version, image_size=size,
                             instances=tuple(instance_records(instances)),
                             feature_cache_hit=hit, timings=timings).to_dict()
+
+
+def _other_labels(rt, request: InteractiveRequest) -> dict[str, list]:
+    """The exemplars of the project's other labels, encoded (cached per process), for the model's label claims
+    (`model.answering.unclaimed`); empty when the model does not use them. An exemplar whose image cannot be loaded
+    is left out with a warning: the drawn box is still answered, with the claims of the exemplars that loaded."""
+    if not (request.other_labels and rt.predictor.config.detection_label_claims):
+        return {}
+    others: dict[str, list] = {}
+    for label in request.other_labels:
+        for exemplar in label.exemplars:
+            try:
+                others.setdefault(label.label, []).append(rt.reference(exemplar.image, exemplar.boxes))
+            except (BadRequestError, ImageFetchError, ValueError, OSError) as error:
+                log.warning("interactive project=%s: exemplar of %r at %s left out of the label claims: %s",
+                            request.project_id, label.label, exemplar.image.url[:120], error)
+    return {label: references for label, references in others.items() if references}
 
 
 def batch_job(payload: dict) -> dict:

@@ -192,21 +192,26 @@ def add_effort_parser(sub) -> None:
     p.add_argument("--bank", metavar="ACCEPTED_DATA",
                    help="batch pre-annotation instead: no box drawn, each label's accepted instances in this data (the "
                         "exemplar bank, K-shot) answer every judged image; effort = errors per instance")
+    p.add_argument("--claims", metavar="ACCEPTED_DATA",
+                   help="a box drawn, with the project's other labels claiming their objects: each label's accepted "
+                        "instances in this data (as the service's exemplar bank sends them) answer the image too, "
+                        "and a suggestion another label finds with a higher score is dropped (needs the model's "
+                        "detection_label_claims)")
     p.add_argument("--bank-format", choices=["coco", "yolo-seg", "label-studio"],
-                   help="format of --bank (default: --format)")
+                   help="format of --bank and --claims (default: --format)")
     p.add_argument("--json", help="write the figures and every trial here")
     p.add_argument("--overlays", help="write one PNG per trial here: reference blue, right green, wrong red, "
                                       "missed yellow (at the first threshold)")
     p.set_defaults(func=cmd_effort)
 
 
-def _effort_answerer(args, bank=None):
+def _effort_answerer(args, bank=None, claims=None):
     """`(answerer, thresholds, about)`: the baseline of `--baseline`, or the model loaded and run as the worker runs
-    it (its interactive job, or with `bank` its batch job), answering at the lowest of the thresholds (`--threshold`,
-    else the baseline's default or the service's SCORE_THRESHOLD)."""
+    it (its interactive job, with `claims` the other labels' exemplars, or with `bank` its batch job), answering at
+    the lowest of the thresholds (`--threshold`, else the baseline's default or the service's SCORE_THRESHOLD)."""
     if args.baseline:
-        if args.bank:
-            raise ValueError("--bank measures the model's batch pre-annotation: drop --baseline")
+        if args.bank or args.claims:
+            raise ValueError("--bank and --claims measure the model's use of accepted data: drop --baseline")
         if args.precision or args.set:
             raise ValueError("--precision and --set are the model's: the baselines run without a model")
         if args.baseline == "template":
@@ -241,7 +246,10 @@ def _effort_answerer(args, bank=None):
 
         answerer = BankAnswerer.from_settings(predictor, bank, settings, score_threshold=min(thresholds))
     else:
-        answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds))
+        if claims is not None and not predictor.config.detection_label_claims:
+            raise ValueError("--claims needs a model whose detection_label_claims is on: add --set "
+                             "detection_label_claims=true (or drop --claims)")
+        answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds), claims=claims)
     service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,
                "precision": predictor.precision}
@@ -262,7 +270,16 @@ def cmd_effort(args) -> int:
     if not classes:
         raise ValueError(f"--classes {args.classes} selects no class of this dataset; give --split N or --held-out "
                          "NAME ... for held-out classes, or use --classes all")
-    bank = None
+    bank = claims = None
+    if args.bank and args.claims:
+        raise ValueError("--bank answers with no box drawn, --claims with one: give one of them")
+    if args.claims:
+        from model.data.loading import load_dataset
+        from model.evaluation.bank_effort import bank_from_dataset
+
+        claims = bank_from_dataset(load_dataset(args.claims, args.bank_format or args.format))
+        if not claims:
+            raise ValueError(f"{args.claims} holds no accepted instance: --claims needs annotated data")
     if args.bank:
         from model.data.loading import load_dataset
         from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials
@@ -284,7 +301,7 @@ def cmd_effort(args) -> int:
     first = dataset.images[trials[0].image_index].source
     if isinstance(first, Path) and not first.exists():
         raise ValueError(f"image {first} does not exist: give the folder holding the images with --images-dir")
-    answerer, thresholds, about = _effort_answerer(args, bank)
+    answerer, thresholds, about = _effort_answerer(args, bank, claims)
     overlays = OverlayWriter(args.overlays, thresholds[0]) if args.overlays else None
     done = []
 

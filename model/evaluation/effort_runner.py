@@ -2,7 +2,7 @@
 
 A trial is one (image, class, seed) where the image holds at least `MIN_INSTANCES` instances of the class; the seed
 picks the instance the reference box is drawn on (`reference_for`). The answerer is any callable
-`answerer(QueryImage, reference_box (4,) xyxy pixels) -> Suggestions`: the model as the service runs it
+`answerer(QueryImage, reference_box (4,) xyxy pixels, label) -> Suggestions`: the model as the service runs it
 (`model.evaluation.service_answerer`), or a training-free baseline (`template_baseline`, `feature_probe`). A list of
 thresholds is scored from one answer each: the answerer answers at the lowest, and each threshold keeps the
 suggestions scoring at least it. That equals a separate run at each threshold whenever suggestions are greedy NMS
@@ -50,10 +50,11 @@ class QueryImage:
 
 
 class Answerer(Protocol):
-    """`answerer(image, reference_box)` -> `Suggestions` in `image.pixels`' frame; `reference_box` is `(4,)` float32
-    xyxy pixels of that frame."""
+    """`answerer(image, reference_box, label)` -> `Suggestions` in `image.pixels`' frame; `reference_box` is `(4,)`
+    float32 xyxy pixels of that frame; `label` is the drawn box's (the trial's class: an answerer that knows the
+    project's other labels lets them claim their objects; the others ignore it)."""
 
-    def __call__(self, image: QueryImage, reference_box: np.ndarray) -> Suggestions: ...
+    def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def run_effort(
         first = trials[0]
         image = dataset.images[first.image_index]
         reference = image.boxes(image.instances_of(first.category_id))[first.reference_index]
-        answerer(QueryImage(image.load_image(), None, _WARM_UP_KEY), reference)
+        answerer(QueryImage(image.load_image(), None, _WARM_UP_KEY), reference, first.category)
     current: tuple[int, QueryImage] | None = None
     for trial in trials:
         image = dataset.images[trial.image_index]
@@ -222,7 +223,7 @@ def run_effort(
         others = [a for a in image.instances if a.category_id != trial.category_id and not a.iscrowd]
         gt_masks = LazyMasks(image, instances)
         started = time.perf_counter()
-        answer = answerer(query, gt_boxes[trial.reference_index].copy())
+        answer = answerer(query, gt_boxes[trial.reference_index].copy(), trial.category)
         seconds = time.perf_counter() - started
         counts = counts_at(thresholds, trial.category, gt_boxes, trial.reference_index, answer, gt_masks=gt_masks,
                            other_boxes=image.boxes(others), seconds=seconds)

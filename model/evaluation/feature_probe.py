@@ -82,7 +82,7 @@ class FeatureProbe:
             coarse = coarse[..., None]
         return _normalised(np.concatenate([_normalised(fine), _normalised(coarse)], axis=-1))
 
-    def __call__(self, image: QueryImage, reference_box: np.ndarray) -> Suggestions:
+    def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions:
         height, width = image.pixels.shape[:2]
         x1, y1, x2, y2 = np.asarray(reference_box, np.float64)
         ref_w, ref_h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)

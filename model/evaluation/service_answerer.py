@@ -7,6 +7,10 @@ size being the annotated one), the box is moved to the decoded size (`scale_boxe
 kept (the worker's feature cache: the first box on an image is answered cold, the next ones warm), the reference
 is encoded, and `find_instances` runs with the service's thresholds. The answer is then moved back to the annotated
 size, as the backend does for Label Studio. The predictor is passed in (duck-typed): no TensorFlow import here.
+
+Given `claims` (the project's accepted exemplars per label, as the backend sends the other labels' exemplars with
+an interactive request), each answer lets the labels other than the drawn one claim their objects
+(`model.answering.unclaimed`, when the model's `detection_label_claims` is on).
 """
 
 from __future__ import annotations
@@ -31,24 +35,31 @@ class ServiceAnswerer:
             its lowest score threshold here).
         decode_factor: the service's `DECODE_FACTOR`.
         max_pixels: the service's `MAX_IMAGE_PIXELS`.
+        claims: `{label: [Exemplar, ...]}` (`model.evaluation.bank_effort.bank_from_dataset`), the project's
+            accepted exemplars; each answer is given the labels other than the drawn one. None: no claims.
     """
 
     def __init__(self, predictor, thresholds: AnswerThresholds, *, decode_factor: int,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = DEFAULT_MAX_PIXELS, claims: dict | None = None):
         self.predictor = predictor
         self.thresholds = thresholds
         self.decode_factor = decode_factor
         self.max_pixels = max_pixels
         self._encoded: tuple[str, np.ndarray, object] | None = None  # (key, decoded image, EncodedImage)
+        # Encoded once, from their own images at full size, as the worker's reference cache holds them.
+        self.claims = {label: [predictor.encode_references(e.image, e.boxes) for e in exemplars]
+                       for label, exemplars in (claims or {}).items()}
 
     @classmethod
-    def from_settings(cls, predictor, settings, score_threshold: float | None = None) -> ServiceAnswerer:
+    def from_settings(cls, predictor, settings, score_threshold: float | None = None,
+                      claims: dict | None = None) -> ServiceAnswerer:
         """From a `common.settings.Settings` (duck-typed); `score_threshold` replaces its SCORE_THRESHOLD."""
         score = settings.score_threshold if score_threshold is None else score_threshold
         if score is None:  # SCORE_THRESHOLD unset: the model's calibrated threshold, as the worker answers
             score = predictor.config.detection_min_confidence
         thresholds = AnswerThresholds(score, settings.nms_threshold, settings.max_instances)
-        return cls(predictor, thresholds, decode_factor=settings.decode_factor, max_pixels=settings.max_image_pixels)
+        return cls(predictor, thresholds, decode_factor=settings.decode_factor, max_pixels=settings.max_image_pixels,
+                   claims=claims)
 
     @property
     def version(self) -> str:
@@ -64,14 +75,17 @@ class ServiceAnswerer:
             self._encoded = (image.key, decoded, self.predictor.encode_image(decoded))
         return self._encoded[1], self._encoded[2]
 
-    def __call__(self, image: QueryImage, reference_box: np.ndarray) -> Suggestions:
-        """Args: image; reference_box `(4,)` xyxy pixels of `image.pixels`. Returns suggestions in that frame."""
+    def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions:
+        """Args: image; reference_box `(4,)` xyxy pixels of `image.pixels`; label: the drawn box's (the other
+        labels of `claims` claim their objects). Returns suggestions in that frame."""
         decoded, query = self._decoded_and_encoded(image)
         expected = image.pixels.shape[:2]
         actual = decoded.shape[:2]
         boxes = scale_boxes(reference_box, expected, actual)
         reference = self.predictor.encode_references(decoded, boxes)
-        instances = find_for_drawn_boxes(self.predictor, decoded, query, reference, self.thresholds, boxes)
+        others = {other: references for other, references in self.claims.items() if other != label}
+        instances = find_for_drawn_boxes(self.predictor, decoded, query, reference, self.thresholds, boxes,
+                                         others=others)
         if not instances:
             return Suggestions.empty()
         found_boxes = scale_boxes(np.stack([i.box for i in instances]), actual, expected)

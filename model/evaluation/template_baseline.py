@@ -52,7 +52,7 @@ class TemplateBaseline:
 
     version = "template-ncc"
 
-    def __call__(self, image: QueryImage, reference_box: np.ndarray) -> Suggestions:
+    def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions:
         gray = cv2.cvtColor(image.pixels, cv2.COLOR_RGB2GRAY).astype(np.float32)
         height, width = gray.shape
         x1, y1, x2, y2 = (int(round(v)) for v in np.asarray(reference_box, np.float32))

@@ -4,6 +4,8 @@ score threshold there.
 Two modes of the measure (`model/evaluation`), each answered as the worker answers:
 - **interactive**: for every (held-out image, label) with at least 2 instances, one reference box drawn on an
   instance, the rest suggested (`ServiceAnswerer`, the worker's interactive job); effort includes the reference;
+  with the model's `detection_label_claims` on, the training images' exemplars of the other labels claim their
+  objects, as the project's exemplar bank does in the worker;
 - **bank**: no box drawn, every label's accepted instances of the *training* images pre-annotate each held-out image
   (`BankAnswerer`, the worker's batch job); effort = errors per instance.
 
@@ -131,12 +133,13 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     summaries: dict[str, list[dict]] = {}
     labels = [c for c in holdout.categories if holdout.images_with(holdout.category_id(c))]
     trials = [trial for trial in plan_trials(holdout, labels, SEEDS) if trial.image_index >= skip_first]
-    if trials:
+    bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
+    if trials:  # the training images' exemplars claim their labels' objects, as the backend's bank would
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
-                                   max_pixels=answer_settings.max_image_pixels)
+                                   max_pixels=answer_settings.max_image_pixels,
+                                   claims=bank if predictor.config.detection_label_claims else None)
         run = run_effort(holdout, trials, answerer, thresholds=thresholds, warm_up=False)
         summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
-    bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
     if bank:
         bank_trials = [trial for trial in plan_bank_trials(holdout, list(bank)) if trial.image_index >= skip_first]
         answerer = BankAnswerer(predictor, bank, at, decode_factor=answer_settings.decode_factor,

@@ -55,10 +55,23 @@ def test_interactive_request_round_trips_through_json():
     ({"expected_size": [0, 5]}, "positive integers"),
     ({"expected_size": ["a", 5]}, "positive integers"),
     ({"reference_boxes": [["1", 2, 3, 4]]}, "must be numbers"),
+    ({"other_labels": {"label": "cell"}}, "other_labels: expected a list"),
+    ({"other_labels": [{"label": "cell", "exemplars": [], "outputs": []}]}, "must both be non-empty"),
 ])
 def test_bad_payloads_name_the_field(change, message):
     with pytest.raises(ValueError, match=message):
         InteractiveRequest.from_dict({**_interactive(), **change})
+
+
+def test_the_other_labels_exemplars_travel_with_an_interactive_request():
+    other = {"label": "dust", "outputs": [{"from_name": "label", "to_name": "image", "type": "rectanglelabels"}],
+             "exemplars": [{"image": {"url": "/data/upload/1/b.png"}, "boxes": [[1, 2, 3, 4]]}]}
+    request = InteractiveRequest.from_dict({**_interactive(), "other_labels": [other]})
+    again = InteractiveRequest.from_dict(json.loads(json.dumps(request.to_dict())))
+    assert again == request
+    (label,) = again.other_labels
+    assert label.label == "dust" and label.exemplars[0].boxes == ((1.0, 2.0, 3.0, 4.0),)
+    assert InteractiveRequest.from_dict(_interactive()).other_labels == ()  # older backends send none
 
 
 def test_results_and_batch_requests_validate_nested_parts():

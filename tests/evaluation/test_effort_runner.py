@@ -32,7 +32,7 @@ class Truth:
         self.dataset = dataset
         self.keys: list[str] = []
 
-    def __call__(self, image: QueryImage, reference_box: np.ndarray) -> Suggestions:
+    def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions:
         self.keys.append(image.key)
         annotated = self.dataset.images[int(image.pixels[0, 0, 0])]
         same = next(a for a in annotated.instances if np.allclose(a.box, reference_box))

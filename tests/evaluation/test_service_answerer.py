@@ -11,7 +11,15 @@ import pytest
 from effort_scenes import make_scene
 from PIL import Image
 
-from common.jobs import ImageSource, InteractiveRequest, PredictionResult, Thresholds
+from common.jobs import (
+    Exemplar,
+    ImageSource,
+    InteractiveRequest,
+    LabelExemplars,
+    OutputControl,
+    PredictionResult,
+    Thresholds,
+)
 from common.masks import decode_mask
 from common.settings import Settings
 from model.answering import AnswerThresholds
@@ -85,3 +93,41 @@ def test_full_size_decoding_and_the_score_threshold(photo, predictor):
     strict = ServiceAnswerer.from_settings(predictor, Settings(decode_factor=0), score_threshold=1.0)
     assert strict.thresholds == AnswerThresholds(1.0, Settings().nms_threshold, Settings().max_instances)
     assert len(strict(QueryImage(pixels, path, "scene"), boxes[0])) <= len(answer)
+
+
+def _data_url(path) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def test_the_other_labels_claim_their_objects_in_the_worker_and_in_the_measure_alike(
+        photo, installed_runtime, predictor, caplog):
+    """With `detection_label_claims` on, the job's `other_labels` and the answerer's `claims` give one answer; an
+    exemplar whose image cannot be loaded is left out (a warning), and the drawn box is still answered."""
+    from model.evaluation.bank_effort import Exemplar as BankExemplar
+    from model.predictor import Predictor
+    from worker.jobs import interactive_job
+
+    claiming = Predictor(predictor.model, version="claims")
+    claiming.config = predictor.config.replace(detection_label_claims=True, detection_reference_gate=0.0)
+    installed_runtime.predictor = claiming
+    path, boxes = photo
+    pixels = load_image(path)
+    outputs = (OutputControl(from_name="label", to_name="image", type="rectanglelabels"),)
+    dust = LabelExemplars(label="dust", outputs=outputs, exemplars=(
+        Exemplar(image=ImageSource(url=_data_url(path)), boxes=(tuple(float(v) for v in boxes[1]),)),
+        Exemplar(image=ImageSource(url="/data/local-files/?d=missing.png"), boxes=((1.0, 2.0, 30.0, 40.0),))))
+    request = InteractiveRequest(project_id=1, image=ImageSource(url=_data_url(path)),
+                                 reference_boxes=(tuple(float(v) for v in boxes[0]),),
+                                 thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2],
+                                 other_labels=(dust,))
+    worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
+    assert "left out of the label claims" in caplog.text and "missing.png" in caplog.text
+
+    at = AnswerThresholds(SCORE, NMS, CAP)
+    claims = {"cell": [BankExemplar(pixels, boxes[:1], "drawn")],  # the drawn label's own: never claims
+              "dust": [BankExemplar(pixels, boxes[1:2], "scene")]}
+    answer = ServiceAnswerer(claiming, at, decode_factor=2, claims=claims)(QueryImage(pixels, path, "scene"),
+                                                                           boxes[0], "cell")
+    np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
+    plain = ServiceAnswerer(claiming, at, decode_factor=2)(QueryImage(pixels, path, "scene"), boxes[0], "cell")
+    assert len(answer) < len(plain)  # the other kind's exemplar, a copy of the same patch, claims some copies

@@ -27,3 +27,21 @@ def tiny_predictor(tiny_model):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def scene(tiny_predictor):
+    """(image, its encoding, a bank reference from another image, the bank answer with every suggestion) that the
+    tiny network answers several times."""
+    from answer_helpers import EVERYTHING
+
+    from model.answering import find_instances
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (150, 220, 3), dtype=np.uint8)
+    exemplar = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    reference = tiny_predictor.encode_references(exemplar, np.array([[20, 30, 60, 90]], np.float32))
+    query = tiny_predictor.encode_image(image)
+    first = find_instances(tiny_predictor, query, reference, EVERYTHING)
+    assert len(first) >= 3, "the scene must give the bank several suggestions to seed from"
+    return image, query, reference, first

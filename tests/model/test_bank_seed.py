@@ -5,41 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from answer_helpers import EVERYTHING
+from answer_helpers import instance as _instance
+from answer_helpers import scores as _scores
+from answer_helpers import with_config as _with
 
 from model.answering import (
     AnswerThresholds,
     find_for_drawn_boxes,
     find_for_labels,
-    find_instances,
     seeded_bank_answer,
 )
-
-EVERYTHING = AnswerThresholds(0.0, 0.5, 50)
-
-
-def _with(predictor, **config):
-    from model.predictor import Predictor
-
-    other = Predictor(predictor.model, version="configured")
-    other.config = predictor.config.replace(**config)
-    return other
-
-
-@pytest.fixture(scope="module")
-def scene(tiny_predictor):
-    """(image, its encoding, a bank reference from another image) that the tiny network answers several times."""
-    rng = np.random.default_rng(3)
-    image = rng.integers(0, 255, (150, 220, 3), dtype=np.uint8)
-    exemplar = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
-    reference = tiny_predictor.encode_references(exemplar, np.array([[20, 30, 60, 90]], np.float32))
-    query = tiny_predictor.encode_image(image)
-    first = find_instances(tiny_predictor, query, reference, EVERYTHING)
-    assert len(first) >= 3, "the scene must give the bank several suggestions to seed from"
-    return image, query, reference, first
-
-
-def _scores(instances):
-    return [round(float(getattr(i, "score", i)), 6) for i in instances]
 
 
 def test_the_best_bank_suggestion_is_answered_again_as_a_drawn_box(tiny_predictor, scene):
@@ -102,12 +78,6 @@ def test_find_for_labels_seeds_only_when_the_model_says_so_and_the_image_is_give
     assert _scores(on["cell"]) == _scores(expected) != _scores(first)
     without_image = find_for_labels(seeding, query, {"cell": [reference]}, EVERYTHING)
     assert _scores(without_image["cell"]) == _scores(first)
-
-
-def _instance(box, score):
-    from model.predictor import Instance
-
-    return Instance(np.asarray(box, np.float32), float(score), np.zeros((4, 4), bool))
 
 
 def test_one_label_per_object_keeps_the_better_label_where_two_overlap():

@@ -206,3 +206,28 @@ def test_worker_killed_mid_job_gives_a_clear_error_then_the_next_request_works(
     again = create_app(backend_settings, connect(redis_url)).test_client().post("/predict",
                                                                                json=_interactive(ls_payload))
     assert again.status_code == 200 and again.json["results"][0]["result"]
+
+
+def test_an_interactive_request_carries_the_other_labels_exemplars(workers, backend, ls_payload, redis_url):
+    """The stored exemplars of every label of the config but the drawn one travel with the job (the worker's
+    model lets them claim their objects when its `detection_label_claims` is on; the tiny preset's is off)."""
+    if not any(child.alive() for child in workers.children):
+        workers.start()
+    assert backend.post("/webhook", json=ls_payload("webhook_annotation_created")).status_code == 200  # "Object"
+
+    def ask(drawn: str) -> dict:
+        body = _interactive(ls_payload)
+        body["label_config"] = body["label_config"].replace(
+            '<Label value="Object" background="#ff0000"/>',
+            '<Label value="Object" background="#ff0000"/><Label value="Dust" background="#00ff00"/>')
+        body["params"]["context"]["result"][0]["value"]["rectanglelabels"] = [drawn]
+        answer = backend.post("/predict", json=body)
+        assert answer.status_code == 200, answer.json
+        job = Job.fetch(answer.json["jobs"][0]["id"], connection=connect(redis_url), serializer=SERIALIZER)
+        return job.args[0]
+
+    (other,) = ask("Dust")["other_labels"]
+    assert other["label"] == "Object" and other["outputs"]
+    assert other["exemplars"][0]["image"]["url"] == "/data/local-files/?d=images/a.png"
+    assert len(other["exemplars"][0]["boxes"]) == 3
+    assert ask("Object")["other_labels"] == []  # the drawn label's own exemplars never claim

@@ -1,0 +1,76 @@
+"""A drawn box's answer gives way to the project's other labels (`model.answering.unclaimed`, the model's
+`detection_label_claims`): a suggestion another label's exemplars find with a higher score is dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from answer_helpers import EVERYTHING, scores, with_config
+from answer_helpers import instance as made
+
+from model.answering import AnswerThresholds, find_for_drawn_boxes, unclaimed
+
+
+def _far_box(found, image_shape) -> list[float]:
+    """A 6x6 box in a corner of the image that touches none of `found`'s boxes (the test needs one)."""
+    height, width = image_shape
+    for x, y in ((0, 0), (width - 6, 0), (0, height - 6), (width - 6, height - 6)):
+        box = np.array([x, y, x + 6, y + 6], np.float32)
+        if all(box[2] <= f.box[0] or f.box[2] <= box[0] or box[3] <= f.box[1] or f.box[3] <= box[1] for f in found):
+            return box.tolist()
+    pytest.skip("every corner of the scene is covered by a suggestion")
+
+
+def test_another_labels_better_suggestion_claims_the_object(tiny_predictor, scene):
+    """The other label (its exemplar: `reference`) answers `first`; the drawn answer is made by hand around it."""
+    image, query, reference, first = scene
+    drawn = [made(first[1].box, 1.0),  # scores above anything the other label finds there: stays
+             made(first[0].box, first[0].score - 1e-3),  # the other label finds this object better: claimed
+             made(_far_box(first, image.shape[:2]), 0.01)]  # the other label finds nothing here: stays
+    kept = unclaimed(tiny_predictor, query, drawn, {"dust": [reference]}, EVERYTHING)
+    assert scores(kept) == scores([drawn[0], drawn[2]])
+    assert [i.box.tolist() for i in kept] == [drawn[0].box.tolist(), drawn[2].box.tolist()]
+
+
+def test_with_no_other_label_or_the_model_not_asking_the_answer_is_unchanged(tiny_predictor, scene):
+    image, query, reference, first = scene
+    boxes = first[0].box[None].astype(np.float32)
+    drawn = tiny_predictor.encode_references(image, boxes)
+    plain = find_for_drawn_boxes(tiny_predictor, image, query, drawn, EVERYTHING, boxes)
+    assert plain, "the scene must give the drawn box an answer"
+    assert not tiny_predictor.config.detection_label_claims
+    ignoring = find_for_drawn_boxes(tiny_predictor, image, query, drawn, EVERYTHING, boxes, others={"dust": [drawn]})
+    assert scores(ignoring) == scores(plain)
+    claiming = with_config(tiny_predictor, detection_label_claims=True)
+    for others in (None, {}):
+        assert scores(find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)) == \
+            scores(plain)
+
+
+def test_the_service_path_applies_the_claims_when_the_model_asks(tiny_predictor, scene):
+    """`find_for_drawn_boxes` = its plain answer (gate, tiles, size prior) with `unclaimed` applied after."""
+    image, query, reference, first = scene
+    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0)
+    boxes = first[0].box[None].astype(np.float32)
+    drawn = claiming.encode_references(image, boxes)
+    plain = find_for_drawn_boxes(with_config(claiming, detection_label_claims=False), image, query, drawn,
+                                 EVERYTHING, boxes)
+    others = {"dust": [reference], "twin": [drawn]}
+    got = find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)
+    assert got and scores(got) == scores(unclaimed(claiming, query, plain, others, EVERYTHING))
+
+
+def test_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predictor, scene):
+    """The effort sweeps answer once at the lowest threshold and count at each: claims must not depend on it."""
+    image, query, reference, first = scene
+    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0)
+    boxes = first[0].box[None].astype(np.float32)
+    drawn = claiming.encode_references(image, boxes)
+    others = {"dust": [reference], "twin": [drawn]}
+    low = find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)
+    found = sorted({i.score for i in low}, reverse=True)
+    assert len(found) >= 2
+    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
+        high = find_for_drawn_boxes(claiming, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
+                                    others=others)
+        assert scores(high) == scores([i for i in low if i.score >= cut])
