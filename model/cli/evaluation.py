@@ -255,6 +255,8 @@ def _effort_answerer(args, bank=None, claims=None):
                "precision": predictor.precision}
     about = {"answerer": answerer.version, "checkpoint": args.checkpoint, "service_settings": service,
              "config_changes": dict(args.set)}
+    if claims is not None:
+        about["claims"] = {label: len(exemplars) for label, exemplars in claims.items()}
     return answerer, thresholds, about
 
 

@@ -109,3 +109,20 @@ def test_the_bank_mode_answers_without_a_reference(tiny_set, tmp_path):
     assert [t["reference_index"] for t in report["trials"]] == [None, None]  # (image, label) trials, none drawn
     row = report["rows"][0]
     assert row["references"] == 0 and row["effort"] == row["errors_per_instance"]
+
+
+def test_the_other_labels_claims_need_the_models_option_and_are_reported(tiny_set, tmp_path):
+    common = ("--preset", "tiny", "--data", str(tiny_set), "--format", "coco", "--images-dir",
+              str(tiny_set.parent / "images"), "--classes", "all", "--claims", str(tiny_set), "--limit", "1",
+              "--threshold", "0,0.5", "--precision", "float32")
+    refused = run_effort(*common)
+    assert refused.returncode != 0 and "--set detection_label_claims=true" in refused.stderr
+    both = run_effort(*common, "--bank", str(tiny_set))
+    assert both.returncode != 0 and "give one of them" in both.stderr
+    out = tmp_path / "claims.json"
+    result = run_effort(*common, "--set", "detection_label_claims=true", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["claims"] == {"tag": 2}  # the set's one label: it never claims its own drawn boxes
+    assert report["config_changes"] == {"detection_label_claims": True}
+    assert report["rows"][0]["references"] > 0
