@@ -27,28 +27,36 @@ from runs_children import (  # session 20's loop, read-off and runs
 ROWS = Path(__file__).parent / "claims_children.jsonl"
 
 
-def main():
+def rejudged(path: Path, arm: str, seed: int, accepted):
+    """Session 20's child at `path` (arm C': its run 0 alone; R2: the soup) as the recipe leaves it before step 3,
+    with the claims on, judged and calibrated by steps 3-6: `(model, card, judgement, frame, calibration, bank)`."""
     from common.settings import Settings
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.checkpoint import load_checkpoint
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
     from model.training.holdout_split import split_holdout
+
+    model, card = with_run(path, 0) if arm == "C'" else load_checkpoint(path)
+    assert card.training["settings"]["seed"] == seed, "not this seed's child"
+    model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
+                                        detection_label_claims=True)
+    own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
+    assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
+    judgement, frame, calibration = judge_child(model, f"{card.version}-{arm}-claims", own.holdout, own.train,
+                                                Settings(), shifted_calibration=True)
+    threshold = float(model.config.detection_min_confidence)
+    bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
+    model.config = model.config.replace(detection_bank_answers=bank["value"])
+    return model, card, judgement, frame, calibration, bank
+
+
+def main():
+    from model.checkpoint import save_checkpoint
 
     out_dir, arm = sys.argv[1], sys.argv[2]
     assert arm in ("C'", "R2"), arm
     for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
         stem = path.name.removesuffix(".weights.h5")
-        model, card = with_run(path, 0) if arm == "C'" else load_checkpoint(path)
-        assert card.training["settings"]["seed"] == seed, "not this seed's child"
-        # As the recipe leaves a trained child before step 3, with the claims on.
-        model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
-                                            detection_label_claims=True)
-        own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
-        assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-        judgement, frame, calibration = judge_child(model, f"{card.version}-{arm}-claims", own.holdout, own.train,
-                                                    Settings(), shifted_calibration=True)
-        threshold = float(model.config.detection_min_confidence)
-        bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
-        model.config = model.config.replace(detection_bank_answers=bank["value"])
+        model, card, judgement, frame, calibration, bank = rejudged(path, arm, seed, accepted)
         suffix = "run0-claims" if arm == "C'" else "claims"
         saved = save_checkpoint(model, out / f"{stem}.{suffix}.weights.h5", card)
         del model
@@ -57,6 +65,7 @@ def main():
                "frame": frame.get("skip"), "bank_answers": bank["value"],
                "CL": at(sweep["sweep"], sweep["threshold"]), "oracle": sweep_best(sweep["sweep"]),
                "sweep": sweep["sweep"],
+               "calibration": calibration and calibration.to_dict(),
                "holdout_sweeps": judgement and {m: [round(r["effort"], 4) for r in rows]
                                                 for m, rows in judgement.summaries.items()}}
         with open(ROWS, "a") as sink:
