@@ -52,8 +52,10 @@ def table(title: str, columns: list[str], keyed: dict[tuple, dict[str, dict]]) -
     groups: dict[str, list[dict]] = {}
     for key in sorted(keyed, key=lambda k: (k[0] == "droplets", k[0], k[2], k[1])):
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(cell(keyed[key][c]) for c in columns) + " |")
-        group = "droplets k = 5" if key[0] == "droplets" else "allowed"
-        groups.setdefault(group, []).append(keyed[key])
+        if key[0] == "droplets":
+            groups.setdefault("droplets k = 5", []).append(keyed[key])
+            continue
+        groups.setdefault("allowed", []).append(keyed[key])
         groups.setdefault(f"  {key[0]}", []).append(keyed[key])
     print()
     print("| children | n | " + " | ".join(columns) + " |")
@@ -93,6 +95,8 @@ def main():
         if key in r2_cal or key in r2_claims:
             r2 = r2_claims[key] if key[0] in ALLOWED else r2_plain[key]
             r2_calibration = (r2_claims[key]["calibration"] if key[0] in ALLOWED else r2_cal[key]["calibration"])
+            if key[0] not in ALLOWED:
+                assert abs(r2_cal[key]["threshold"] - r2["threshold"]) < 1e-9, (key, "R2 not re-judged alike")
             part3[key] |= {"R2 current": with_threshold(r2, r2["threshold"]),
                            "R2 middle of the ties": with_threshold(r2, middle(r2_calibration))}
     if part3:
