@@ -14,11 +14,14 @@ k images' bank), which the plot draws.
 Sets: `coco128` (the `--classes`, default person and chair: held out of the shipped checkpoint's training) and
 `synthetic` split one shuffled order (accepted images first, judged ones after the largest k); `droplets`
 (`../shared/data/droplets`, evaluation only) splits by clip, as its frames of one clip are near-copies: accepted
-frames only from clips 1-4, judged frames only from clips 5-8 (`droplets_split`).
+frames only from clips 1-4, judged frames only from clips 5-8 (`clip_split`). `sessions` (`bench.sessions_set`,
+generated, allowed for choosing) is a project of two procedural kinds shot in 8 acquisition sessions; it splits the
+same way by session: accepted from sessions 1-4, judged from sessions 5-8.
 
     python -m bench.effort_curve --datasets droplets,coco128,synthetic --out runs/effort_curve
     python -m bench.effort_curve --datasets coco128 --classes person,chair --out runs/effort_curve
     python -m bench.effort_curve --datasets synthetic --ks 0,1,2 --judged 10
+    python -m bench.effort_curve --datasets sessions --ks 0,5
 
 Writes `<out>/effort_curve.json`, `effort_curve.md` and `effort_curve.png` (errors per instance against k, when
 matplotlib is installed), rewritten after each point. A set whose files are absent is skipped with the reason.
@@ -40,7 +43,7 @@ import numpy as np
 from bench.learning_curve import SHIPPED_CHECKPOINT, load
 from stack.services import REPO_ROOT
 
-__all__ = ["SetAbsent", "Split", "curve", "droplets_split", "load_split", "markdown", "plot", "shuffled_split"]
+__all__ = ["SetAbsent", "Split", "curve", "clip_split", "load_split", "markdown", "plot", "shuffled_split"]
 
 DEFAULT_KS = "0,1,2,5,10"
 DEFAULT_JUDGED = 30
@@ -144,7 +147,7 @@ def shuffled_split(dataset, max_k: int, judged_count: int, seed: int) -> Split:
     return Split(tuple(shuffled[:max_k]), judged)
 
 
-def droplets_split(dataset, clip_of: dict[str, int], judged_count: int, seed: int,
+def clip_split(dataset, clip_of: dict[str, int], judged_count: int, seed: int,
                    accepted_clips=DROPLETS_ACCEPTED_CLIPS, judged_clips=DROPLETS_JUDGED_CLIPS) -> Split:
     """Split by clip: candidates are frames of `accepted_clips` only, judged ones frames of `judged_clips` only.
 
@@ -189,10 +192,16 @@ def load_droplets(directory: Path = DROPLETS_DIR):
 
 
 def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
-    """The named set's `Split`: droplets by clip, coco128 and synthetic by one shuffled order."""
+    """The named set's `Split`: droplets by clip and sessions by session, coco128 and synthetic by one shuffled order."""
     if name == "droplets":
         dataset, clip_of = load_droplets(args.droplets_dir)
-        return droplets_split(dataset, clip_of, args.judged, args.seed)
+        return clip_split(dataset, clip_of, args.judged, args.seed)
+    if name == "sessions":  # the project is drawn once (seed 0); the curve's seed shuffles which frames
+        from bench.sessions_set import sessions_dataset
+
+        dataset = sessions_dataset()
+        return clip_split(dataset, {image.image_id: int(image.group) for image in dataset.images}, args.judged,
+                          args.seed)
     return shuffled_split(load(name, args), max_k, args.judged, args.seed)
 
 
@@ -339,7 +348,7 @@ def _version(checkpoint: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic")
+    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic, sessions")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)

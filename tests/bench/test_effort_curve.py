@@ -9,7 +9,7 @@ from bench.effort_curve import (
     DROPLETS_ACCEPTED_CLIPS,
     DROPLETS_JUDGED_CLIPS,
     SetAbsent,
-    droplets_split,
+    clip_split,
     load_droplets,
     markdown,
     plot,
@@ -47,28 +47,28 @@ def _clips(images, clip_of):
     return {clip_of[image.image_id] for image in images}
 
 
-def test_droplets_split_accepts_clips_1_to_4_and_judges_clips_5_to_8():
+def test_clip_split_accepts_clips_1_to_4_and_judges_clips_5_to_8():
     dataset, clip_of = _toy([1, 2, 3, 4, 5, 6, 7, 8] * 3)
-    split = droplets_split(dataset, clip_of, judged_count=10, seed=0)
+    split = clip_split(dataset, clip_of, judged_count=10, seed=0)
     assert _clips(split.candidates, clip_of) <= {1, 2, 3, 4} and len(split.candidates) == 12
     assert _clips(split.judged.images, clip_of) <= {5, 6, 7, 8} and len(split.judged.images) == 10
     assert split.accepted(5).images == split.candidates[:5] and split.accepted(0) is None
-    again = droplets_split(dataset, clip_of, judged_count=10, seed=0)
+    again = clip_split(dataset, clip_of, judged_count=10, seed=0)
     assert again.judged.images == split.judged.images  # fixed for every k and every run
 
 
-def test_droplets_split_refuses_overlapping_clips_and_frames_without_a_clip():
+def test_clip_split_refuses_overlapping_clips_and_frames_without_a_clip():
     dataset, clip_of = _toy([1, 5])
     with pytest.raises(ValueError, match="both accepted and judged"):
-        droplets_split(dataset, clip_of, 1, 0, accepted_clips=(1, 5), judged_clips=(5,))
+        clip_split(dataset, clip_of, 1, 0, accepted_clips=(1, 5), judged_clips=(5,))
     with pytest.raises(ValueError, match="carry no clip"):
-        droplets_split(dataset, {"0": 1}, 1, 0)
+        clip_split(dataset, {"0": 1}, 1, 0)
 
 
-def test_the_real_droplets_split_never_judges_an_accepted_clip(droplets_dir):
+def test_the_real_clip_split_never_judges_an_accepted_clip(droplets_dir):
     """On `../shared/data/droplets` (skips with the reason when absent): the split the curve runs, no model."""
     dataset, clip_of = load_droplets(droplets_dir)
-    split = droplets_split(dataset, clip_of, DEFAULT_JUDGED, seed=0)
+    split = clip_split(dataset, clip_of, DEFAULT_JUDGED, seed=0)
     assert _clips(split.candidates, clip_of) == set(DROPLETS_ACCEPTED_CLIPS)
     assert _clips(split.judged.images, clip_of) == set(DROPLETS_JUDGED_CLIPS)
     assert {i.image_id for i in split.candidates}.isdisjoint(i.image_id for i in split.judged.images)
