@@ -82,7 +82,7 @@ def _finetune_settings(settings: Settings):
         learning_rate=settings.train_learning_rate, layers=settings.train_layers,
         holdout_fraction=settings.train_holdout_fraction, parent_share=settings.train_parent_share,
         average_tail=settings.train_average_tail, runs=settings.train_runs,
-        shifted_calibration=settings.train_shifted_calibration,
+        shifted_calibration=settings.train_shifted_calibration, tie_break=settings.train_tie_break,
         acquisition_shift=settings.train_acquisition_shift, refit=settings.train_refit,
     )
 

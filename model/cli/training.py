@@ -220,6 +220,9 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--shifted-calibration", action=argparse.BooleanOptionalAction, default=None,
                    help="choose the threshold on the held-out images and their shifted copies (dimmer, softer focus) "
                         "or, with --no-shifted-calibration, on the held-out images alone (default: the recipe's)")
+    p.add_argument("--tie-break", choices=["middle", "highest"],
+                   help="which of the thresholds the held-out images cannot tell apart becomes the score threshold: "
+                        "the middle one or the highest (default: the recipe's)")
     p.add_argument("--acquisition-shift", action=argparse.BooleanOptionalAction, default=None,
                    help="train on episodes whose images take random changes of light, contrast and focus, or, with "
                         "--no-acquisition-shift, on the accepted images' look as it is (default: the recipe's)")
@@ -240,7 +243,8 @@ def cmd_finetune(args) -> int:
     given = {"max_steps": args.steps, "learning_rate": args.learning_rate, "layers": args.layers,
              "holdout_fraction": args.holdout_fraction, "parent_share": args.parent_share,
              "average_tail": args.average_tail, "runs": args.runs,
-             "shifted_calibration": args.shifted_calibration, "acquisition_shift": args.acquisition_shift,
+             "shifted_calibration": args.shifted_calibration, "tie_break": args.tie_break,
+             "acquisition_shift": args.acquisition_shift,
              "refit": args.refit,
              "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
     settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})

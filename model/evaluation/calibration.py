@@ -1,8 +1,10 @@
 """Calibrated defaults: the score threshold a checkpoint answers with when the service sets none.
 
 `choose_threshold` picks, from one threshold sweep per development set, the threshold of the lowest mean effort over
-the sets (the annotator's measure, model/evaluation/effort.py). When unsure the product suggests less: thresholds
-whose mean effort is within a tie margin of the best count as ties, and the highest of them wins. The margin is
+the sets (the annotator's measure, model/evaluation/effort.py). Thresholds whose mean effort is within a tie margin
+of the best count as ties. By default the highest of them wins: when unsure the product suggests less. A fine-tuned
+version's threshold, chosen on a held-out slice of one or two images whose sweep is often flat over half the
+range, takes the middle of its ties instead (`tie_break="middle"`, the recipe's since session 21). The margin is
 `TIE_EFFORT` for a checkpoint's development sets (hundreds of objects) and one annotator action's worth for a small
 set (`tie_for`: a project version's held-out slice).
 
@@ -19,13 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SWEEP", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint", "choose_threshold",
-           "tie_for"]
+__all__ = ["SWEEP", "TIE_BREAKS", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint",
+           "choose_threshold", "tie_for"]
 
 SWEEP = tuple(round(float(t), 2) for t in np.arange(0.30, 0.96, 0.05))
 """Thresholds a calibration tries."""
 TIE_EFFORT = 0.005
 """Mean efforts this close to the best are ties; the highest threshold among them wins (suggest less)."""
+TIE_BREAKS = ("highest", "middle")
+"""Which of the tied thresholds wins: the highest (suggest less), or the median one (the higher of the two middle
+ones for an even count: the threshold farthest from both ends of the tied range)."""
 _ROUNDING = 1e-9
 """Added to a tie margin so that a gap of exactly the margin (k/n against (k+1)/n) is a tie whatever the rounding."""
 
@@ -51,7 +56,7 @@ class Calibration:
     Attributes:
         threshold: the chosen score threshold.
         thresholds: the sweep; efforts: `{set name: effort per threshold}`; mean_effort: per threshold.
-        tie: the margin within which mean efforts counted as ties.
+        tie: the margin within which mean efforts counted as ties; tie_break: which tie won (`TIE_BREAKS`).
     """
 
     threshold: float
@@ -59,28 +64,33 @@ class Calibration:
     efforts: dict[str, tuple[float, ...]]
     mean_effort: tuple[float, ...]
     tie: float = TIE_EFFORT
+    tie_break: str = "highest"
 
     def ties(self) -> tuple[float, ...]:
-        """The thresholds whose mean effort is within `tie` of the best (the chosen one is the highest of them)."""
+        """The thresholds whose mean effort is within `tie` of the best (the chosen one is one of them)."""
         return tuple(self.thresholds[i] for i in _tied(self.mean_effort, self.tie))
 
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "thresholds": list(self.thresholds),
                 "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
-                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": self.tie}
+                "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": self.tie,
+                "tie_break": self.tie_break}
 
 
 def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]], *,
-                     tie: float = TIE_EFFORT) -> Calibration:
+                     tie: float = TIE_EFFORT, tie_break: str = "highest") -> Calibration:
     """The threshold of the lowest mean effort over the sets (module docstring).
 
     Args:
         thresholds: the sweep, any order; efforts: per set name, the effort at each threshold (same order).
         tie: mean efforts within this of the best are ties (default `TIE_EFFORT`; `tie_for` on a small set).
+        tie_break: which tie wins, one of `TIE_BREAKS`.
 
     Raises:
-        ValueError: no sets, or a set whose efforts do not match the thresholds.
+        ValueError: no sets, a set whose efforts do not match the thresholds, or an unknown tie break.
     """
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break {tie_break!r}: use one of {', '.join(TIE_BREAKS)}")
     if not efforts:
         raise ValueError("calibration needs at least one development set")
     for name, values in efforts.items():
@@ -88,10 +98,11 @@ def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence
             raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
     table = np.array([list(values) for values in efforts.values()], np.float64)
     mean = table.mean(axis=0)
-    best = max(_tied(mean, tie), key=lambda i: thresholds[i])
+    tied = sorted(_tied(mean, tie), key=lambda i: thresholds[i])
+    best = tied[-1] if tie_break == "highest" else tied[len(tied) // 2]
     return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
                        {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean),
-                       tie)
+                       tie, tie_break)
 
 
 def _tied(mean: Sequence[float], tie: float) -> np.ndarray:

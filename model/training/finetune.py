@@ -43,6 +43,7 @@ from pathlib import Path
 
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
+from model.evaluation.calibration import TIE_BREAKS
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -106,6 +107,10 @@ class FineTuneSettings:
             its images (dimmer and flatter, out of focus: `model.training.holdout_shift`), so that it holds on
             images a little unlike the accepted ones; the frame step, the gate and the card's held-out figures stay
             on the slice itself.
+        tie_break: which of the thresholds the held-out sweep cannot tell apart (within one action) step 4 takes:
+            "middle" (the median of them, since session 21) or "highest" (suggest less;
+            `model.evaluation.calibration.TIE_BREAKS`). A slice of one or two images is often answered alike over
+            half the sweep; the project's next images rarely are.
         acquisition_shift: every training episode's images take a random change of light, contrast and focus
             (`model.data.augment.AcquisitionShift`, half of them unchanged), so that the child does not learn the
             accepted images' exact look; the project's next images may come from another session.
@@ -128,6 +133,7 @@ class FineTuneSettings:
     average_tail: float = 0.0
     runs: int = 1
     shifted_calibration: bool = True
+    tie_break: str = "middle"
     acquisition_shift: bool = False
     refit: bool = False
     seed: int = 0
@@ -218,6 +224,9 @@ def finetune(
     if settings.runs > 1 and settings.average_tail > 0:
         raise ValueError("runs > 1 and average_tail > 0 are two ways of averaging weights: choose one (set "
                          "TRAIN_RUNS=1 or TRAIN_AVERAGE_TAIL=0)")
+    if settings.tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break {settings.tie_break!r}: give --tie-break / TRAIN_TIE_BREAK as one of "
+                         f"{', '.join(TIE_BREAKS)}")
     started = time.monotonic()
     split = split_holdout(dataset, settings.holdout_fraction, settings.seed)
     train_set, holdout = split.train, split.holdout
@@ -241,7 +250,8 @@ def finetune(
     steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
     child_judgement, frame, calibration = judge_child(model, version, holdout, train_set, answer_settings,
-                                                      shifted_calibration=settings.shifted_calibration)
+                                                      shifted_calibration=settings.shifted_calibration,
+                                                      tie_break=settings.tie_break)
     threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
@@ -278,7 +288,7 @@ def finetune(
             "refit": refit,
             "final_losses": history[-1].losses if history else {},
             "score_threshold": _threshold_record(threshold, child_judgement, calibration,
-                                                 settings.shifted_calibration),
+                                                 settings.shifted_calibration, settings.tie_break),
             "bank_answers": bank_answers,
             "frame_convention": frame,
         },
@@ -354,13 +364,15 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
 
 
 def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
-                shifted_calibration: bool):
+                shifted_calibration: bool, tie_break: str = "highest"):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
     frame convention, calibrate the threshold; sets the model's `detection_skip_border` and `detection_min_confidence`.
 
     Args:
         shifted_calibration: calibrate on the held-out slice and its shifted copies
             (`model.training.holdout_shift.with_shifted_copies`) instead of the slice alone.
+        tie_break: which tie the calibration takes (`FineTuneSettings.tie_break`); the frame step compares its two
+            judgements each at its highest tie, as before the option existed.
 
     Returns:
         `(judgement, frame record, calibration)`: the `HoldoutJudgement` of the held-out slice that stands (None
@@ -377,12 +389,12 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     skip_border, judgement, frame = _frame_step(
         frame_convention(train_set), child, judgement,
         lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
-    calibration = judgement.calibrate() if judgement else None
+    calibration = judgement.calibrate(tie_break) if judgement else None
     if calibration is not None and shifted_calibration:
         # Only the copies are judged again: the slice's own judgement (under the frame step's decision) stands.
         copies = judge_on_holdout(child, with_shifted_copies(holdout), train_set, answer_settings,
                                   skip_first=len(holdout.images))
-        calibration = judgement.combined(copies).calibrate()
+        calibration = judgement.combined(copies).calibrate(tie_break)
     model.config = model.config.replace(
         detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
         detection_skip_border=skip_border)
@@ -430,16 +442,16 @@ def _frame_step(convention, child, judgement, judge_again):
     return False, judgement, record
 
 
-def _threshold_record(threshold: float, judgement, calibration, shifted: bool) -> dict:
+def _threshold_record(threshold: float, judgement, calibration, shifted: bool, tie_break: str = "highest") -> dict:
     """The card's `training.score_threshold`: the value, where it was chosen and, when the held-out slice's shifted
-    copies took part (`shifted`), what the slice alone would have chosen."""
+    copies took part (`shifted`), what the slice alone would have chosen (by the same `tie_break`)."""
     from model.training.holdout_shift import SHIFTS
 
     if calibration is None:
         return {"value": threshold, "chosen": "fixed default (no held-out image)"}
     if not shifted:
         return {"value": threshold, "chosen": "calibrated on the held-out slice"}
-    slice_only = judgement.calibrate().threshold
+    slice_only = judgement.calibrate(tie_break).threshold
     copies = ", ".join(name for name, _ in SHIFTS)
     return {"value": threshold, "slice_only": slice_only,
             "chosen": f"calibrated on the held-out slice and its shifted copies ({copies}); the slice alone would "

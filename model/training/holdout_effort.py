@@ -78,10 +78,10 @@ class HoldoutJudgement:
                 for a, b in zip(mine, theirs, strict=True)]
         return HoldoutJudgement(self.thresholds, summaries)
 
-    def calibrate(self) -> Calibration:
+    def calibrate(self, tie_break: str = "highest") -> Calibration:
         """The threshold of the lowest mean effort over the modes (`choose_threshold`), ties within one action's
-        worth on the slice's objects (`tie_for` of `instances()`)."""
-        return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()))
+        worth on the slice's objects (`tie_for` of `instances()`), the winner among them by `tie_break`."""
+        return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()), tie_break=tie_break)
 
     def figures_at(self, threshold: float) -> dict:
         """JSON-safe figures at `threshold` (a sweep value): `effort` (mean over modes), and per mode its effort,

@@ -43,6 +43,7 @@ def test_values_are_parsed_and_typed():
     ({"TRAIN_AVERAGE_TAIL": "1"}, "TRAIN_AVERAGE_TAIL='1' is out of range"),
     ({"TRAIN_RUNS": "9"}, "TRAIN_RUNS='9' is out of range"),
     ({"TRAIN_RUNS": "1.5"}, "TRAIN_RUNS"),
+    ({"TRAIN_TIE_BREAK": "lowest"}, "TRAIN_TIE_BREAK='lowest': use one of middle, highest"),
     ({"TRAIN_LEARNING_RATE": "inf"}, "TRAIN_LEARNING_RATE='inf' is out of range"),
     ({"BASIC_AUTH_USER": "only-user"}, "both BASIC_AUTH_USER and BASIC_AUTH_PASS"),
 ])

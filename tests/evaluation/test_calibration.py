@@ -35,6 +35,21 @@ def test_the_ties_are_every_threshold_within_the_margin_and_the_chosen_is_their_
     assert choose_threshold([0.3, 0.4, 0.5, 0.6, 0.7], efforts).ties() == (0.4,)
 
 
+def test_the_middle_tie_break_takes_the_median_of_the_ties():
+    thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    flat = {"a": [0.5, 0.2, 0.2, 0.2, 0.2, 0.2, 0.21]}  # 0.4-0.9 tied within 0.05
+    assert choose_threshold(thresholds, flat, tie=0.05).threshold == 0.9
+    middle = choose_threshold(thresholds, flat, tie=0.05, tie_break="middle")
+    assert middle.ties() == (0.4, 0.5, 0.6, 0.7, 0.8, 0.9) and middle.threshold == 0.7  # even: the higher middle one
+    assert middle.to_dict()["tie_break"] == "middle"
+    odd = choose_threshold(thresholds[::-1], {"a": [0.3, 0.2, 0.2, 0.2, 0.2, 0.5, 0.6]}, tie=0.05, tie_break="middle")
+    assert odd.ties() == (0.8, 0.7, 0.6, 0.5) and odd.threshold == 0.7  # any order
+    alone = choose_threshold(thresholds, {"a": [0.5, 0.4, 0.1, 0.4, 0.4, 0.4, 0.4]}, tie_break="middle")
+    assert alone.threshold == 0.5  # no tie: the best alone, whatever the tie break
+    with pytest.raises(ValueError, match="use one of highest, middle"):
+        choose_threshold(thresholds, flat, tie_break="lowest")
+
+
 def test_a_small_set_ties_within_one_action_of_the_best():
     assert tie_for(30) == pytest.approx(1 / 30) and tie_for(10_000) == TIE_EFFORT
     with pytest.raises(ValueError, match="at least one instance"):
@@ -57,6 +72,7 @@ def test_a_held_out_slice_calibrates_with_the_margin_of_its_own_size():
                                                      "bank": rows([0.2, 0.22, 0.3], 30)})
     assert judgement.instances() == 30
     assert judgement.calibrate().threshold == 0.65  # 0.02 apart: less than one action on 30 objects
+    assert judgement.calibrate("middle").threshold == 0.65  # ties 0.35 and 0.65: the higher of the two middle ones
     big = HoldoutJudgement((0.35, 0.65, 0.9), {"bank": rows([0.2, 0.22, 0.3], 1000)})
     assert big.calibrate().threshold == 0.35  # on 1000 objects 0.02 is 20 actions
 

@@ -102,6 +102,7 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     assert threshold in SWEEP and card.metrics["calibration"]["threshold"] == threshold
     # chosen on the held-out slice and its shifted copies (the default), with the slice's own choice beside it
     assert card.training["settings"]["shifted_calibration"] is True
+    assert card.training["settings"]["tie_break"] == "middle" == card.metrics["calibration"]["tie_break"]
     assert "shifted copies (dim, defocus)" in card.training["score_threshold"]["chosen"]
     assert card.training["score_threshold"]["slice_only"] in SWEEP
     new, parent_figures = card.metrics["holdout"]["new"], card.metrics["holdout"]["parent"]
@@ -283,22 +284,26 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
 
     settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
                                                      "TRAIN_RUNS": "3", "TRAIN_SHIFTED_CALIBRATION": "false",
-                                                     "TRAIN_ACQUISITION_SHIFT": "true", "TRAIN_REFIT": "true"}))
+                                                     "TRAIN_ACQUISITION_SHIFT": "true", "TRAIN_REFIT": "true",
+                                                     "TRAIN_TIE_BREAK": "highest"}))
     assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
+    assert settings.tie_break == "highest"
     assert settings.shifted_calibration is False and settings.acquisition_shift is True and settings.refit is True
     defaults = _finetune_settings(Settings.from_env({}))
     assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
     assert defaults.shifted_calibration is FineTuneSettings().shifted_calibration is True
     assert defaults.acquisition_shift is FineTuneSettings().acquisition_shift
     assert defaults.refit is FineTuneSettings().refit
+    assert defaults.tie_break == FineTuneSettings().tie_break == "middle"
 
 
-@pytest.mark.parametrize(("runs", "tail", "message"), [
-    (0, 0.0, "runs 0 is outside 1-8"), (MAX_RUNS + 1, 0.0, "TRAIN_RUNS"), (2, 0.5, "choose one")])
-def test_finetune_refuses_runs_out_of_range_or_with_a_tail_average_before_training(runs, tail, message, tmp_path):
+@pytest.mark.parametrize(("runs", "tail", "tie_break", "message"), [
+    (0, 0.0, "middle", "runs 0 is outside 1-8"), (MAX_RUNS + 1, 0.0, "middle", "TRAIN_RUNS"),
+    (2, 0.5, "middle", "choose one"), (1, 0.0, "lowest", "TRAIN_TIE_BREAK")])
+def test_finetune_refuses_bad_settings_before_training(runs, tail, tie_break, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         finetune(tmp_path / "absent.weights.h5", project(2), tmp_path / "child.weights.h5", "v2",
-                 FineTuneSettings(runs=runs, average_tail=tail))
+                 FineTuneSettings(runs=runs, average_tail=tail, tie_break=tie_break))
 
 
 @pytest.mark.parametrize(("max_steps", "runs", "expected"), [(150, 1, [150]), (150, 2, [75, 75]),

@@ -48,7 +48,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     result = subprocess.run([sys.executable, "-m", "model", "finetune", "--init", str(parent), "--data", str(data),
                              "--format", "coco", "--images-dir", str(data.parent / "images"), "--out", str(out),
                              "--steps", "3", "--time-budget-minutes", "2", "--no-shifted-calibration",
-                             "--acquisition-shift", "--no-refit"],
+                             "--acquisition-shift", "--no-refit", "--tie-break", "highest"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
@@ -62,6 +62,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     threshold = card.training["score_threshold"]["value"]
     assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
     assert card.training["settings"]["shifted_calibration"] is False  # --no-shifted-calibration
+    assert card.training["settings"]["tie_break"] == "highest" == card.metrics["calibration"]["tie_break"]
     assert card.training["settings"]["acquisition_shift"] is True  # --acquisition-shift
     assert card.training["settings"]["refit"] is False and card.training["refit"] is None  # --no-refit
     assert summary["refit"] is None

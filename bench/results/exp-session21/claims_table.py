@@ -15,6 +15,7 @@ from soups_table import MODES, rows  # session 19's reader of a rows file, keyed
 HERE = Path(__file__).parent
 SESSION20 = HERE.parent / "exp-session20"
 ALLOWED = ("synthetic", "coco128")
+SESSIONS = "sessions"  # part 4's generated project: its rows carry their own calibration
 
 
 def arm_rows(path: Path, arm: str) -> dict:
@@ -24,9 +25,12 @@ def arm_rows(path: Path, arm: str) -> dict:
 
 
 def ties(calibration: dict) -> list[float]:
-    """The thresholds whose combined held-out mean effort is within the calibration's tie of the lowest."""
+    """The thresholds whose combined held-out mean effort is within the calibration's tie of the lowest. The card
+    keeps the efforts rounded to 4 digits, which can add a tie the recipe's exact arithmetic did not have above its
+    choice (the highest tie): those are left out."""
     mean, tie = calibration["mean_effort"], calibration["tie_effort"]
-    return sorted(t for t, m in zip(calibration["thresholds"], mean, strict=True) if m <= min(mean) + tie + 1e-9)
+    return sorted(t for t, m in zip(calibration["thresholds"], mean, strict=True)
+                  if m <= min(mean) + tie + 1e-9 and t <= calibration["threshold"])
 
 
 def middle(calibration: dict) -> float:
@@ -52,8 +56,8 @@ def table(title: str, columns: list[str], keyed: dict[tuple, dict[str, dict]]) -
     groups: dict[str, list[dict]] = {}
     for key in sorted(keyed, key=lambda k: (k[0] == "droplets", k[0], k[2], k[1])):
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(cell(keyed[key][c]) for c in columns) + " |")
-        if key[0] == "droplets":
-            groups.setdefault("droplets k = 5", []).append(keyed[key])
+        if key[0] in ("droplets", "sessions"):
+            groups.setdefault(f"{key[0]} k = 5", []).append(keyed[key])
             continue
         groups.setdefault("allowed", []).append(keyed[key])
         groups.setdefault(f"  {key[0]}", []).append(keyed[key])
@@ -78,12 +82,14 @@ def main():
         return {**at(row["sweep"], threshold), "threshold": threshold}
 
     part1 = {key: {"C' (session 20)": c_plain[key]["C'"], "C' with claims": row["CL"],
-                   "C' with claims, sweep's best": row["oracle"]} for key, row in c_claims.items()}
+                   "C' with claims, sweep's best": row["oracle"]} for key, row in c_claims.items()
+             if key[0] in ALLOWED}
     table("Part 1: the one-run recipe's children with the label claims (decides)", list(
         next(iter(part1.values()))), part1)
     if r2_claims:
         part2 = {key: {"R2 (session 20)": r2_plain[key]["R2"], "R2 with claims": row["CL"],
-                       "C' with claims": c_claims[key]["CL"]} for key, row in r2_claims.items() if key in c_claims}
+                       "C' with claims": c_claims[key]["CL"]} for key, row in r2_claims.items()
+                 if key in c_claims and key[0] in ALLOWED}
         table("Part 2: the soup against its own first run, both with claims (report)", list(
             next(iter(part2.values()))), part2)
     part3 = {}
@@ -99,11 +105,19 @@ def main():
                 assert abs(r2_cal[key]["threshold"] - r2["threshold"]) < 1e-9, (key, "R2 not re-judged alike")
             part3[key] |= {"R2 current": with_threshold(r2, r2["threshold"]),
                            "R2 middle of the ties": with_threshold(r2, middle(r2_calibration))}
+    for key, row in c_claims.items():
+        if key[0] == SESSIONS and key in r2_claims:
+            r2 = r2_claims[key]
+            part3[key] = {"C' current": with_threshold(row, row["threshold"]),
+                          "C' middle of the ties": with_threshold(row, middle(row["calibration"])),
+                          "R2 current": with_threshold(r2, r2["threshold"]),
+                          "R2 middle of the ties": with_threshold(r2, middle(r2["calibration"]))}
     if part3:
         columns = ["C' current", "C' middle of the ties"]
         if all("R2 current" in v for v in part3.values()):
             columns += ["R2 current", "R2 middle of the ties"]
-        table("Part 3: near ties to the middle, with claims (decides on the allowed C' children)", columns, part3)
+        table("Parts 3 and 4: near ties to the middle, with claims (part 3 decides on the allowed C' children, part 4 "
+              "on the sessions C' children once the set is usable)", columns, part3)
         print("Thresholds (current -> middle): " + "; ".join(
             f"{k[0]} s{k[1]} k{k[2]}: {v['C' + chr(39) + ' current']['threshold']} -> "
             f"{v['C' + chr(39) + ' middle of the ties']['threshold']}" for k, v in sorted(part3.items())))
