@@ -56,8 +56,13 @@ def table(title: str, columns: list[str], keyed: dict[tuple, dict[str, dict]]) -
     groups: dict[str, list[dict]] = {}
     for key in sorted(keyed, key=lambda k: (k[0] == "droplets", k[0], k[2], k[1])):
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(cell(keyed[key][c]) for c in columns) + " |")
-        if key[0] in ("droplets", "sessions"):
-            groups.setdefault(f"{key[0]} k = 5", []).append(keyed[key])
+        if key[0] == "droplets":
+            groups.setdefault("droplets k = 5", []).append(keyed[key])
+            continue
+        if key[0] == SESSIONS:  # part 4 decided on seeds 0-5; part 5 adds 6-11 (report)
+            groups.setdefault("sessions k = 5, seeds 0-5 (part 4)" if key[1] < 6 else
+                              "sessions k = 5, seeds 6-11 (part 5)", []).append(keyed[key])
+            groups.setdefault("sessions k = 5, all", []).append(keyed[key])
             continue
         groups.setdefault("allowed", []).append(keyed[key])
         groups.setdefault(f"  {key[0]}", []).append(keyed[key])
