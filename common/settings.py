@@ -230,7 +230,7 @@ class Settings:
         "Choose a new version's score threshold on the held-out images and on copies of them with dimmer light and "
         "softer focus, so that it holds on the project's next images (false: the held-out images alone).")
     train_tie_break: str = _env(
-        "TRAIN_TIE_BREAK", lambda n, r: _parse_choice(n, r, ("middle", "highest")), "middle",
+        "TRAIN_TIE_BREAK", lambda n, r: _parse_choice(n, r, ("middle", "highest")), "middle",  # calibration.TIE_BREAKS
         "Which of the thresholds a new version's held-out images cannot tell apart becomes its score threshold: the "
         "middle one, or the highest (suggest less).")
     train_acquisition_shift: bool = _env(

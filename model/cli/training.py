@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from model.cli.arguments import add_data_args, dataset_and_split, parse_config_override
+from model.evaluation.calibration import TIE_BREAKS
 
 
 def add_train_parser(sub) -> None:
@@ -220,7 +221,7 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--shifted-calibration", action=argparse.BooleanOptionalAction, default=None,
                    help="choose the threshold on the held-out images and their shifted copies (dimmer, softer focus) "
                         "or, with --no-shifted-calibration, on the held-out images alone (default: the recipe's)")
-    p.add_argument("--tie-break", choices=["middle", "highest"],
+    p.add_argument("--tie-break", choices=TIE_BREAKS,
                    help="which of the thresholds the held-out images cannot tell apart becomes the score threshold: "
                         "the middle one or the highest (default: the recipe's)")
     p.add_argument("--acquisition-shift", action=argparse.BooleanOptionalAction, default=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.answering import AnswerThresholds, find_for_labels, prediction_long_side, scale_boxes
-from model.evaluation.bank_effort import Exemplar
+from model.evaluation.bank_effort import Exemplar, encode_bank
 from model.evaluation.effort import Suggestions
 from model.evaluation.effort_runner import QueryImage
 from model.evaluation.service_answerer import resized_mask
@@ -40,9 +40,7 @@ class BankAnswerer:
         self.thresholds = thresholds
         self.decode_factor = decode_factor
         self.max_pixels = max_pixels
-        # Encoded once: the worker caches exemplar references per process too.
-        self.references = {label: [predictor.encode_references(e.image, e.boxes) for e in exemplars]
-                           for label, exemplars in bank.items()}
+        self.references = encode_bank(predictor, bank)  # once: the worker caches exemplar references per process too
 
     @classmethod
     def from_settings(cls, predictor, bank, settings, score_threshold: float | None = None) -> BankAnswerer:

@@ -39,7 +39,7 @@ from model.evaluation.effort_runner import (
     query_image,
 )
 
-__all__ = ["BankAnswerer", "Exemplar", "bank_from_dataset", "plan_bank_trials", "run_bank_effort"]
+__all__ = ["BankAnswerer", "Exemplar", "bank_from_dataset", "encode_bank", "plan_bank_trials", "run_bank_effort"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +61,13 @@ class BankAnswerer(Protocol):
     """`answerer(image)` -> `Suggestions` with `labels` set, in `image.pixels`' frame: every bank label answered."""
 
     def __call__(self, image: QueryImage) -> Suggestions: ...
+
+
+def encode_bank(predictor, bank: dict[str, list[Exemplar]]) -> dict[str, list]:
+    """Each label's exemplars encoded from their own images at full size, once, as the worker's reference cache
+    holds them: `{label: [ReferenceEmbedding, ...]}` (the predictor duck-typed: `encode_references`)."""
+    return {label: [predictor.encode_references(e.image, e.boxes) for e in exemplars]
+            for label, exemplars in bank.items()}
 
 
 def bank_from_dataset(dataset: Dataset, labels: Sequence[str] | None = None) -> dict[str, list[Exemplar]]:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from model.answering import AnswerThresholds, find_for_drawn_boxes, prediction_long_side, scale_boxes
+from model.evaluation.bank_effort import encode_bank
 from model.evaluation.effort import Suggestions
 from model.evaluation.effort_runner import QueryImage
 from model.images import DEFAULT_MAX_PIXELS, decode_image
@@ -46,9 +47,7 @@ class ServiceAnswerer:
         self.decode_factor = decode_factor
         self.max_pixels = max_pixels
         self._encoded: tuple[str, np.ndarray, object] | None = None  # (key, decoded image, EncodedImage)
-        # Encoded once, from their own images at full size, as the worker's reference cache holds them.
-        self.claims = {label: [predictor.encode_references(e.image, e.boxes) for e in exemplars]
-                       for label, exemplars in (claims or {}).items()}
+        self.claims = encode_bank(predictor, claims or {})
 
     @classmethod
     def from_settings(cls, predictor, settings, score_threshold: float | None = None,
