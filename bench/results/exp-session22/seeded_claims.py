@@ -1,0 +1,72 @@
+"""Session 22 part 1 (prereg.md): kept C' children (an R2 child's run 0 alone, session 20's `with_run`) re-judged
+and re-calibrated by the recipe's steps 3-6 as today's defaults do them (claims on, the middle of the near ties),
+with the other labels' claims answered from their pooled exemplars (arm CL, today) or seeded in the image (arm SC,
+`detection_claims_seed` 0.5), then measured on the curve's judged images in both modes at that threshold
+(`bench.effort_curve.measure`). Usage:
+
+    PYTHONPATH=. python bench/results/exp-session22/seeded_claims.py OUTDIR ARM SET:SEED:K [SET:SEED:K ...]
+
+OUTDIR: where the children are kept (`runs/s20` for synthetic and coco128, `runs/s21` for sessions). Appends
+`{"arm", "set", "seed", "k", "threshold", "bank_answers", "at", "oracle", "sweep", "holdout_sweeps",
+"calibration", "seconds"}` to bench/results/exp-session22/seeded_claims.jsonl.
+"""
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
+from runs_children import at, each_child, measure, sweep_best, with_run
+
+ROWS = Path(__file__).parent / "seeded_claims.jsonl"
+ARMS = {"CL": 0.0, "SC": 0.5}
+
+
+def rejudged(path: Path, seed_score: float, seed: int, accepted):
+    """The C' child at `path` with the claims seeded at `seed_score` (0: pooled), judged and calibrated by the
+    recipe's steps 3-6 with today's defaults: `(model, card, judgement, calibration, bank)`."""
+    from common.settings import Settings
+    from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
+    from model.training.holdout_split import split_holdout
+
+    model, card = with_run(path, 0)
+    assert card.training["settings"]["seed"] == seed, "not this seed's child"
+    model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
+                                        detection_label_claims=True, detection_claims_seed=seed_score)
+    defaults = FineTuneSettings()
+    own = split_holdout(accepted, defaults.holdout_fraction, seed)
+    assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
+    judgement, _, calibration = judge_child(model, f"{card.version}-s22-{seed_score}", own.holdout, own.train,
+                                            Settings(), shifted_calibration=True, tie_break=defaults.tie_break)
+    threshold = float(model.config.detection_min_confidence)
+    bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
+    model.config = model.config.replace(detection_bank_answers=bank["value"])
+    return model, card, judgement, calibration, bank
+
+
+def main():
+    from model.checkpoint import save_checkpoint
+
+    out_dir, arm = sys.argv[1], sys.argv[2]
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
+        started = time.monotonic()
+        stem = path.name.removesuffix(".weights.h5")
+        model, card, judgement, calibration, bank = rejudged(path, ARMS[arm], seed, accepted)
+        saved = save_checkpoint(model, out / f"{stem}.s22-{arm}.weights.h5", card)
+        del model
+        sweep = measure(saved, split.judged, accepted)
+        row = {"arm": arm, "set": name, "seed": seed, "k": k, "threshold": sweep["threshold"],
+               "bank_answers": bank["value"], "at": at(sweep["sweep"], sweep["threshold"]),
+               "oracle": sweep_best(sweep["sweep"]), "sweep": sweep["sweep"],
+               "calibration": calibration and calibration.to_dict(),
+               "holdout_sweeps": judgement and {m: [round(r["effort"], 4) for r in rows]
+                                                for m, rows in judgement.summaries.items()},
+               "seconds": round(time.monotonic() - started, 1)}
+        with open(ROWS, "a") as sink:
+            sink.write(json.dumps(row) + "\n")
+        logging.info("DONE %s %s: %s", arm, spec, row["at"])
+
+
+if __name__ == "__main__":
+    main()
