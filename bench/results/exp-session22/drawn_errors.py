@@ -11,8 +11,6 @@ CLAIMS_SEED: the model's `detection_claims_seed` for this run (0: the claims as 
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
 from children import args_for
 

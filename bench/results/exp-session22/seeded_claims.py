@@ -1,7 +1,8 @@
-"""Session 22 part 1 (prereg.md): kept C' children (an R2 child's run 0 alone, session 20's `with_run`) re-judged
+"""Session 22 parts 1 and 2 (prereg.md): kept C' children (an R2 child's run 0 alone, session 20's `with_run`) re-judged
 and re-calibrated by the recipe's steps 3-6 as today's defaults do them (claims on, the middle of the near ties),
 with the other labels' claims answered from their pooled exemplars (arm CL, today) or seeded in the image (arm SC,
-`detection_claims_seed` 0.5), then measured on the curve's judged images in both modes at that threshold
+`detection_claims_seed` 0.5), and (part 2) with the drawn label's own bank joining the drawn answer (arms U and
+SC+U: `detection_drawn_bank`), then measured on the curve's judged images in both modes at that threshold
 (`bench.effort_curve.measure`). Usage:
 
     PYTHONPATH=. python bench/results/exp-session22/seeded_claims.py OUTDIR ARM SET:SEED:K [SET:SEED:K ...]
@@ -20,11 +21,13 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
 from runs_children import at, each_child, measure, sweep_best, with_run
 
 ROWS = Path(__file__).parent / "seeded_claims.jsonl"
-ARMS = {"CL": 0.0, "SC": 0.5}
+ARMS = {"CL": {"detection_claims_seed": 0.0}, "SC": {"detection_claims_seed": 0.5},
+        "U": {"detection_claims_seed": 0.0, "detection_drawn_bank": True},
+        "SC+U": {"detection_claims_seed": 0.5, "detection_drawn_bank": True}}
 
 
-def rejudged(path: Path, seed_score: float, seed: int, accepted):
-    """The C' child at `path` with the claims seeded at `seed_score` (0: pooled), judged and calibrated by the
+def rejudged(path: Path, arm: dict, seed: int, accepted):
+    """The C' child at `path` with the arm's config, judged and calibrated by the
     recipe's steps 3-6 with today's defaults: `(model, card, judgement, calibration, bank)`."""
     from common.settings import Settings
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
@@ -33,11 +36,11 @@ def rejudged(path: Path, seed_score: float, seed: int, accepted):
     model, card = with_run(path, 0)
     assert card.training["settings"]["seed"] == seed, "not this seed's child"
     model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
-                                        detection_label_claims=True, detection_claims_seed=seed_score)
+                                        detection_label_claims=True, **arm)
     defaults = FineTuneSettings()
     own = split_holdout(accepted, defaults.holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-    judgement, _, calibration = judge_child(model, f"{card.version}-s22-{seed_score}", own.holdout, own.train,
+    judgement, _, calibration = judge_child(model, f"{card.version}-s22", own.holdout, own.train,
                                             Settings(), shifted_calibration=True, tie_break=defaults.tie_break)
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
