@@ -96,8 +96,8 @@ def measure(weights: Path, judged, bank_source) -> dict:
     out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
-    claims = None  # with the model's label claims on, the accepted images' exemplars claim their labels' objects
-    if bank_source is not None and predictor.config.detection_label_claims:
+    claims = None  # the accepted images' exemplars claim their labels' objects / join the drawn label's answer
+    if bank_source is not None and (predictor.config.detection_label_claims or predictor.config.detection_drawn_bank):
         claims = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
     run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted), claims=claims),
                      thresholds=counted)

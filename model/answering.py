@@ -18,7 +18,8 @@ import numpy as np
 
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
            "find_for_labels", "find_instances", "off_frame", "pooled_reference", "prediction_long_side",
-           "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer", "unclaimed"]
+           "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer", "unclaimed",
+           "with_own_bank"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _on_drawn(found_boxes, reference_boxes) -> np.ndarray:
 
 
 def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes,
-                         others: dict | None = None) -> list:
+                         others: dict | None = None, own: list | None = None) -> list:
     """The answer to reference boxes drawn in `image` itself (an interactive request).
 
     When the model tiles small references (`detection_small_tiles`, `model.tiling`) and these are small, the image
@@ -110,46 +111,97 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     again with that K-shot reference (`expanded_reference`); the size prior stays the drawn boxes'. With
     `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`). With
     `detection_label_claims` on and `others` given, the project's other labels claim their objects
-    (`unclaimed`).
+    (`unclaimed`). With `detection_drawn_bank` on and `own` given, the drawn label's own exemplars join the answer
+    before the claims (`with_own_bank`); then an answer the reference gate withdrew is the bank's alone.
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
         others: `{label: [ReferenceEmbedding, ...]}`, the exemplars of the project's labels other than the drawn
             one (None or empty: no claims).
+        own: `[ReferenceEmbedding, ...]`, the drawn label's own exemplars (None or empty: no bank joins).
 
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first.
     """
     answer = _gated_answer(predictor, image, query, reference, thresholds, boxes)
+    if own and predictor.config.detection_drawn_bank:
+        answer = with_own_bank(predictor, image, query, answer or [], own, thresholds)
     if not answer:
         return []
     if others and predictor.config.detection_label_claims:
-        answer = unclaimed(predictor, query, answer, others, thresholds)
+        answer = unclaimed(predictor, query, answer, others, thresholds, image=image)
     return answer
 
 
 _DRAWN = ("the drawn label",)
-"""The drawn answer's key among the labels `unclaimed` compares (a tuple: no label string can equal it)."""
+"""The drawn label's key where its answer sits among labels' answers (a tuple: no label string can equal it)."""
 
 
-def unclaimed(predictor, query, instances: list, others: dict, thresholds) -> list:
+def with_own_bank(predictor, image: np.ndarray, query, instances: list, own: list, thresholds) -> list:
+    """A drawn box's answer joined by its label's exemplar bank: the label's exemplars answer the image as batch
+    pre-annotation answers one label (pooled, seeded when the model says so), and over both answers, best score
+    first, a suggestion overlapping a kept one (box IoU >= the NMS threshold) is dropped; at most
+    `thresholds.max_instances` are kept. Greedy by score, so the answer at a threshold is the answer at a lower one
+    cut there. The version's `detection_bank_answers` (a verdict on batch pre-annotation) does not act here: the
+    threshold a version answers drawn boxes with is calibrated on answers joined this way.
+
+    Args:
+        image: `(H, W, 3)` uint8, the image `query` encodes; instances: the drawn answer, best first.
+        own: the drawn label's `ReferenceEmbedding`s (one per exemplar).
+        thresholds: as `find_instances`.
+
+    Returns:
+        The joined instances, best first (boxes xyxy pixels of the encoded image).
+    """
+    bank = _bank_answer(predictor, query, own, thresholds, image)
+    return _greedy_union(instances + bank, thresholds.nms_threshold)[:thresholds.max_instances]
+
+
+def _greedy_union(instances: list, iou_threshold: float) -> list:
+    """`instances` best score first, each dropped when its box overlaps an already kept one (IoU >= the threshold,
+    boxes that do not touch never count as one object)."""
+    from model.box_ops import iou_matrix_np
+
+    ranked = sorted(instances, key=lambda i: -float(i.score))
+    if len(ranked) < 2:
+        return ranked
+    boxes = np.stack([np.asarray(i.box, np.float32) for i in ranked])[:, [1, 0, 3, 2]]  # yxyx
+    iou = iou_matrix_np(boxes, boxes)
+    overlaps = (iou > 0) & (iou >= iou_threshold)
+    kept: list[int] = []
+    for j in range(len(ranked)):
+        if not any(overlaps[j, k] for k in kept):
+            kept.append(j)
+    return [ranked[j] for j in kept]
+
+
+
+def unclaimed(predictor, query, instances: list, others: dict, thresholds, image: np.ndarray | None = None) -> list:
     """A drawn box's answer without the objects another label of the project claims: each other label is answered
     on the same encoded image from its pooled exemplars (as batch pre-annotation answers it: no size prior), and
     `one_label_per_object` runs over the drawn answer and theirs. A suggestion of the drawn label is dropped when an
     overlapping one (box IoU >= the NMS threshold) of another label scores higher. Greedy by score, so the answer
     at a threshold is the answer at a lower one cut there; an unclaimed suggestion keeps its score.
 
+    With the model's `detection_claims_seed` on and the image given, each other label's answer is seeded in the
+    image (`seeded_bank_answer`): a reference drawn in the image scores its copies higher than exemplars from other
+    images do, so without the seed a drawn box's confident answer outscores the other labels on their own objects.
+
     Args:
         query: the predictor's `EncodedImage`; instances: the drawn answer, best first (boxes in its pixels).
         others: `{label: [ReferenceEmbedding, ...]}`, the other labels' exemplars (none of them the drawn label).
         thresholds: as `find_instances` (the other labels are answered with them).
+        image: `(H, W, 3)` uint8, the image `query` encodes (needed to seed; None answers with the exemplars alone).
 
     Returns:
         The instances of `instances` no other label claims, best first.
     """
+    seed = predictor.config.detection_claims_seed if image is not None else 0.0
     found = {_DRAWN: instances}
     for label, references in others.items():
-        found[label] = find_instances(predictor, query, pooled_reference(references), thresholds)
+        pooled = pooled_reference(references)
+        found[label] = (seeded_bank_answer(predictor, image, query, pooled, thresholds, seed) if seed
+                        else find_instances(predictor, query, pooled, thresholds))
     return one_label_per_object(found, thresholds.nms_threshold)[_DRAWN]
 
 
@@ -286,18 +338,23 @@ def find_for_labels(predictor, query, references_by_label: dict, thresholds, ima
     """
     if not predictor.config.detection_bank_answers:
         return {label: [] for label in references_by_label}
-    seed = predictor.config.detection_bank_seed if image is not None else 0.0
-
-    def answer(reference) -> list:
-        if seed:
-            return seeded_bank_answer(predictor, image, query, reference, thresholds, seed)
-        return find_instances(predictor, query, reference, thresholds)
-
-    found = {label: off_frame(predictor, answer(pooled_reference(references)), query.image_shape)
+    found = {label: _bank_answer(predictor, query, references, thresholds, image)
              for label, references in references_by_label.items()}
     if predictor.config.detection_one_label:
         found = one_label_per_object(found, thresholds.nms_threshold)
     return found
+
+
+def _bank_answer(predictor, query, references: list, thresholds, image: np.ndarray | None) -> list:
+    """One label's answer from its exemplars, pooled, seeded in the image when the model says so and the image is
+    given, without suggestions on the frame when the model skips them."""
+    reference = pooled_reference(references)
+    seed = predictor.config.detection_bank_seed if image is not None else 0.0
+    if seed:
+        answer = seeded_bank_answer(predictor, image, query, reference, thresholds, seed)
+    else:
+        answer = find_instances(predictor, query, reference, thresholds)
+    return off_frame(predictor, answer, query.image_shape)
 
 
 def one_label_per_object(found: dict[str, list], iou_threshold: float) -> dict[str, list]:

@@ -109,6 +109,14 @@ class ModelConfig:
     # that another label's exemplars find with a higher score is dropped. Needs the other labels' exemplars (the
     # backend sends them with an interactive request); a project with one label is unchanged.
     detection_label_claims: bool = False
+    # The other labels' claims seeded in the image (model/answering.py, unclaimed): each other label's pooled
+    # exemplars answer first and their best suggestion, when it scores at least this, answers again as a box drawn
+    # in the image, so both labels' scores come from a reference in that image; 0 = the pooled exemplars' answer.
+    detection_claims_seed: float = 0.0
+    # A drawn box's answer is joined by its own label's exemplar bank (model/answering.py, with_own_bank): what the
+    # label's accepted exemplars find in the image (as batch pre-annotation finds it, when the version's bank
+    # answers at all) and the drawn answer does not is added. Needs the label's exemplars with the request.
+    detection_drawn_bank: bool = False
     # Batch pre-annotation from the exemplar bank answers at all. A fine-tuned version whose held-out slice says the
     # bank costs at least as much as suggesting nothing is given False by the recipe (model/training/finetune.py):
     # its batch pre-annotation then suggests nothing. The drawn-box answer is not affected.
@@ -159,6 +167,9 @@ class ModelConfig:
                 raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if not 0 <= self.detection_bank_seed <= 1:  # also refuses NaN
             raise ValueError(f"detection_bank_seed must be 0 (off) or a score in (0, 1], got {self.detection_bank_seed}")
+        if not 0 <= self.detection_claims_seed <= 1:
+            raise ValueError("detection_claims_seed must be 0 (off) or a score in (0, 1], got "
+                             f"{self.detection_claims_seed}")
 
     @property
     def anchors_per_location(self) -> int:

@@ -8,9 +8,10 @@ kept (the worker's feature cache: the first box on an image is answered cold, th
 is encoded, and `find_instances` runs with the service's thresholds. The answer is then moved back to the annotated
 size, as the backend does for Label Studio. The predictor is passed in (duck-typed): no TensorFlow import here.
 
-Given `claims` (the project's accepted exemplars per label, as the backend sends the other labels' exemplars with
-an interactive request), each answer lets the labels other than the drawn one claim their objects
-(`model.answering.unclaimed`, when the model's `detection_label_claims` is on).
+Given `claims` (the project's accepted exemplars per label, as the backend sends them with an interactive request),
+each answer lets the labels other than the drawn one claim their objects (`model.answering.unclaimed`, when the
+model's `detection_label_claims` is on) and the drawn label's own exemplars join it (`model.answering.with_own_bank`,
+when the model's `detection_drawn_bank` is on).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class ServiceAnswerer:
         decode_factor: the service's `DECODE_FACTOR`.
         max_pixels: the service's `MAX_IMAGE_PIXELS`.
         claims: `{label: [Exemplar, ...]}` (`model.evaluation.bank_effort.bank_from_dataset`), the project's
-            accepted exemplars; each answer is given the labels other than the drawn one. None: no claims.
+            accepted exemplars; each answer is given the labels other than the drawn one and the drawn one's own.
+            None: none.
     """
 
     def __init__(self, predictor, thresholds: AnswerThresholds, *, decode_factor: int,
@@ -84,7 +86,7 @@ class ServiceAnswerer:
         reference = self.predictor.encode_references(decoded, boxes)
         others = {other: references for other, references in self.claims.items() if other != label}
         instances = find_for_drawn_boxes(self.predictor, decoded, query, reference, self.thresholds, boxes,
-                                         others=others)
+                                         others=others, own=self.claims.get(label))
         if not instances:
             return Suggestions.empty()
         found_boxes = scale_boxes(np.stack([i.box for i in instances]), actual, expected)

@@ -137,7 +137,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     if trials:  # the training images' exemplars claim their labels' objects, as the backend's bank would
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
                                    max_pixels=answer_settings.max_image_pixels,
-                                   claims=bank if predictor.config.detection_label_claims else None)
+                                   claims=bank if _uses_exemplars(predictor.config) else None)
         run = run_effort(holdout, trials, answerer, thresholds=thresholds, warm_up=False)
         summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     if bank:
@@ -148,3 +148,9 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         summaries[BANK] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     summaries = {mode: rows for mode, rows in summaries.items() if rows[0].get("instances")}
     return HoldoutJudgement(thresholds, summaries) if summaries else None
+
+
+def _uses_exemplars(config) -> bool:
+    """Whether the model's drawn-box answer uses the project's accepted exemplars (its label claims, or its own
+    label's bank joining the answer)."""
+    return bool(config.detection_label_claims or config.detection_drawn_bank)

@@ -8,7 +8,7 @@ import pytest
 from answer_helpers import EVERYTHING, scores, with_config
 from answer_helpers import instance as made
 
-from model.answering import AnswerThresholds, find_for_drawn_boxes, unclaimed
+from model.answering import AnswerThresholds, find_for_drawn_boxes, seeded_bank_answer, unclaimed
 
 
 def _far_box(found, image_shape) -> list[float]:
@@ -74,3 +74,44 @@ def test_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predicto
         high = find_for_drawn_boxes(claiming, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
                                     others=others)
         assert scores(high) == scores([i for i in low if i.score >= cut])
+
+
+def test_seeded_claims_compare_the_drawn_answer_with_the_other_labels_seeded_answer(tiny_predictor, scene):
+    """With `detection_claims_seed` on, another label claims with its answer seeded in the image
+    (`seeded_bank_answer`), not with its exemplars' own answer."""
+    image, query, reference, first = scene
+    seeding = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0,
+                          detection_claims_seed=float(first[0].score) * 0.99)
+    seeded = seeded_bank_answer(seeding, image, query, reference, EVERYTHING, seeding.config.detection_claims_seed)
+    assert scores(seeded) != scores(first), "the scene must seed an answer of its own"
+    # The drawn answer: each seeded suggestion's box scored just below the seeded score (claimed) and a far box.
+    drawn = [made(i.box, float(i.score) - 1e-4) for i in seeded] + [made(_far_box(seeded, image.shape[:2]), 0.01)]
+    kept = unclaimed(seeding, query, drawn, {"dust": [reference]}, EVERYTHING, image=image)
+    assert scores(kept) == scores(drawn[-1:])
+    pooled = with_config(seeding, detection_claims_seed=0.0)
+    assert scores(unclaimed(pooled, query, drawn, {"dust": [reference]}, EVERYTHING, image=image)) == \
+        scores(unclaimed(pooled, query, drawn, {"dust": [reference]}, EVERYTHING))
+    assert scores(unclaimed(seeding, query, drawn, {"dust": [reference]}, EVERYTHING)) == \
+        scores(unclaimed(pooled, query, drawn, {"dust": [reference]}, EVERYTHING)), "no image: nothing to seed in"
+
+
+def test_seeded_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predictor, scene):
+    image, query, reference, first = scene
+    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0,
+                           detection_claims_seed=float(first[0].score) * 0.99)
+    boxes = first[1].box[None].astype(np.float32)
+    drawn = claiming.encode_references(image, boxes)
+    others = {"dust": [reference]}
+    low = find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)
+    found = sorted({i.score for i in low}, reverse=True)
+    assert len(found) >= 2
+    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
+        high = find_for_drawn_boxes(claiming, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
+                                    others=others)
+        assert scores(high) == scores([i for i in low if i.score >= cut])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
+def test_a_claims_seed_outside_0_1_is_refused(tiny_predictor, value):
+    with pytest.raises(ValueError, match="detection_claims_seed"):
+        tiny_predictor.config.replace(detection_claims_seed=value)

@@ -1,0 +1,79 @@
+"""A drawn box's answer joined by its own label's exemplar bank (`model.answering.with_own_bank`, the model's
+`detection_drawn_bank`): what the label's accepted exemplars find and the drawn answer does not is added."""
+
+from __future__ import annotations
+
+import numpy as np
+from answer_helpers import EVERYTHING, scores, with_config
+from answer_helpers import instance as made
+
+from model.answering import AnswerThresholds, find_for_drawn_boxes, find_instances, with_own_bank
+
+
+def _boxes(instances) -> list[list[float]]:
+    return [np.asarray(i.box, np.float32).round(3).tolist() for i in instances]
+
+
+def test_the_banks_finds_join_and_an_object_found_twice_keeps_its_better_score(tiny_predictor, scene):
+    image, query, reference, first = scene
+    # By hand: the bank's best object, scored above the bank (it stays, the bank's copy goes), and a far box.
+    drawn = [made(first[0].box, float(first[0].score) + 0.01), made([0, 0, 5, 5], 0.001)]
+    joined = with_own_bank(tiny_predictor, image, query, drawn, [reference], EVERYTHING)
+    assert joined[0] is drawn[0]
+    assert all(i is not first[0] for i in joined), "the bank's copy of an object the drawn answer holds goes"
+    assert any(i is drawn[1] for i in joined), "a drawn suggestion no bank suggestion overlaps stays"
+    assert len(joined) >= 3, "the bank's other finds join"
+    assert set(map(tuple, _boxes(joined))) <= set(map(tuple, _boxes(drawn + list(first[1:]))))
+    assert scores(joined) == sorted(scores(joined), reverse=True)
+
+
+def test_the_version_verdict_on_batch_pre_annotation_does_not_act_on_the_join(tiny_predictor, scene):
+    image, query, reference, first = scene
+    silent = with_config(tiny_predictor, detection_bank_answers=False)
+    assert scores(with_own_bank(silent, image, query, [], [reference], EVERYTHING)) == \
+        scores(with_own_bank(tiny_predictor, image, query, [], [reference], EVERYTHING)) == \
+        scores(find_instances(tiny_predictor, query, reference, EVERYTHING))
+
+
+def test_the_join_is_capped_at_max_instances(tiny_predictor, scene):
+    image, query, reference, first = scene
+    drawn = [made([0, 0, 5, 5], 0.999)]
+    capped = with_own_bank(tiny_predictor, image, query, drawn, [reference], AnswerThresholds(0.0, 0.5, 2))
+    assert len(capped) == 2 and capped[0] is drawn[0]
+
+
+def test_the_service_path_joins_only_when_the_model_asks_and_exemplars_are_given(tiny_predictor, scene):
+    image, query, reference, first = scene
+    boxes = first[1].box[None].astype(np.float32)
+    joining = with_config(tiny_predictor, detection_drawn_bank=True, detection_reference_gate=0.0)
+    drawn = joining.encode_references(image, boxes)
+    plain = find_for_drawn_boxes(with_config(joining, detection_drawn_bank=False), image, query, drawn, EVERYTHING,
+                                 boxes, own=[reference])
+    assert scores(find_for_drawn_boxes(joining, image, query, drawn, EVERYTHING, boxes)) == scores(plain)
+    got = find_for_drawn_boxes(joining, image, query, drawn, EVERYTHING, boxes, own=[reference])
+    assert scores(got) == scores(with_own_bank(joining, image, query, plain, [reference], EVERYTHING))
+
+
+def test_an_answer_the_gate_withdrew_is_the_banks_alone(tiny_predictor, scene):
+    image, query, reference, first = scene
+    boxes = np.array([[0, 0, 8, 8]], np.float32)  # a corner: the tiny network does not find it again at 0.999
+    gated = with_config(tiny_predictor, detection_drawn_bank=True, detection_reference_gate=0.999)
+    drawn = gated.encode_references(image, boxes)
+    assert find_for_drawn_boxes(with_config(gated, detection_drawn_bank=False), image, query, drawn, EVERYTHING,
+                                boxes, own=[reference]) == []
+    got = find_for_drawn_boxes(gated, image, query, drawn, EVERYTHING, boxes, own=[reference])
+    assert got and scores(got) == scores(with_own_bank(gated, image, query, [], [reference], EVERYTHING))
+
+
+def test_a_joined_answer_cut_at_a_threshold_is_the_cut_of_the_whole_answer(tiny_predictor, scene):
+    image, query, reference, first = scene
+    joining = with_config(tiny_predictor, detection_drawn_bank=True, detection_reference_gate=0.0)
+    boxes = first[2].box[None].astype(np.float32)
+    drawn = joining.encode_references(image, boxes)
+    low = find_for_drawn_boxes(joining, image, query, drawn, EVERYTHING, boxes, own=[reference])
+    found = sorted({i.score for i in low}, reverse=True)
+    assert len(found) >= 2
+    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
+        high = find_for_drawn_boxes(joining, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
+                                    own=[reference])
+        assert scores(high) == scores([i for i in low if i.score >= cut])
