@@ -116,14 +116,16 @@ class Predictions:
                      boxes=tuple(tuple(b) for b in item["boxes"]))
             for item in items))
 
-    def _other_labels(self, project_id: int, drawn: str, config: ProjectConfig,
-                      setup: ProjectSetup) -> tuple[LabelExemplars, ...]:
-        """The exemplars of the project's labels other than `drawn` that the label config still has: they claim
-        their objects in the drawn box's answer (the worker uses them when the model's `detection_label_claims`
-        is on)."""
-        exemplars = self.bank.exemplars_for(project_id)
-        return tuple(self._label_exemplars(label, items, config, setup) for label, items in exemplars.items()
-                     if label != drawn and config.outputs_for_label(label))
+    def _project_labels(self, project_id: int, drawn: str, config: ProjectConfig,
+                        setup: ProjectSetup) -> tuple[LabelExemplars | None, tuple[LabelExemplars, ...]]:
+        """`(the drawn label's exemplars or None, the other labels')`, of the labels the label config still has.
+        The other labels claim their objects in the drawn box's answer and the drawn label's own join it (the
+        worker uses them when the model's `detection_label_claims` / `detection_drawn_bank` is on)."""
+        exemplars = {label: self._label_exemplars(label, items, config, setup)
+                     for label, items in self.bank.exemplars_for(project_id).items()
+                     if config.outputs_for_label(label)}
+        own = exemplars.pop(drawn, None)
+        return own, tuple(exemplars.values())
 
     def interactive(self, project_id: int, task: dict, context: dict, config: ProjectConfig,
                     setup: ProjectSetup) -> tuple[dict, dict]:
@@ -133,13 +135,15 @@ class Predictions:
         if not outputs:
             raise BadRequestError(f"No RectangleLabels/BrushLabels/PolygonLabels control has label "
                                   f"{reference.label!r}; add it to the label config.")
+        own, others = self._project_labels(project_id, reference.label, config, setup)
         request = InteractiveRequest(
             project_id=project_id,
             image=self._image(_task_image_url(task, config), task.get("id"), setup),
             reference_boxes=reference.boxes,
             thresholds=resolve_thresholds(self.settings, setup.extra_params),
             expected_size=reference.original_size,
-            other_labels=self._other_labels(project_id, reference.label, config, setup),
+            other_labels=others,
+            drawn_label=own,
         )
         self.jobs.ensure_room(QueueName.INTERACTIVE, 1, self.settings.max_queued_interactive,
                               INTERACTIVE_RETRY_AFTER_S)

@@ -126,6 +126,9 @@ class InteractiveRequest(_Schema):
     # The exemplars of the project's labels other than the drawn one: they claim their objects in the answer
     # (model.answering.unclaimed). Empty for a project with one label or no accepted annotations yet.
     other_labels: tuple[LabelExemplars, ...] = ()
+    # The drawn label's own exemplars: they join the answer (model.answering.with_own_bank). None for a label with no
+    # accepted annotation yet.
+    drawn_label: LabelExemplars | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> InteractiveRequest:
@@ -143,6 +146,7 @@ class InteractiveRequest(_Schema):
             thresholds=Thresholds.from_dict(_require(data, "thresholds", dict, "interactive")),
             expected_size=None if expected is None else _size(expected, "interactive.expected_size"),
             other_labels=tuple(LabelExemplars.from_dict(item) for item in others),
+            drawn_label=None if data.get("drawn_label") is None else LabelExemplars.from_dict(data["drawn_label"]),
         )
 
 

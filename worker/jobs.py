@@ -89,8 +89,12 @@ def interactive_job(payload: dict) -> dict:
         reference = rt.predictor.encode_references(image, boxes)
     except ValueError as error:
         raise BadRequestError(f"The reference box cannot be used: {error}") from None
+    config = rt.predictor.config
+    others = _encoded(rt, request, request.other_labels if config.detection_label_claims else ())
+    own = _encoded(rt, request, (request.drawn_label,) if config.detection_drawn_bank and request.drawn_label
+                   else ()).get(request.drawn_label.label if request.drawn_label else None)
     instances = find_for_drawn_boxes(rt.predictor, image, query, reference, request.thresholds, boxes,
-                                     others=_other_labels(rt, request))
+                                     others=others, own=own)
     timings["reference_and_heads_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings = {k: round(v, 4) for k, v in timings.items()}
@@ -100,21 +104,20 @@ def interactive_job(payload: dict) -> dict:
                             feature_cache_hit=hit, timings=timings).to_dict()
 
 
-def _other_labels(rt, request: InteractiveRequest) -> dict[str, list]:
-    """The exemplars of the project's other labels, encoded (cached per process), for the model's label claims
-    (`model.answering.unclaimed`); empty when the model does not use them. An exemplar whose image cannot be loaded
-    is left out with a warning: the drawn box is still answered, with the claims of the exemplars that loaded."""
-    if not (request.other_labels and rt.predictor.config.detection_label_claims):
-        return {}
-    others: dict[str, list] = {}
-    for label in request.other_labels:
+def _encoded(rt, request: InteractiveRequest, labels) -> dict[str, list]:
+    """`{label: [ReferenceEmbedding, ...]}` of `labels`' exemplars (`LabelExemplars`), encoded (cached per process):
+    the project's other labels for the model's label claims (`model.answering.unclaimed`) and the drawn label's own
+    for its bank joining the answer (`model.answering.with_own_bank`). An exemplar whose image cannot be loaded is
+    left out with a warning: the drawn box is still answered, with the exemplars that loaded."""
+    encoded: dict[str, list] = {}
+    for label in labels:
         for exemplar in label.exemplars:
             try:
-                others.setdefault(label.label, []).append(rt.reference(exemplar.image, exemplar.boxes))
+                encoded.setdefault(label.label, []).append(rt.reference(exemplar.image, exemplar.boxes))
             except (BadRequestError, ImageFetchError, ValueError, OSError) as error:
-                log.warning("interactive project=%s: exemplar of %r at %s left out of the label claims: %s",
+                log.warning("interactive project=%s: exemplar of %r at %s left out of the drawn box's answer: %s",
                             request.project_id, label.label, exemplar.image.url[:120], error)
-    return {label: references for label, references in others.items() if references}
+    return {label: references for label, references in encoded.items() if references}
 
 
 def batch_job(payload: dict) -> dict:

@@ -193,10 +193,10 @@ def add_effort_parser(sub) -> None:
                    help="batch pre-annotation instead: no box drawn, each label's accepted instances in this data (the "
                         "exemplar bank, K-shot) answer every judged image; effort = errors per instance")
     p.add_argument("--claims", metavar="ACCEPTED_DATA",
-                   help="a box drawn, with the project's other labels claiming their objects: each label's accepted "
-                        "instances in this data (as the service's exemplar bank sends them) answer the image too, "
-                        "and a suggestion another label finds with a higher score is dropped (needs the model's "
-                        "detection_label_claims)")
+                   help="a box drawn, with the project's accepted exemplars in this data (as the service's "
+                        "exemplar bank sends them): the other labels claim their objects (a suggestion another "
+                        "label finds with a higher score is dropped; the model's detection_label_claims) and the "
+                        "drawn label's own join its answer (the model's detection_drawn_bank); needs either")
     p.add_argument("--bank-format", choices=["coco", "yolo-seg", "label-studio"],
                    help="format of --bank and --claims (default: --format)")
     p.add_argument("--json", help="write the figures and every trial here")
@@ -246,9 +246,10 @@ def _effort_answerer(args, bank=None, claims=None):
 
         answerer = BankAnswerer.from_settings(predictor, bank, settings, score_threshold=min(thresholds))
     else:
-        if claims is not None and not predictor.config.detection_label_claims:
-            raise ValueError("--claims needs a model whose detection_label_claims is on: add --set "
-                             "detection_label_claims=true (or drop --claims)")
+        uses = predictor.config.detection_label_claims or predictor.config.detection_drawn_bank
+        if claims is not None and not uses:
+            raise ValueError("--claims needs a model whose detection_label_claims or detection_drawn_bank is on: add "
+                             "--set detection_label_claims=true (or drop --claims)")
         answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds), claims=claims)
     service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,

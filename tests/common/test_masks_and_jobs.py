@@ -57,6 +57,8 @@ def test_interactive_request_round_trips_through_json():
     ({"reference_boxes": [["1", 2, 3, 4]]}, "must be numbers"),
     ({"other_labels": {"label": "cell"}}, "other_labels: expected a list"),
     ({"other_labels": [{"label": "cell", "exemplars": [], "outputs": []}]}, "must both be non-empty"),
+    ({"drawn_label": {"label": "cell", "exemplars": [], "outputs": []}}, "must both be non-empty"),
+    ({"drawn_label": {"label": "cell"}}, "missing field 'exemplars'"),
 ])
 def test_bad_payloads_name_the_field(change, message):
     with pytest.raises(ValueError, match=message):
@@ -72,6 +74,9 @@ def test_the_other_labels_exemplars_travel_with_an_interactive_request():
     (label,) = again.other_labels
     assert label.label == "dust" and label.exemplars[0].boxes == ((1.0, 2.0, 3.0, 4.0),)
     assert InteractiveRequest.from_dict(_interactive()).other_labels == ()  # older backends send none
+    own = InteractiveRequest.from_dict({**_interactive(), "drawn_label": {**other, "label": "cell"}})
+    assert InteractiveRequest.from_dict(json.loads(json.dumps(own.to_dict()))) == own
+    assert own.drawn_label.label == "cell" and InteractiveRequest.from_dict(_interactive()).drawn_label is None
 
 
 def test_results_and_batch_requests_validate_nested_parts():

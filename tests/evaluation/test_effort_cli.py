@@ -126,3 +126,6 @@ def test_the_other_labels_claims_need_the_models_option_and_are_reported(tiny_se
     assert report["claims"] == {"tag": 2}  # the set's one label: it never claims its own drawn boxes
     assert report["config_changes"] == {"detection_label_claims": True}
     assert report["rows"][0]["references"] > 0
+    joined = run_effort(*common, "--set", "detection_drawn_bank=true", "--json", str(out))
+    assert joined.returncode == 0, joined.stderr[-2000:]
+    assert json.loads(out.read_text())["config_changes"] == {"detection_drawn_bank": True}

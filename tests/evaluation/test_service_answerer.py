@@ -4,6 +4,7 @@ worker's job function called in-process, the tiny preset): same boxes, scores an
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import cv2
 import numpy as np
@@ -121,7 +122,7 @@ def test_the_other_labels_claim_their_objects_in_the_worker_and_in_the_measure_a
                                  thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2],
                                  other_labels=(dust,))
     worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
-    assert "left out of the label claims" in caplog.text and "missing.png" in caplog.text
+    assert "left out of the drawn box's answer" in caplog.text and "missing.png" in caplog.text
 
     at = AnswerThresholds(SCORE, NMS, CAP)
     claims = {"cell": [BankExemplar(pixels, boxes[:1], "drawn")],  # the drawn label's own: never claims
@@ -131,3 +132,36 @@ def test_the_other_labels_claim_their_objects_in_the_worker_and_in_the_measure_a
     np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
     plain = ServiceAnswerer(claiming, at, decode_factor=2)(QueryImage(pixels, path, "scene"), boxes[0], "cell")
     assert len(answer) < len(plain)  # the other kind's exemplar, a copy of the same patch, claims some copies
+
+
+def test_the_drawn_labels_own_bank_joins_in_the_worker_and_in_the_measure_alike(
+        photo, installed_runtime, predictor, caplog):
+    """With `detection_drawn_bank` on, the job's `drawn_label` and the answerer's exemplars of the drawn label give
+    one answer; an exemplar whose image cannot be loaded is left out (a warning)."""
+    from model.evaluation.bank_effort import Exemplar as BankExemplar
+    from model.predictor import Predictor
+    from worker.jobs import interactive_job
+
+    joining = Predictor(predictor.model, version="drawn-bank")
+    joining.config = predictor.config.replace(detection_drawn_bank=True, detection_reference_gate=0.0)
+    installed_runtime.predictor = joining
+    path, boxes = photo
+    pixels = load_image(path)
+    outputs = (OutputControl(from_name="label", to_name="image", type="rectanglelabels"),)
+    cell = LabelExemplars(label="cell", outputs=outputs, exemplars=(
+        Exemplar(image=ImageSource(url=_data_url(path)), boxes=(tuple(float(v) for v in boxes[1]),)),
+        Exemplar(image=ImageSource(url="/data/local-files/?d=missing.png"), boxes=((1.0, 2.0, 30.0, 40.0),))))
+    request = InteractiveRequest(project_id=1, image=ImageSource(url=_data_url(path)),
+                                 reference_boxes=(tuple(float(v) for v in boxes[0]),),
+                                 thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2],
+                                 drawn_label=cell)
+    worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
+    assert "left out of the drawn box's answer" in caplog.text and "missing.png" in caplog.text
+
+    at = AnswerThresholds(SCORE, NMS, CAP)
+    exemplars = {"cell": [BankExemplar(pixels, boxes[1:2], "scene")]}
+    answer = ServiceAnswerer(joining, at, decode_factor=2, claims=exemplars)(QueryImage(pixels, path, "scene"),
+                                                                             boxes[0], "cell")
+    np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
+    alone = PredictionResult.from_dict(interactive_job(dataclasses.replace(request, drawn_label=None).to_dict()))
+    assert [i.score for i in alone.instances] != [i.score for i in worker.instances]

@@ -208,9 +208,10 @@ def test_worker_killed_mid_job_gives_a_clear_error_then_the_next_request_works(
     assert again.status_code == 200 and again.json["results"][0]["result"]
 
 
-def test_an_interactive_request_carries_the_other_labels_exemplars(workers, backend, ls_payload, redis_url):
-    """The stored exemplars of every label of the config but the drawn one travel with the job (the worker's
-    model lets them claim their objects when its `detection_label_claims` is on; the tiny preset's is off)."""
+def test_an_interactive_request_carries_the_projects_exemplars(workers, backend, ls_payload, redis_url):
+    """The stored exemplars of every label of the config travel with the job: the other labels' (the worker's
+    model lets them claim their objects when its `detection_label_claims` is on; the tiny preset's is off) and the
+    drawn label's own (they join its answer when `detection_drawn_bank` is on)."""
     if not any(child.alive() for child in workers.children):
         workers.start()
     assert backend.post("/webhook", json=ls_payload("webhook_annotation_created")).status_code == 200  # "Object"
@@ -230,4 +231,7 @@ def test_an_interactive_request_carries_the_other_labels_exemplars(workers, back
     assert other["label"] == "Object" and other["outputs"]
     assert other["exemplars"][0]["image"]["url"] == "/data/local-files/?d=images/a.png"
     assert len(other["exemplars"][0]["boxes"]) == 3
-    assert ask("Object")["other_labels"] == []  # the drawn label's own exemplars never claim
+    assert ask("Dust")["drawn_label"] is None  # no accepted annotation of the drawn label yet
+    drawn = ask("Object")
+    assert drawn["other_labels"] == []  # the drawn label's own exemplars never claim: they join its answer
+    assert drawn["drawn_label"]["label"] == "Object" and drawn["drawn_label"]["exemplars"] == other["exemplars"]
