@@ -97,7 +97,8 @@ def measure(weights: Path, judged, bank_source) -> dict:
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
     claims = None  # the accepted images' exemplars claim their labels' objects / join the drawn label's answer
-    if bank_source is not None and (predictor.config.detection_label_claims or predictor.config.detection_drawn_bank):
+    cfg = predictor.config
+    if bank_source is not None and (cfg.detection_label_claims or cfg.detection_drawn_bank or cfg.detection_label_vote):
         claims = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
     run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted), claims=claims),
                      thresholds=counted)

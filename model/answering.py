@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
            "find_for_labels", "find_instances", "off_frame", "pooled_reference", "prediction_long_side",
            "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer", "unclaimed",
-           "with_own_bank"]
+           "with_own_bank", "outvoted", "VOTE_FLOOR"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     `detection_skip_border` on, suggestions touching the image frame are dropped (`off_frame`). With
     `detection_label_claims` on and `others` given, the project's other labels claim their objects
     (`unclaimed`). With `detection_drawn_bank` on and `own` given, the drawn label's own exemplars join the answer
-    before the claims (`with_own_bank`); then an answer the reference gate withdrew is the bank's alone.
+    before the claims (`with_own_bank`); then an answer the reference gate withdrew is the bank's alone. With
+    `detection_label_vote` on and both `own` and `others` given, the labels' exemplars vote last (`outvoted`).
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
@@ -130,6 +131,8 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
         return []
     if others and predictor.config.detection_label_claims:
         answer = unclaimed(predictor, query, answer, others, thresholds, image=image)
+    if own and others and predictor.config.detection_label_vote:
+        answer = outvoted(predictor, query, answer, own, others, thresholds)
     return answer
 
 
@@ -203,6 +206,55 @@ def unclaimed(predictor, query, instances: list, others: dict, thresholds, image
         found[label] = (seeded_bank_answer(predictor, image, query, pooled, thresholds, seed) if seed
                         else find_instances(predictor, query, pooled, thresholds))
     return one_label_per_object(found, thresholds.nms_threshold)[_DRAWN]
+
+
+VOTE_FLOOR = 0.05
+"""The score each label's exemplars answer at when they vote (`outvoted`): fixed, so a vote never depends on the
+threshold an answer is asked at."""
+
+
+def outvoted(predictor, query, instances: list, own: list, others: dict, thresholds,
+             floor: float = VOTE_FLOOR) -> list:
+    """A drawn box's answer without the suggestions another label's exemplars vote for more than the drawn label's
+    own do. Every label's pooled exemplars answer the image at `VOTE_FLOOR` (all from other images, so their scores
+    stand on equal footing, unlike the drawn answer's); a label's vote for a suggestion is the best score of its
+    answer overlapping it (box IoU >= the NMS threshold; 0 when none). A suggestion is dropped when another label's
+    vote is higher than the drawn label's. The votes do not depend on the asked threshold, so the answer at a
+    threshold is the answer at a lower one cut there; a kept suggestion keeps its score.
+
+    Args:
+        query: the predictor's `EncodedImage`; instances: the drawn answer, best first (boxes in its pixels).
+        own: the drawn label's `ReferenceEmbedding`s; others: `{label: [ReferenceEmbedding, ...]}` of the others.
+        thresholds: the answer's (their NMS threshold and cap are the votes').
+        floor: the score the labels' exemplars answer at when they vote.
+
+    Returns:
+        The instances of `instances` no other label outvotes, best first.
+    """
+    if not instances:
+        return instances
+    voting = AnswerThresholds(floor, thresholds.nms_threshold, thresholds.max_instances)
+    found = np.stack([np.asarray(i.box, np.float32) for i in instances])
+    own_vote = _votes(found, find_instances(predictor, query, pooled_reference(own), voting), voting.nms_threshold)
+    best_other = np.zeros(len(instances))
+    for references in others.values():
+        answer = find_instances(predictor, query, pooled_reference(references), voting)
+        best_other = np.maximum(best_other, _votes(found, answer, voting.nms_threshold))
+    return [i for i, mine, theirs in zip(instances, own_vote, best_other, strict=True) if not theirs > mine]
+
+
+def _votes(found_boxes: np.ndarray, answer: list, iou_threshold: float) -> np.ndarray:
+    """`(P,)` for `(P, 4)` xyxy boxes: the best score of `answer`'s instances overlapping each (IoU >= the threshold,
+    boxes that do not touch never count), 0 where none does."""
+    from model.box_ops import iou_matrix_np
+
+    if not answer:
+        return np.zeros(len(found_boxes))
+    boxes = np.stack([np.asarray(i.box, np.float32) for i in answer])
+    iou = iou_matrix_np(found_boxes[:, [1, 0, 3, 2]], boxes[:, [1, 0, 3, 2]])
+    overlapping = (iou > 0) & (iou >= iou_threshold)
+    scores = np.array([float(i.score) for i in answer])
+    return np.where(overlapping, scores[None, :], 0.0).max(axis=1)
 
 
 def _asked_score(predictor, thresholds) -> float:

@@ -117,6 +117,10 @@ class ModelConfig:
     # label's accepted exemplars find in the image (as batch pre-annotation finds it, when the version's bank
     # answers at all) and the drawn answer does not is added. Needs the label's exemplars with the request.
     detection_drawn_bank: bool = False
+    # The labels' exemplars vote on a drawn box's answer (model/answering.py, outvoted): a suggestion that another
+    # label's exemplars find with a higher score than the drawn label's own exemplars do is dropped. Needs exemplars
+    # of the drawn label and of another one.
+    detection_label_vote: bool = False
     # Batch pre-annotation from the exemplar bank answers at all. A fine-tuned version whose held-out slice says the
     # bank costs at least as much as suggesting nothing is given False by the recipe (model/training/finetune.py):
     # its batch pre-annotation then suggests nothing. The drawn-box answer is not affected.

@@ -90,9 +90,11 @@ def interactive_job(payload: dict) -> dict:
     except ValueError as error:
         raise BadRequestError(f"The reference box cannot be used: {error}") from None
     config = rt.predictor.config
-    others = _encoded(rt, request, request.other_labels if config.detection_label_claims else ())
-    own = _encoded(rt, request, (request.drawn_label,) if config.detection_drawn_bank and request.drawn_label
-                   else ()).get(request.drawn_label.label if request.drawn_label else None)
+    others = _encoded(rt, request, request.other_labels
+                      if config.detection_label_claims or config.detection_label_vote else ())
+    own = None
+    if request.drawn_label and (config.detection_drawn_bank or config.detection_label_vote):
+        own = _encoded(rt, request, (request.drawn_label,)).get(request.drawn_label.label)
     instances = find_for_drawn_boxes(rt.predictor, image, query, reference, request.thresholds, boxes,
                                      others=others, own=own)
     timings["reference_and_heads_s"] = time.perf_counter() - mark

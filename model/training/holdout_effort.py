@@ -152,5 +152,5 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
 
 def _uses_exemplars(config) -> bool:
     """Whether the model's drawn-box answer uses the project's accepted exemplars (its label claims, or its own
-    label's bank joining the answer)."""
-    return bool(config.detection_label_claims or config.detection_drawn_bank)
+    label's bank joining the answer, or the labels' vote)."""
+    return bool(config.detection_label_claims or config.detection_drawn_bank or config.detection_label_vote)

@@ -8,7 +8,15 @@ import pytest
 from answer_helpers import EVERYTHING, scores, with_config
 from answer_helpers import instance as made
 
-from model.answering import AnswerThresholds, find_for_drawn_boxes, seeded_bank_answer, unclaimed
+from model.answering import (
+    VOTE_FLOOR,
+    AnswerThresholds,
+    find_for_drawn_boxes,
+    find_instances,
+    outvoted,
+    seeded_bank_answer,
+    unclaimed,
+)
 
 
 def _far_box(found, image_shape) -> list[float]:
@@ -115,3 +123,54 @@ def test_seeded_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_p
 def test_a_claims_seed_outside_0_1_is_refused(tiny_predictor, value):
     with pytest.raises(ValueError, match="detection_claims_seed"):
         tiny_predictor.config.replace(detection_claims_seed=value)
+
+
+def _vote(box, answer) -> float:
+    """The best score of `answer` overlapping `box` (IoU >= 0.5, touching), 0 when none: the vote, by hand."""
+    from model.box_ops import iou_matrix_np
+
+    best = 0.0
+    for i in answer:
+        iou = float(iou_matrix_np(np.asarray(box, np.float32)[None][:, [1, 0, 3, 2]],
+                                  np.asarray(i.box, np.float32)[None][:, [1, 0, 3, 2]])[0, 0])
+        if iou > 0 and iou >= 0.5:
+            best = max(best, float(i.score))
+    return best
+
+
+def test_a_suggestion_another_labels_exemplars_vote_for_more_is_dropped(tiny_predictor, scene):
+    """`outvoted`: each label's exemplars answer at the floor; the better vote on a suggestion's box wins. (The
+    tiny network's scores lie under the service's `VOTE_FLOOR`: the test votes from 0.)"""
+    image, query, reference, first = scene
+    assert 0 < VOTE_FLOOR < 0.5
+    floor = AnswerThresholds(0.0, 0.5, 50)
+    theirs = find_instances(tiny_predictor, query, reference, floor)
+    drawn = [made(i.box, 0.99) for i in theirs[:6]] + [made(_far_box(theirs, image.shape[:2]), 0.5)]
+    other_image = np.random.default_rng(5).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    dropped = 0
+    for own_box in ([10, 10, 70, 60], [5, 40, 30, 110], [60, 5, 150, 40]):
+        own = tiny_predictor.encode_references(other_image, np.array([own_box], np.float32))
+        mine = find_instances(tiny_predictor, query, own, floor)
+        kept = outvoted(tiny_predictor, query, drawn, [own], {"dust": [reference]}, EVERYTHING, floor=0.0)
+        expected = [d for d in drawn if not _vote(d.box, theirs) > _vote(d.box, mine)]
+        assert [i.box.tolist() for i in kept] == [i.box.tolist() for i in expected]
+        assert any(i is drawn[-1] for i in kept), "a suggestion no label votes for stays"
+        dropped += len(drawn) - len(kept)
+    assert dropped, "the other label's exemplar, which found these boxes, must outvote the drawn label somewhere"
+    assert outvoted(tiny_predictor, query, drawn, [reference], {"dust": [reference]}, EVERYTHING, floor=0.0) == drawn, \
+        "equal votes keep the suggestion"
+
+
+def test_the_vote_needs_the_models_option_and_both_labels_exemplars(tiny_predictor, scene):
+    image, query, reference, first = scene
+    boxes = first[0].box[None].astype(np.float32)
+    voting = with_config(tiny_predictor, detection_label_vote=True, detection_reference_gate=0.0)
+    drawn = voting.encode_references(image, boxes)
+    plain = find_for_drawn_boxes(with_config(voting, detection_label_vote=False), image, query, drawn, EVERYTHING,
+                                 boxes, others={"dust": [reference]}, own=[drawn])
+    for others, own in (({"dust": [reference]}, None), (None, [drawn])):
+        assert scores(find_for_drawn_boxes(voting, image, query, drawn, EVERYTHING, boxes, others=others,
+                                           own=own)) == scores(plain)
+    got = find_for_drawn_boxes(voting, image, query, drawn, EVERYTHING, boxes, others={"dust": [reference]},
+                               own=[drawn])
+    assert scores(got) == scores(outvoted(voting, query, plain, [drawn], {"dust": [reference]}, EVERYTHING))

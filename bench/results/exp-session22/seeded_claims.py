@@ -23,7 +23,8 @@ from runs_children import at, each_child, measure, sweep_best, with_run
 ROWS = Path(__file__).parent / "seeded_claims.jsonl"
 ARMS = {"CL": {"detection_claims_seed": 0.0}, "SC": {"detection_claims_seed": 0.5},
         "U": {"detection_claims_seed": 0.0, "detection_drawn_bank": True},
-        "SC+U": {"detection_claims_seed": 0.5, "detection_drawn_bank": True}}
+        "SC+U": {"detection_claims_seed": 0.5, "detection_drawn_bank": True},
+        "V": {"detection_claims_seed": 0.0, "detection_label_vote": True}}
 
 
 def rejudged(path: Path, arm: dict, seed: int, accepted):

@@ -27,7 +27,7 @@ def both(row: dict) -> float:
 
 def main():
     rows = load(Path(sys.argv[1]) if len(sys.argv) > 1 else ROWS)
-    arms = sorted({key[0] for key in rows}, key=lambda a: ("CL", "SC", "U", "SC+U").index(a))
+    arms = sorted({key[0] for key in rows}, key=lambda a: ("CL", "SC", "U", "SC+U", "V").index(a))
     children = sorted({key[1:] for key in rows})
     print("| set | seed | k | " + " | ".join(arms) + " |")
     print("|---|---:|---:|" + "---|" * len(arms))
