@@ -100,68 +100,60 @@ def _data_url(path) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def test_the_other_labels_claim_their_objects_in_the_worker_and_in_the_measure_alike(
-        photo, installed_runtime, predictor, caplog):
-    """With `detection_label_claims` on, the job's `other_labels` and the answerer's `claims` give one answer; an
-    exemplar whose image cannot be loaded is left out (a warning), and the drawn box is still answered."""
+def _exemplars_in_the_worker_and_in_the_measure(photo, installed_runtime, predictor, caplog, option: str,
+                                                 label: str, field: str):
+    """Runs the worker's interactive job with the exemplars of `label` in the request's `field` (one whose image
+    cannot be loaded) and the measure's answerer with the same exemplar, the model's `option` on; checks that one
+    is left out with a warning and that both answer alike. Returns `(worker's scores, the request)`."""
     from model.evaluation.bank_effort import Exemplar as BankExemplar
     from model.predictor import Predictor
     from worker.jobs import interactive_job
 
-    claiming = Predictor(predictor.model, version="claims")
-    claiming.config = predictor.config.replace(detection_label_claims=True, detection_reference_gate=0.0)
-    installed_runtime.predictor = claiming
+    configured = Predictor(predictor.model, version=option)
+    configured.config = predictor.config.replace(**{option: True}, detection_reference_gate=0.0)
+    installed_runtime.predictor = configured
     path, boxes = photo
     pixels = load_image(path)
     outputs = (OutputControl(from_name="label", to_name="image", type="rectanglelabels"),)
-    dust = LabelExemplars(label="dust", outputs=outputs, exemplars=(
+    exemplars = LabelExemplars(label=label, outputs=outputs, exemplars=(
         Exemplar(image=ImageSource(url=_data_url(path)), boxes=(tuple(float(v) for v in boxes[1]),)),
         Exemplar(image=ImageSource(url="/data/local-files/?d=missing.png"), boxes=((1.0, 2.0, 30.0, 40.0),))))
     request = InteractiveRequest(project_id=1, image=ImageSource(url=_data_url(path)),
                                  reference_boxes=(tuple(float(v) for v in boxes[0]),),
                                  thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2],
-                                 other_labels=(dust,))
+                                 **{field: (exemplars,) if field == "other_labels" else exemplars})
     worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
     assert "left out of the drawn box's answer" in caplog.text and "missing.png" in caplog.text
 
     at = AnswerThresholds(SCORE, NMS, CAP)
-    claims = {"cell": [BankExemplar(pixels, boxes[:1], "drawn")],  # the drawn label's own: never claims
-              "dust": [BankExemplar(pixels, boxes[1:2], "scene")]}
-    answer = ServiceAnswerer(claiming, at, decode_factor=2, claims=claims)(QueryImage(pixels, path, "scene"),
-                                                                           boxes[0], "cell")
+    bank = {label: [BankExemplar(pixels, boxes[1:2], "scene")]}
+    if label != "cell":
+        bank["cell"] = [BankExemplar(pixels, boxes[:1], "drawn")]  # the drawn label's own: never claims
+    answer = ServiceAnswerer(configured, at, decode_factor=2, claims=bank)(QueryImage(pixels, path, "scene"),
+                                                                          boxes[0], "cell")
     np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
-    plain = ServiceAnswerer(claiming, at, decode_factor=2)(QueryImage(pixels, path, "scene"), boxes[0], "cell")
-    assert len(answer) < len(plain)  # the other kind's exemplar, a copy of the same patch, claims some copies
+    return [i.score for i in worker.instances], request
+
+
+def test_the_other_labels_claim_their_objects_in_the_worker_and_in_the_measure_alike(
+        photo, installed_runtime, predictor, caplog):
+    """With `detection_label_claims` on, the job's `other_labels` and the answerer's exemplars give one answer; an
+    exemplar whose image cannot be loaded is left out (a warning), and the drawn box is still answered."""
+    from worker.jobs import interactive_job
+
+    claimed, request = _exemplars_in_the_worker_and_in_the_measure(
+        photo, installed_runtime, predictor, caplog, "detection_label_claims", "dust", "other_labels")
+    plain = PredictionResult.from_dict(interactive_job(dataclasses.replace(request, other_labels=()).to_dict()))
+    assert len(claimed) < len(plain.instances)  # the other kind's exemplar, a copy of the same patch, claims some
 
 
 def test_the_drawn_labels_own_bank_joins_in_the_worker_and_in_the_measure_alike(
         photo, installed_runtime, predictor, caplog):
     """With `detection_drawn_bank` on, the job's `drawn_label` and the answerer's exemplars of the drawn label give
     one answer; an exemplar whose image cannot be loaded is left out (a warning)."""
-    from model.evaluation.bank_effort import Exemplar as BankExemplar
-    from model.predictor import Predictor
     from worker.jobs import interactive_job
 
-    joining = Predictor(predictor.model, version="drawn-bank")
-    joining.config = predictor.config.replace(detection_drawn_bank=True, detection_reference_gate=0.0)
-    installed_runtime.predictor = joining
-    path, boxes = photo
-    pixels = load_image(path)
-    outputs = (OutputControl(from_name="label", to_name="image", type="rectanglelabels"),)
-    cell = LabelExemplars(label="cell", outputs=outputs, exemplars=(
-        Exemplar(image=ImageSource(url=_data_url(path)), boxes=(tuple(float(v) for v in boxes[1]),)),
-        Exemplar(image=ImageSource(url="/data/local-files/?d=missing.png"), boxes=((1.0, 2.0, 30.0, 40.0),))))
-    request = InteractiveRequest(project_id=1, image=ImageSource(url=_data_url(path)),
-                                 reference_boxes=(tuple(float(v) for v in boxes[0]),),
-                                 thresholds=Thresholds(SCORE, NMS, CAP), expected_size=pixels.shape[:2],
-                                 drawn_label=cell)
-    worker = PredictionResult.from_dict(interactive_job(request.to_dict()))
-    assert "left out of the drawn box's answer" in caplog.text and "missing.png" in caplog.text
-
-    at = AnswerThresholds(SCORE, NMS, CAP)
-    exemplars = {"cell": [BankExemplar(pixels, boxes[1:2], "scene")]}
-    answer = ServiceAnswerer(joining, at, decode_factor=2, claims=exemplars)(QueryImage(pixels, path, "scene"),
-                                                                             boxes[0], "cell")
-    np.testing.assert_allclose(answer.scores, [i.score for i in worker.instances], rtol=1e-6)
+    joined, request = _exemplars_in_the_worker_and_in_the_measure(
+        photo, installed_runtime, predictor, caplog, "detection_drawn_bank", "cell", "drawn_label")
     alone = PredictionResult.from_dict(interactive_job(dataclasses.replace(request, drawn_label=None).to_dict()))
-    assert [i.score for i in alone.instances] != [i.score for i in worker.instances]
+    assert [i.score for i in alone.instances] != joined

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
-from answer_helpers import EVERYTHING, scores, with_config
+from answer_helpers import EVERYTHING, assert_cut_property, drawn_in_scene, scores, with_config
 from answer_helpers import instance as made
 
 from model.answering import AnswerThresholds, find_for_drawn_boxes, find_instances, with_own_bank
@@ -44,9 +44,7 @@ def test_the_join_is_capped_at_max_instances(tiny_predictor, scene):
 
 def test_the_service_path_joins_only_when_the_model_asks_and_exemplars_are_given(tiny_predictor, scene):
     image, query, reference, first = scene
-    boxes = first[1].box[None].astype(np.float32)
-    joining = with_config(tiny_predictor, detection_drawn_bank=True, detection_reference_gate=0.0)
-    drawn = joining.encode_references(image, boxes)
+    joining, drawn, boxes = drawn_in_scene(tiny_predictor, scene, 1, detection_drawn_bank=True)
     plain = find_for_drawn_boxes(with_config(joining, detection_drawn_bank=False), image, query, drawn, EVERYTHING,
                                  boxes, own=[reference])
     assert scores(find_for_drawn_boxes(joining, image, query, drawn, EVERYTHING, boxes)) == scores(plain)
@@ -67,13 +65,5 @@ def test_an_answer_the_gate_withdrew_is_the_banks_alone(tiny_predictor, scene):
 
 def test_a_joined_answer_cut_at_a_threshold_is_the_cut_of_the_whole_answer(tiny_predictor, scene):
     image, query, reference, first = scene
-    joining = with_config(tiny_predictor, detection_drawn_bank=True, detection_reference_gate=0.0)
-    boxes = first[2].box[None].astype(np.float32)
-    drawn = joining.encode_references(image, boxes)
-    low = find_for_drawn_boxes(joining, image, query, drawn, EVERYTHING, boxes, own=[reference])
-    found = sorted({i.score for i in low}, reverse=True)
-    assert len(found) >= 2
-    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
-        high = find_for_drawn_boxes(joining, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
-                                    own=[reference])
-        assert scores(high) == scores([i for i in low if i.score >= cut])
+    joining, drawn, boxes = drawn_in_scene(tiny_predictor, scene, 2, detection_drawn_bank=True)
+    assert_cut_property(joining, image, query, drawn, boxes, own=[reference])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from answer_helpers import EVERYTHING, scores, with_config
+from answer_helpers import EVERYTHING, assert_cut_property, drawn_in_scene, scores, with_config
 from answer_helpers import instance as made
 
 from model.answering import (
@@ -68,20 +68,17 @@ def test_the_service_path_applies_the_claims_when_the_model_asks(tiny_predictor,
     assert got and scores(got) == scores(unclaimed(claiming, query, plain, others, EVERYTHING))
 
 
-def test_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predictor, scene):
-    """The effort sweeps answer once at the lowest threshold and count at each: claims must not depend on it."""
+@pytest.mark.parametrize("seeded", [False, True])
+def test_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predictor, scene, seeded):
+    """The effort sweeps answer once at the lowest threshold and count at each: claims (pooled or seeded in the
+    image) must not depend on it."""
     image, query, reference, first = scene
-    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0)
-    boxes = first[0].box[None].astype(np.float32)
+    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0,
+                           detection_claims_seed=float(first[0].score) * 0.99 if seeded else 0.0)
+    boxes = first[1 if seeded else 0].box[None].astype(np.float32)
     drawn = claiming.encode_references(image, boxes)
-    others = {"dust": [reference], "twin": [drawn]}
-    low = find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)
-    found = sorted({i.score for i in low}, reverse=True)
-    assert len(found) >= 2
-    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
-        high = find_for_drawn_boxes(claiming, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
-                                    others=others)
-        assert scores(high) == scores([i for i in low if i.score >= cut])
+    others = {"dust": [reference]} if seeded else {"dust": [reference], "twin": [drawn]}
+    assert_cut_property(claiming, image, query, drawn, boxes, others=others)
 
 
 def test_seeded_claims_compare_the_drawn_answer_with_the_other_labels_seeded_answer(tiny_predictor, scene):
@@ -101,22 +98,6 @@ def test_seeded_claims_compare_the_drawn_answer_with_the_other_labels_seeded_ans
         scores(unclaimed(pooled, query, drawn, {"dust": [reference]}, EVERYTHING))
     assert scores(unclaimed(seeding, query, drawn, {"dust": [reference]}, EVERYTHING)) == \
         scores(unclaimed(pooled, query, drawn, {"dust": [reference]}, EVERYTHING)), "no image: nothing to seed in"
-
-
-def test_seeded_claims_cut_at_a_threshold_are_the_cut_of_the_whole_answer(tiny_predictor, scene):
-    image, query, reference, first = scene
-    claiming = with_config(tiny_predictor, detection_label_claims=True, detection_reference_gate=0.0,
-                           detection_claims_seed=float(first[0].score) * 0.99)
-    boxes = first[1].box[None].astype(np.float32)
-    drawn = claiming.encode_references(image, boxes)
-    others = {"dust": [reference]}
-    low = find_for_drawn_boxes(claiming, image, query, drawn, EVERYTHING, boxes, others=others)
-    found = sorted({i.score for i in low}, reverse=True)
-    assert len(found) >= 2
-    for cut in ((found[0] + found[1]) / 2, (found[-1] + found[-2]) / 2):
-        high = find_for_drawn_boxes(claiming, image, query, drawn, AnswerThresholds(cut, 0.5, 50), boxes,
-                                    others=others)
-        assert scores(high) == scores([i for i in low if i.score >= cut])
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
@@ -163,9 +144,7 @@ def test_a_suggestion_another_labels_exemplars_vote_for_more_is_dropped(tiny_pre
 
 def test_the_vote_needs_the_models_option_and_both_labels_exemplars(tiny_predictor, scene):
     image, query, reference, first = scene
-    boxes = first[0].box[None].astype(np.float32)
-    voting = with_config(tiny_predictor, detection_label_vote=True, detection_reference_gate=0.0)
-    drawn = voting.encode_references(image, boxes)
+    voting, drawn, boxes = drawn_in_scene(tiny_predictor, scene, 0, detection_label_vote=True)
     plain = find_for_drawn_boxes(with_config(voting, detection_label_vote=False), image, query, drawn, EVERYTHING,
                                  boxes, others={"dust": [reference]}, own=[drawn])
     for others, own in (({"dust": [reference]}, None), (None, [drawn])):
