@@ -4,15 +4,16 @@ score threshold there.
 Two modes of the measure (`model/evaluation`), each answered as the worker answers:
 - **interactive**: for every (held-out image, label) with at least 2 instances, one reference box drawn on an
   instance, the rest suggested (`ServiceAnswerer`, the worker's interactive job); effort includes the reference;
-  with the model's `detection_label_claims` on, the training images' exemplars of the other labels claim their
-  objects, as the project's exemplar bank does in the worker;
+  the training images' exemplars serve the answer as the project's exemplar bank does in the worker: with the
+  model's `detection_label_claims` on the other labels claim their objects (`detection_drawn_bank`: the drawn
+  label's own join the answer; `detection_label_vote`: the labels vote);
 - **bank**: no box drawn, every label's accepted instances of the *training* images pre-annotate each held-out image
   (`BankAnswerer`, the worker's batch job); effort = errors per instance.
 
 Each mode is one threshold sweep (one answer per trial). The version's **held-out effort** at a threshold is the
 mean of the modes' efforts (the bank mode alone when no held-out image holds 2 instances of a label). The
-calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties to the higher threshold),
-where a near tie is one annotator action's worth on the slice (`tie_for` its instances): a slice of one or two
+calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties broken by the recipe's
+`tie_break`: the middle one by default, `TRAIN_TIE_BREAK`), where a near tie is one annotator action's worth on the slice (`tie_for` its instances): a slice of one or two
 images cannot tell apart thresholds that differ by less.
 Nothing here imports TensorFlow: the predictor is passed in.
 """
