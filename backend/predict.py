@@ -120,7 +120,8 @@ class Predictions:
                         setup: ProjectSetup) -> tuple[LabelExemplars | None, tuple[LabelExemplars, ...]]:
         """`(the drawn label's exemplars or None, the other labels')`, of the labels the label config still has.
         The other labels claim their objects in the drawn box's answer and the drawn label's own join it (the
-        worker uses them when the model's `detection_label_claims` / `detection_drawn_bank` is on)."""
+        worker uses them when the model's `detection_label_claims` / `detection_drawn_bank` /
+        `detection_label_vote` is on)."""
         exemplars = {label: self._label_exemplars(label, items, config, setup)
                      for label, items in self.bank.exemplars_for(project_id).items()
                      if config.outputs_for_label(label)}
