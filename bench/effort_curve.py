@@ -96,9 +96,8 @@ def measure(weights: Path, judged, bank_source) -> dict:
     out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
-    claims = None  # the accepted images' exemplars claim their labels' objects / join the drawn label's answer
-    cfg = predictor.config
-    if bank_source is not None and (cfg.detection_label_claims or cfg.detection_drawn_bank or cfg.detection_label_vote):
+    claims = None  # the accepted images' exemplars serve the drawn boxes' answers when the model uses them
+    if bank_source is not None and predictor.config.uses_project_exemplars:
         claims = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
     run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted), claims=claims),
                      thresholds=counted)

@@ -88,11 +88,32 @@ REFERENCE_IOU = 0.5
 
 def _on_drawn(found_boxes, reference_boxes) -> np.ndarray:
     """`(P, K)` bool: found box p is drawn object k (box IoU >= `REFERENCE_IOU`). Both `(N, 4)` xyxy pixels."""
+    return _overlapping(found_boxes, reference_boxes, REFERENCE_IOU)
+
+
+def _overlapping(a_boxes, b_boxes, iou_threshold: float) -> np.ndarray:
+    """`(A, B)` bool: box a and box b are one object (IoU >= `iou_threshold`; boxes that do not touch never are,
+    even at 0). Both `(N, 4)` xyxy pixels (or anything that reshapes to it)."""
     from model.box_ops import iou_matrix_np
 
-    found = np.asarray(found_boxes, np.float32).reshape(-1, 4)
-    references = np.asarray(reference_boxes, np.float32).reshape(-1, 4)
-    return iou_matrix_np(found[:, [1, 0, 3, 2]], references[:, [1, 0, 3, 2]]) >= REFERENCE_IOU  # yxyx
+    a = np.asarray(a_boxes, np.float32).reshape(-1, 4)[:, [1, 0, 3, 2]]  # yxyx
+    b = np.asarray(b_boxes, np.float32).reshape(-1, 4)[:, [1, 0, 3, 2]]
+    iou = iou_matrix_np(a, b)
+    return (iou > 0) & (iou >= iou_threshold)
+
+
+def _greedily_kept(instances: list, iou_threshold: float, labels: list | None = None) -> list[int]:
+    """Indices of `instances` (best score first) kept greedily: each is dropped when it is one object
+    (`_overlapping`) with an already kept one, of another label when `labels` (one per instance) are given."""
+    if not instances:
+        return []
+    boxes = np.stack([np.asarray(i.box, np.float32) for i in instances])
+    overlaps = _overlapping(boxes, boxes, iou_threshold)
+    kept: list[int] = []
+    for j in range(len(instances)):
+        if not any(overlaps[j, k] and (labels is None or labels[k] != labels[j]) for k in kept):
+            kept.append(j)
+    return kept
 
 
 def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresholds, boxes,
@@ -156,27 +177,8 @@ def with_own_bank(predictor, image: np.ndarray, query, instances: list, own: lis
     Returns:
         The joined instances, best first (boxes xyxy pixels of the encoded image).
     """
-    bank = _bank_answer(predictor, query, own, thresholds, image)
-    return _greedy_union(instances + bank, thresholds.nms_threshold)[:thresholds.max_instances]
-
-
-def _greedy_union(instances: list, iou_threshold: float) -> list:
-    """`instances` best score first, each dropped when its box overlaps an already kept one (IoU >= the threshold,
-    boxes that do not touch never count as one object)."""
-    from model.box_ops import iou_matrix_np
-
-    ranked = sorted(instances, key=lambda i: -float(i.score))
-    if len(ranked) < 2:
-        return ranked
-    boxes = np.stack([np.asarray(i.box, np.float32) for i in ranked])[:, [1, 0, 3, 2]]  # yxyx
-    iou = iou_matrix_np(boxes, boxes)
-    overlaps = (iou > 0) & (iou >= iou_threshold)
-    kept: list[int] = []
-    for j in range(len(ranked)):
-        if not any(overlaps[j, k] for k in kept):
-            kept.append(j)
-    return [ranked[j] for j in kept]
-
+    ranked = sorted(instances + _bank_answer(predictor, query, own, thresholds, image), key=lambda i: -float(i.score))
+    return [ranked[j] for j in _greedily_kept(ranked, thresholds.nms_threshold)][:thresholds.max_instances]
 
 
 def unclaimed(predictor, query, instances: list, others: dict, thresholds, image: np.ndarray | None = None) -> list:
@@ -246,13 +248,9 @@ def outvoted(predictor, query, instances: list, own: list, others: dict, thresho
 def _votes(found_boxes: np.ndarray, answer: list, iou_threshold: float) -> np.ndarray:
     """`(P,)` for `(P, 4)` xyxy boxes: the best score of `answer`'s instances overlapping each (IoU >= the threshold,
     boxes that do not touch never count), 0 where none does."""
-    from model.box_ops import iou_matrix_np
-
     if not answer:
         return np.zeros(len(found_boxes))
-    boxes = np.stack([np.asarray(i.box, np.float32) for i in answer])
-    iou = iou_matrix_np(found_boxes[:, [1, 0, 3, 2]], boxes[:, [1, 0, 3, 2]])
-    overlapping = (iou > 0) & (iou >= iou_threshold)
+    overlapping = _overlapping(found_boxes, np.stack([np.asarray(i.box, np.float32) for i in answer]), iou_threshold)
     scores = np.array([float(i.score) for i in answer])
     return np.where(overlapping, scores[None, :], 0.0).max(axis=1)
 
@@ -421,21 +419,10 @@ def one_label_per_object(found: dict[str, list], iou_threshold: float) -> dict[s
     Returns:
         `{label: [Instance, ...]}` with the same labels in the same order, each list still best first.
     """
-    from model.box_ops import iou_matrix_np
-
     entries = sorted(((float(i.score), n, label, i) for label, items in found.items() for n, i in enumerate(items)),
                      key=lambda e: -e[0])
-    if not entries:
-        return {label: [] for label in found}
-    boxes = np.stack([np.asarray(e[3].box, np.float32) for e in entries])[:, [1, 0, 3, 2]]  # yxyx
-    iou = iou_matrix_np(boxes, boxes)
-    overlaps = (iou > 0) & (iou >= iou_threshold)  # boxes that do not touch are never one object, even at 0
-    kept: list[int] = []
-    for j, (_, _, label, _) in enumerate(entries):
-        if not any(overlaps[j, k] and entries[k][2] != label for k in kept):
-            kept.append(j)
     out: dict[str, list] = {label: [] for label in found}
-    for j in kept:
+    for j in _greedily_kept([e[3] for e in entries], iou_threshold, labels=[e[2] for e in entries]):
         out[entries[j][2]].append(entries[j][3])
     return out
 

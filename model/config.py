@@ -114,8 +114,8 @@ class ModelConfig:
     # in the image, so both labels' scores come from a reference in that image; 0 = the pooled exemplars' answer.
     detection_claims_seed: float = 0.0
     # A drawn box's answer is joined by its own label's exemplar bank (model/answering.py, with_own_bank): what the
-    # label's accepted exemplars find in the image (as batch pre-annotation finds it, when the version's bank
-    # answers at all) and the drawn answer does not is added. Needs the label's exemplars with the request.
+    # label's accepted exemplars find in the image (as batch pre-annotation finds one label, whatever the version's
+    # detection_bank_answers) and the drawn answer does not is added. Needs the label's exemplars with the request.
     detection_drawn_bank: bool = False
     # The labels' exemplars vote on a drawn box's answer (model/answering.py, outvoted): a suggestion that another
     # label's exemplars find with a higher score than the drawn label's own exemplars do is dropped. Needs exemplars
@@ -174,6 +174,12 @@ class ModelConfig:
         if not 0 <= self.detection_claims_seed <= 1:
             raise ValueError("detection_claims_seed must be 0 (off) or a score in (0, 1], got "
                              f"{self.detection_claims_seed}")
+
+    @property
+    def uses_project_exemplars(self) -> bool:
+        """Whether a drawn box's answer uses the project's accepted exemplars: the other labels' claims, the drawn
+        label's own bank joining, or the labels' vote."""
+        return self.detection_label_claims or self.detection_drawn_bank or self.detection_label_vote
 
     @property
     def anchors_per_location(self) -> int:

@@ -196,7 +196,8 @@ def add_effort_parser(sub) -> None:
                    help="a box drawn, with the project's accepted exemplars in this data (as the service's "
                         "exemplar bank sends them): the other labels claim their objects (a suggestion another "
                         "label finds with a higher score is dropped; the model's detection_label_claims) and the "
-                        "drawn label's own join its answer (the model's detection_drawn_bank); needs either")
+                        "drawn label's own join its answer (the model's detection_drawn_bank), or the labels vote "
+                        "(detection_label_vote); needs one of them")
     p.add_argument("--bank-format", choices=["coco", "yolo-seg", "label-studio"],
                    help="format of --bank and --claims (default: --format)")
     p.add_argument("--json", help="write the figures and every trial here")
@@ -246,10 +247,9 @@ def _effort_answerer(args, bank=None, claims=None):
 
         answerer = BankAnswerer.from_settings(predictor, bank, settings, score_threshold=min(thresholds))
     else:
-        uses = predictor.config.detection_label_claims or predictor.config.detection_drawn_bank
-        if claims is not None and not uses:
-            raise ValueError("--claims needs a model whose detection_label_claims or detection_drawn_bank is on: add "
-                             "--set detection_label_claims=true (or drop --claims)")
+        if claims is not None and not predictor.config.uses_project_exemplars:
+            raise ValueError("--claims needs a model whose detection_label_claims, detection_drawn_bank or "
+                             "detection_label_vote is on: add --set detection_label_claims=true (or drop --claims)")
         answerer = ServiceAnswerer.from_settings(predictor, settings, score_threshold=min(thresholds), claims=claims)
     service = {"score_threshold": service_threshold, "nms_threshold": settings.nms_threshold,
                "max_instances": settings.max_instances, "decode_factor": settings.decode_factor,

@@ -13,8 +13,8 @@ Two modes of the measure (`model/evaluation`), each answered as the worker answe
 Each mode is one threshold sweep (one answer per trial). The version's **held-out effort** at a threshold is the
 mean of the modes' efforts (the bank mode alone when no held-out image holds 2 instances of a label). The
 calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties broken by the recipe's
-`tie_break`: the middle one by default, `TRAIN_TIE_BREAK`), where a near tie is one annotator action's worth on the slice (`tie_for` its instances): a slice of one or two
-images cannot tell apart thresholds that differ by less.
+`tie_break`: the middle one by default, `TRAIN_TIE_BREAK`), where a near tie is one annotator action's worth on the
+slice (`tie_for` its instances): a slice of one or two images cannot tell apart thresholds that differ by less.
 Nothing here imports TensorFlow: the predictor is passed in.
 """
 
@@ -138,7 +138,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     if trials:  # the training images' exemplars claim their labels' objects, as the backend's bank would
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
                                    max_pixels=answer_settings.max_image_pixels,
-                                   claims=bank if _uses_exemplars(predictor.config) else None)
+                                   claims=bank if predictor.config.uses_project_exemplars else None)
         run = run_effort(holdout, trials, answerer, thresholds=thresholds, warm_up=False)
         summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     if bank:
@@ -149,9 +149,3 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         summaries[BANK] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     summaries = {mode: rows for mode, rows in summaries.items() if rows[0].get("instances")}
     return HoldoutJudgement(thresholds, summaries) if summaries else None
-
-
-def _uses_exemplars(config) -> bool:
-    """Whether the model's drawn-box answer uses the project's accepted exemplars (its label claims, or its own
-    label's bank joining the answer, or the labels' vote)."""
-    return bool(config.detection_label_claims or config.detection_drawn_bank or config.detection_label_vote)

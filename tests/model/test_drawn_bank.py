@@ -67,3 +67,13 @@ def test_a_joined_answer_cut_at_a_threshold_is_the_cut_of_the_whole_answer(tiny_
     image, query, reference, first = scene
     joining, drawn, boxes = drawn_in_scene(tiny_predictor, scene, 2, detection_drawn_bank=True)
     assert_cut_property(joining, image, query, drawn, boxes, own=[reference])
+
+
+def test_a_drawn_box_uses_the_projects_exemplars_when_any_of_the_three_options_is_on(tiny_predictor):
+    """`ModelConfig.uses_project_exemplars`: the holdout judging, the curve's measure and the effort CLI pass the
+    accepted exemplars exactly then."""
+    config = tiny_predictor.config.replace(detection_label_claims=False, detection_drawn_bank=False,
+                                           detection_label_vote=False)
+    assert not config.uses_project_exemplars
+    for option in ("detection_label_claims", "detection_drawn_bank", "detection_label_vote"):
+        assert config.replace(**{option: True}).uses_project_exemplars
