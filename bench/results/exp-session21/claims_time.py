@@ -17,6 +17,20 @@ from children import args_for
 from bench.effort_curve import load_split
 
 
+def warm_boxes(predictor, images, thresholds):
+    """For each image, one box drawn on its first instance, the image and the box's reference encoded and answered
+    once untimed (as the worker's feature cache keeps a warm image): yields `(pixels, box, query, reference)`."""
+    from model.answering import find_for_drawn_boxes
+
+    for image in images:
+        pixels = image.load_image()
+        box = image.boxes(image.instances[:1]).astype("float32")
+        query = predictor.encode_image(pixels)
+        reference = predictor.encode_references(pixels, box)
+        find_for_drawn_boxes(predictor, pixels, query, reference, thresholds, box)  # warm-up of this image
+        yield pixels, box, query, reference
+
+
 def main():
     from common.settings import Settings
     from model.answering import AnswerThresholds, find_for_drawn_boxes
@@ -32,12 +46,7 @@ def main():
     thresholds = AnswerThresholds(None, settings.nms_threshold, settings.max_instances)
     images = [image for image in split.judged.images if image.instances][:count]
     times: dict[int, list[float]] = {0: [], 1: [], 3: []}
-    for image in images:
-        pixels = image.load_image()
-        box = image.boxes(image.instances[:1]).astype("float32")
-        query = predictor.encode_image(pixels)
-        reference = predictor.encode_references(pixels, box)
-        find_for_drawn_boxes(predictor, pixels, query, reference, thresholds, box)  # warm-up of this image
+    for pixels, box, query, reference in warm_boxes(predictor, images, thresholds):
         for labels in times:
             others = {f"other-{n}": pooled for n in range(labels)}
             started = time.perf_counter()

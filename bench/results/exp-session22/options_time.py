@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session21"))
 from children import args_for
+from claims_time import warm_boxes  # session 21's warm drawn boxes
 
 from bench.effort_curve import load_split
 
@@ -39,12 +41,7 @@ def main():
     thresholds = AnswerThresholds(None, settings.nms_threshold, settings.max_instances)
     images = [image for image in split.judged.images if image.instances][:count]
     times: dict[str, list[float]] = {arm: [] for arm in ARMS}
-    for image in images:
-        pixels = image.load_image()
-        box = image.boxes(image.instances[:1]).astype("float32")
-        query = predictor.encode_image(pixels)
-        reference = predictor.encode_references(pixels, box)
-        find_for_drawn_boxes(predictor, pixels, query, reference, thresholds, box)  # warm-up of this image
+    for pixels, box, query, reference in warm_boxes(predictor, images, thresholds):
         for arm, changes in ARMS.items():
             predictor.config = shipped.replace(**changes)
             started = time.perf_counter()
