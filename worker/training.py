@@ -84,6 +84,7 @@ def _finetune_settings(settings: Settings):
         average_tail=settings.train_average_tail, runs=settings.train_runs,
         shifted_calibration=settings.train_shifted_calibration, tie_break=settings.train_tie_break,
         acquisition_shift=settings.train_acquisition_shift, refit=settings.train_refit,
+        drawn_bank=settings.train_drawn_bank,
     )
 
 

@@ -230,6 +230,10 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="after judging and calibrating, train the child again from the parent on every image, "
                         "held-out ones included, keeping its threshold and decisions (default: the recipe's)")
+    p.add_argument("--drawn-bank", action=argparse.BooleanOptionalAction, default=None,
+                   help="decide on the held-out images whether the drawn label's own exemplars join a drawn box's "
+                        "answer, or, with --no-drawn-bank, answer a drawn box from the box alone (default: the "
+                        "recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)
 
@@ -246,7 +250,7 @@ def cmd_finetune(args) -> int:
              "average_tail": args.average_tail, "runs": args.runs,
              "shifted_calibration": args.shifted_calibration, "tie_break": args.tie_break,
              "acquisition_shift": args.acquisition_shift,
-             "refit": args.refit,
+             "refit": args.refit, "drawn_bank": args.drawn_bank,
              "time_budget_s": None if args.time_budget_minutes is None else args.time_budget_minutes * 60}
     settings = FineTuneSettings(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     out = Path(args.out)
@@ -267,6 +271,7 @@ def cmd_finetune(args) -> int:
                       "bank_answers": result.card.training["bank_answers"],
                       "frame_convention": result.card.training["frame_convention"],
                       "refit": result.card.training["refit"],
+                      "drawn_bank": result.card.training["drawn_bank"],
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0

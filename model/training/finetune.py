@@ -17,7 +17,10 @@ One code path for the Train button and automatic training (`worker.training`) an
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`). Where the training images'
    accepted labels say the project leaves objects cut by the image frame out (`model.frame_convention`), the child
    is judged there a second time, dropping suggestions that touch the frame, and keeps dropping them (config
-   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less;
+   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less. With
+   `drawn_bank`, the drawn mode is judged once more with the drawn label's own exemplars joining each drawn box's
+   answer, and the child keeps the join (config `detection_drawn_bank`) only if that costs strictly less (otherwise,
+   and without `drawn_bank`, the child answers a drawn box from the box alone, whatever its parent's card says);
 4. calibrate the child's score threshold there and on two shifted copies of each held-out image (dimmer and
    flatter, out of focus: `model.training.holdout_shift`; `shifted_calibration`, since session 17), so that it
    holds on images a little unlike the accepted ones (`choose_threshold`), store it as the child's
@@ -119,6 +122,10 @@ class FineTuneSettings:
             ones included, with the same settings, and keep that one with the judged child's decisions (the
             common refit after model selection). The card's held-out figures and the gate stay those of the judged
             child; `training.refit` records the second run. Doubles the training time.
+        drawn_bank: step 3 also decides whether the drawn label's own exemplars join a drawn box's answer
+            (config `detection_drawn_bank`, `model.answering.with_own_bank`): the drawn mode is judged again with
+            them, and they join only where the held-out effort is strictly lower (`_drawn_bank_step`). Off: the
+            child never joins them, whatever its parent's card says.
         seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
@@ -136,6 +143,7 @@ class FineTuneSettings:
     tie_break: str = "middle"
     acquisition_shift: bool = False
     refit: bool = False
+    drawn_bank: bool = False
     seed: int = 0
 
 
@@ -244,14 +252,16 @@ def finetune(
     del parent, parent_model
 
     model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
-    # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so).
-    model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE)
+    # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so); the
+    # drawn label's bank joins a drawn box's answer only where step 3 decides so (a parent's True is not inherited).
+    model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE,
+                                        detection_drawn_bank=False)
     initial_weights = model.get_weights() if settings.refit and holdout.images else None
     steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
-    child_judgement, frame, calibration = judge_child(model, version, holdout, train_set, answer_settings,
-                                                      shifted_calibration=settings.shifted_calibration,
-                                                      tie_break=settings.tie_break)
+    child_judgement, frame, calibration, drawn_bank = judge_child(
+        model, version, holdout, train_set, answer_settings, shifted_calibration=settings.shifted_calibration,
+        tie_break=settings.tie_break, decide_drawn_bank=settings.drawn_bank)
     threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
@@ -291,6 +301,7 @@ def finetune(
                                                  settings.shifted_calibration, settings.tie_break),
             "bank_answers": bank_answers,
             "frame_convention": frame,
+            "drawn_bank": drawn_bank,
         },
         metrics={"holdout": metrics,
                  "calibration": calibration.to_dict() if calibration else None,
@@ -364,9 +375,10 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
 
 
 def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
-                shifted_calibration: bool, tie_break: str = "highest"):
+                shifted_calibration: bool, tie_break: str = "highest", decide_drawn_bank: bool = False):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
-    frame convention, calibrate the threshold; sets the model's `detection_skip_border` and `detection_min_confidence`.
+    frame convention and (`decide_drawn_bank`) whether the drawn label's bank joins a drawn box's answer, calibrate
+    the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank` and `detection_min_confidence`.
 
     Args:
         shifted_calibration: calibrate on the held-out slice and its shifted copies
@@ -375,12 +387,12 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
             judgements each at its highest tie, as before the option existed.
 
     Returns:
-        `(judgement, frame record, calibration)`: the `HoldoutJudgement` of the held-out slice that stands (None
-        with nothing held out), the card's `frame_convention` and the `choose_threshold` result (None: the
-        threshold is `FIXED_THRESHOLD`).
+        `(judgement, frame record, calibration, drawn-bank record)`: the `HoldoutJudgement` of the held-out slice
+        that stands (None with nothing held out), the card's `frame_convention`, the `choose_threshold` result (None:
+        the threshold is `FIXED_THRESHOLD`) and the card's `drawn_bank` (`_drawn_bank_step`).
     """
     from model.predictor import Predictor
-    from model.training.holdout_effort import judge_on_holdout
+    from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
     from model.training.holdout_shift import with_shifted_copies
 
     # Training is over: the judging may compute with a folded copy of the backbone.
@@ -389,6 +401,12 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     skip_border, judgement, frame = _frame_step(
         frame_convention(train_set), child, judgement,
         lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
+    drawn_bank = {"value": model.config.detection_drawn_bank, "why": "not decided on the held-out slice "
+                                                                     "(TRAIN_DRAWN_BANK off)"}
+    if decide_drawn_bank:
+        judgement, drawn_bank = _drawn_bank_step(
+            child, judgement, tie_break,
+            lambda: judge_on_holdout(child, holdout, train_set, answer_settings, modes=(INTERACTIVE,)))
     calibration = judgement.calibrate(tie_break) if judgement else None
     if calibration is not None and shifted_calibration:
         # Only the copies are judged again: the slice's own judgement (under the frame step's decision) stands.
@@ -397,8 +415,42 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
         calibration = judgement.combined(copies).calibrate(tie_break)
     model.config = model.config.replace(
         detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
-        detection_skip_border=skip_border)
-    return judgement, frame, calibration
+        detection_skip_border=skip_border, detection_drawn_bank=drawn_bank["value"])
+    return judgement, frame, calibration, drawn_bank
+
+
+def _drawn_bank_step(child, judgement, tie_break: str, judge_drawn_again):
+    """Step 3's drawn-label bank (`FineTuneSettings.drawn_bank`): `(the judgement that stands, the card's record)`.
+
+    The drawn mode is judged a second time with the drawn label's own exemplars joining each drawn box's answer
+    (`detection_drawn_bank`); the bank mode does not change with it and keeps its sweep. The join is kept only when
+    the mean effort over the modes, each judgement at its own calibrated threshold, is strictly lower with it (a tie
+    keeps it off: it costs an answer from the bank per drawn box).
+
+    Args:
+        child: the child's `Predictor` (its config's `detection_drawn_bank` is set for the second judgement and left
+            as decided); judgement: the child's `HoldoutJudgement` without the join, or None (nothing held out);
+        tie_break: the calibration's; judge_drawn_again: judges `child`'s drawn mode alone (a `HoldoutJudgement`
+            with the interactive mode, or None).
+    """
+    from model.training.holdout_effort import INTERACTIVE
+
+    if judgement is None or INTERACTIVE not in judgement.summaries:
+        return judgement, {"value": False, "why": "no held-out image with 2 objects of a label to judge a drawn box "
+                                                  "on: the drawn label's bank does not join"}
+    without = judgement.effort_at_calibration(tie_break)
+    child.config = child.config.replace(detection_drawn_bank=True)
+    drawn = judge_drawn_again()
+    joined = judgement.with_mode_of(drawn, INTERACTIVE) if drawn and INTERACTIVE in drawn.summaries else None
+    with_bank = joined.effort_at_calibration(tie_break) if joined else None
+    record = {"holdout_effort": {"drawn_answer_alone": without, "drawn_label_bank_joins": with_bank}}
+    if with_bank is not None and with_bank < without:
+        return joined, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
+                                                       f"held-out effort {with_bank:.4f} against {without:.4f}"}
+    child.config = child.config.replace(detection_drawn_bank=False)
+    return judgement, record | {"value": False, "why": f"the drawn label's exemplars do not lower the held-out "
+                                                       f"effort ({_effort_text(with_bank)} against {without:.4f}): "
+                                                       "a drawn box is answered from the box alone"}
 
 
 def frame_convention(train_set: Dataset):
@@ -426,10 +478,10 @@ def _frame_step(convention, child, judgement, judge_again):
                              "image can confirm it, so cut objects are suggested")
         record["skip"] = False
         return False, judgement, record
-    without = judgement.figures_at(judgement.calibrate().threshold)["effort"]
+    without = judgement.effort_at_calibration()
     child.config = child.config.replace(detection_skip_border=True)
     skipping = judge_again()
-    with_skip = skipping.figures_at(skipping.calibrate().threshold)["effort"] if skipping else None
+    with_skip = skipping.effort_at_calibration() if skipping else None
     record["holdout_effort"] = {"suggesting_cut_objects": without, "skipping_them": with_skip}
     if with_skip is not None and with_skip < without:
         record["why"] += f"; confirmed on the held-out slice (effort {with_skip:.4f} against {without:.4f})"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from model.data.annotations import Dataset
 from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
 
-__all__ = ["HoldoutJudgement", "judge_on_holdout"]
+__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout"]
 
 INTERACTIVE, BANK = "interactive", "bank"
 SEEDS = 1
@@ -79,6 +79,23 @@ class HoldoutJudgement:
                 for a, b in zip(mine, theirs, strict=True)]
         return HoldoutJudgement(self.thresholds, summaries)
 
+    def with_mode_of(self, other: HoldoutJudgement, mode: str) -> HoldoutJudgement:
+        """This judgement with `mode`'s sweep taken from `other` (a judgement of that mode alone, same sweep): how a
+        change that acts on one mode only is judged without answering the other mode again.
+
+        Raises:
+            ValueError: the two sweeps differ, or `other` did not judge `mode`.
+        """
+        if other.thresholds != self.thresholds or mode not in other.summaries:
+            raise ValueError(f"cannot take mode {mode!r} from a judgement over {other.thresholds} with modes "
+                             f"{sorted(other.summaries)}: judge it over this sweep {self.thresholds}")
+        return HoldoutJudgement(self.thresholds, {**self.summaries, mode: other.summaries[mode]})
+
+    def effort_at_calibration(self, tie_break: str = "highest") -> float:
+        """The mean effort over the modes at this judgement's own calibrated threshold (`calibrate(tie_break)`): how
+        the recipe compares two ways of answering on one slice."""
+        return self.figures_at(self.calibrate(tie_break).threshold)["effort"]
+
     def calibrate(self, tie_break: str = "highest") -> Calibration:
         """The threshold of the lowest mean effort over the modes (`choose_threshold`), ties within one action's
         worth on the slice's objects (`tie_for` of `instances()`), the winner among them by `tie_break`."""
@@ -105,7 +122,8 @@ def _compact(row: dict) -> dict:
 
 
 def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_settings, *,
-                     extra_thresholds: tuple[float, ...] = (), skip_first: int = 0) -> HoldoutJudgement | None:
+                     extra_thresholds: tuple[float, ...] = (), skip_first: int = 0,
+                     modes: tuple[str, ...] = (INTERACTIVE, BANK)) -> HoldoutJudgement | None:
     """Sweep the score threshold on the held-out images in both modes.
 
     Args:
@@ -117,6 +135,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         skip_first: the trials of the first `skip_first` images are left out (already judged;
             `HoldoutJudgement.combined` adds their judgement back). The trials are planned over every image first,
             so the others are the trials they would be in a judgement of all of `holdout`.
+        modes: which modes are answered (`INTERACTIVE`, `BANK`); a mode left out is not in the judgement.
 
     Returns:
         The `HoldoutJudgement`, or None when the slice is empty or has no trial in either mode.
@@ -135,13 +154,13 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     labels = [c for c in holdout.categories if holdout.images_with(holdout.category_id(c))]
     trials = [trial for trial in plan_trials(holdout, labels, SEEDS) if trial.image_index >= skip_first]
     bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
-    if trials:  # the training images' exemplars claim their labels' objects, as the backend's bank would
+    if trials and INTERACTIVE in modes:  # the training images' exemplars claim their labels' objects, as the backend's bank would
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
                                    max_pixels=answer_settings.max_image_pixels,
                                    claims=bank if predictor.config.uses_project_exemplars else None)
         run = run_effort(holdout, trials, answerer, thresholds=thresholds, warm_up=False)
         summaries[INTERACTIVE] = [run.summary(i).to_dict() for i in range(len(thresholds))]
-    if bank:
+    if bank and BANK in modes:
         bank_trials = [trial for trial in plan_bank_trials(holdout, list(bank)) if trial.image_index >= skip_first]
         answerer = BankAnswerer(predictor, bank, at, decode_factor=answer_settings.decode_factor,
                                 max_pixels=answer_settings.max_image_pixels)

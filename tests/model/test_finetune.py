@@ -84,7 +84,9 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     from model.evaluation.calibration import SWEEP
 
     parent = tmp_path / "parent.weights.h5"
-    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    # a parent whose drawn boxes join their label's bank: the child does not inherit it undecided
+    save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny",
+                                                  config={"detection_drawn_bank": True}))
     progress = []
     result = finetune(
         parent, project(5), tmp_path / "child.weights.h5", "tiny-v2",
@@ -118,6 +120,8 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     frame = card.training["frame_convention"]
     assert frame["instances"] == 12 and frame["skip"] is False and "too few" in frame["why"]
     assert model.config.detection_skip_border is False
+    assert model.config.detection_drawn_bank is False and card.training["drawn_bank"]["value"] is False
+    assert "not decided" in card.training["drawn_bank"]["why"]
     assert read_card(parent).version == "tiny-v1"  # the parent is untouched
 
 
@@ -285,15 +289,16 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
     settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
                                                      "TRAIN_RUNS": "3", "TRAIN_SHIFTED_CALIBRATION": "false",
                                                      "TRAIN_ACQUISITION_SHIFT": "true", "TRAIN_REFIT": "true",
-                                                     "TRAIN_TIE_BREAK": "highest"}))
+                                                     "TRAIN_TIE_BREAK": "highest", "TRAIN_DRAWN_BANK": "true"}))
     assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
-    assert settings.tie_break == "highest"
+    assert settings.tie_break == "highest" and settings.drawn_bank is True
     assert settings.shifted_calibration is False and settings.acquisition_shift is True and settings.refit is True
     defaults = _finetune_settings(Settings.from_env({}))
     assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
     assert defaults.shifted_calibration is FineTuneSettings().shifted_calibration is True
     assert defaults.acquisition_shift is FineTuneSettings().acquisition_shift
     assert defaults.refit is FineTuneSettings().refit
+    assert defaults.drawn_bank is FineTuneSettings().drawn_bank
     assert defaults.tie_break == FineTuneSettings().tie_break == "middle"
 
 

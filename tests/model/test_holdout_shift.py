@@ -77,10 +77,10 @@ def test_the_recipe_calibrates_on_the_slice_and_its_shifted_copies_when_asked(ti
     data = project(3)
     train, holdout = data.images[:2], data.images[2:]
     train_set, holdout_set = (type(data)(data.categories, images, "p") for images in (train, holdout))
-    plain, _, plain_calibration = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
+    plain, _, plain_calibration, _ = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
                                               shifted_calibration=False)
     assert judged_counts == [1]
-    shifted, _, calibration = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
+    shifted, _, calibration, _ = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
                                           shifted_calibration=True)
     assert judged_counts == [1, 1, 3]  # the copies' judgement is given all 3 images, and answers the 2 copies only
     assert shifted.instances() == plain.instances() == 4  # the slice's figures, not the copies'

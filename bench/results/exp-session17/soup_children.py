@@ -63,7 +63,7 @@ def _ingredient(soup: Path, weights, accepted, seed: int, path: Path) -> Path:
     model.set_weights(weights)
     model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
     split = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
-    judgement, _, _ = judge_child(model, card.version, split.holdout, split.train, Settings(),
+    judgement, _, _, _ = judge_child(model, card.version, split.holdout, split.train, Settings(),
                                   shifted_calibration=False)  # as the soups were made (before part 2)
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)

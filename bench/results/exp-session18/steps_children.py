@@ -60,7 +60,7 @@ def main():
         model.config = model.config.replace(detection_bank_answers=True, detection_skip_border=False,
                                             detection_size_tolerance=recipe.CHILD_SIZE_TOLERANCE)
         halves = split_holdout(accepted, settings.holdout_fraction, seed)
-        judgement, frame, calibration = recipe.judge_child(model, f"{card.version}-s{SHORT}", halves.holdout,
+        judgement, frame, calibration, _ = recipe.judge_child(model, f"{card.version}-s{SHORT}", halves.holdout,
                                                            halves.train, Settings(), shifted_calibration=True)
         threshold = float(model.config.detection_min_confidence)
         figures = judgement.figures_at(threshold) if judgement else None

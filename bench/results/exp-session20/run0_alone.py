@@ -32,7 +32,7 @@ def main():
         model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
         assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-        judgement, frame, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
+        judgement, frame, _, _ = judge_child(model, card.version + "-run0", own.holdout, own.train, Settings(),
                                           shifted_calibration=True)
         # Step 6, as the recipe: the bank answers only where its held-out effort is below suggesting nothing.
         threshold = float(model.config.detection_min_confidence)

@@ -41,7 +41,7 @@ def rejudged(path: Path, arm: str, seed: int, accepted):
                                         detection_label_claims=True)
     own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-    judgement, frame, calibration = judge_child(model, f"{card.version}-{arm}-claims", own.holdout, own.train,
+    judgement, frame, calibration, _ = judge_child(model, f"{card.version}-{arm}-claims", own.holdout, own.train,
                                                 Settings(), shifted_calibration=True)
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)

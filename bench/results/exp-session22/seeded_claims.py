@@ -41,7 +41,7 @@ def rejudged(path: Path, arm: dict, seed: int, accepted):
     defaults = FineTuneSettings()
     own = split_holdout(accepted, defaults.holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-    judgement, _, calibration = judge_child(model, f"{card.version}-s22", own.holdout, own.train,
+    judgement, _, calibration, _ = judge_child(model, f"{card.version}-s22", own.holdout, own.train,
                                             Settings(), shifted_calibration=True, tie_break=defaults.tie_break)
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)

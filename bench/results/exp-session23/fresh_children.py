@@ -22,7 +22,7 @@ ROWS = Path(__file__).parent / "rows.jsonl"
 def main():
     from model.training.finetune import FineTuneSettings, finetune
 
-    for parent, out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
+    for parent, _out, spec, name, seed, k, split, accepted, path in each_child(sys.argv[1:]):
         started = time.monotonic()
         result = finetune(parent, accepted, path, f"s23-{name}-s{seed}-k{k}",
                           FineTuneSettings(seed=seed, max_steps=150, time_budget_s=900))
