@@ -1,6 +1,7 @@
 """Session 23 part 1 (prereg.md): children re-judged and re-calibrated by the recipe's steps 3-6 with today's
 defaults, the drawn-label bank step on (arm UD, `judge_child(..., decide_drawn_bank=True)`) or off (arm CL, the
-check that re-judging a fresh child gives its training-time row), then measured on the curve's judged images in
+check that re-judging a fresh child gives its training-time row), or the join on throughout (arm U, session 22's,
+for part 1b's arm UT), then measured on the curve's judged images in
 both modes at that threshold (`bench.effort_curve.measure`). Usage:
 
     PYTHONPATH=. python bench/results/exp-session23/decided_children.py OUTDIR KIND ARM SET:SEED:K [SET:SEED:K ...]
@@ -22,9 +23,10 @@ from runs_children import at, each_child, measure, sweep_best, with_run
 ROWS = Path(__file__).parent / "rows.jsonl"
 
 
-def rejudged(path: Path, kind: str, decide: bool, seed: int, accepted):
+def rejudged(path: Path, kind: str, arm: str, seed: int, accepted):
     """The child at `path` judged and calibrated by the recipe's steps 3-6 with today's defaults, the drawn-label
-    bank step on or off: `(model, card, judgement, calibration, bank, drawn_bank)`."""
+    bank step on (UD) or off (CL), or the join on throughout (U): `(model, card, judgement, calibration, bank,
+    drawn_bank)`."""
     from common.settings import Settings
     from model.checkpoint import load_checkpoint
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
@@ -33,13 +35,13 @@ def rejudged(path: Path, kind: str, decide: bool, seed: int, accepted):
     model, card = with_run(path, 0) if kind == "run0" else load_checkpoint(path)
     assert card.training["settings"]["seed"] == seed, "not this seed's child"
     model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
-                                        detection_label_claims=True, detection_drawn_bank=False)
+                                        detection_label_claims=True, detection_drawn_bank=arm == "U")
     defaults = FineTuneSettings()
     own = split_holdout(accepted, defaults.holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
     judgement, _, calibration, drawn_bank = judge_child(
         model, f"{card.version}-s23", own.holdout, own.train, Settings(), shifted_calibration=True,
-        tie_break=defaults.tie_break, decide_drawn_bank=decide)
+        tie_break=defaults.tie_break, decide_drawn_bank=arm == "UD")
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
     model.config = model.config.replace(detection_bank_answers=bank["value"])
@@ -50,11 +52,11 @@ def main():
     from model.checkpoint import save_checkpoint
 
     out_dir, kind, arm = sys.argv[1], sys.argv[2], sys.argv[3]
-    assert kind in ("fresh", "run0") and arm in ("CL", "UD")
+    assert kind in ("fresh", "run0") and arm in ("CL", "UD", "U")
     for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[4:]]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")
-        model, card, judgement, calibration, bank, drawn_bank = rejudged(path, kind, arm == "UD", seed, accepted)
+        model, card, judgement, calibration, bank, drawn_bank = rejudged(path, kind, arm, seed, accepted)
         saved = save_checkpoint(model, out / f"{stem}.s23-{arm}.weights.h5", card)
         del model
         sweep = measure(saved, split.judged, accepted)
