@@ -58,7 +58,8 @@ def drawn(weights: Path, judged, accepted) -> dict:
             "sweep": {"thresholds": list(SWEEP), "interactive": [round(f.errors_per_instance, 4) for f in figures[1:]]}}
 
 
-def main():
+def main(rows: Path = ROWS):
+    """The usage above; each row appended to `rows` (session 23 keeps its own file)."""
     out = Path(sys.argv[1])
     joined = with_drawn_bank(out)
     for spec in sys.argv[2:]:
@@ -67,7 +68,7 @@ def main():
         accepted = split.accepted(int(k))
         for arm, weights in (("alone", SHIPPED), ("joined", joined)):
             row = {"set": name, "seed": int(seed), "k": int(k), "arm": arm, **drawn(weights, split.judged, accepted)}
-            with open(ROWS, "a") as sink:
+            with open(rows, "a") as sink:
                 sink.write(json.dumps(row) + "\n")
             print(row["set"], seed, k, arm, row["threshold"], row["at"], flush=True)
 
