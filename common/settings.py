@@ -241,10 +241,12 @@ class Settings:
         "TRAIN_REFIT", _parse_bool, False,
         "After a new version is judged and calibrated on the held-out images, train it again from the parent on every "
         "accepted image, held-out ones included, keeping its threshold and decisions (doubles the training time).")
-    train_drawn_bank: bool = _env(
-        "TRAIN_DRAWN_BANK", _parse_bool, False,
-        "Let a new version's held-out images decide whether the drawn label's own accepted exemplars join a drawn "
-        "box's answer (false: a new version answers a drawn box from the box alone).")
+    train_drawn_bank: str = _env(
+        "TRAIN_DRAWN_BANK",  # the choices are model.training.holdout_effort.DRAWN_BANK_RULES
+        lambda n, r: _parse_choice(n, r, ("off", "held-out", "where-bank-pays")), "off",
+        "Whether a new version's drawn boxes are joined by their label's own accepted exemplars: off (never), "
+        "held-out (where its held-out images say the join costs less), where-bank-pays (where its batch "
+        "pre-annotation answers, the threshold chosen again with the join).")
     train_activation: str = _env(
         "TRAIN_ACTIVATION", lambda n, r: _parse_choice(n, r, ("if-not-worse", "always", "never")), "if-not-worse",
         "When a new version becomes active: if-not-worse (held-out effort not higher than its parent's), always, or "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from model.cli.arguments import add_data_args, dataset_and_split, parse_config_override
 from model.evaluation.calibration import TIE_BREAKS
+from model.training.holdout_effort import DRAWN_BANK_RULES
 
 
 def add_train_parser(sub) -> None:
@@ -230,9 +231,9 @@ def add_finetune_parser(sub) -> None:
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                    help="after judging and calibrating, train the child again from the parent on every image, "
                         "held-out ones included, keeping its threshold and decisions (default: the recipe's)")
-    p.add_argument("--drawn-bank", action=argparse.BooleanOptionalAction, default=None,
-                   help="decide on the held-out images whether the drawn label's own exemplars join a drawn box's "
-                        "answer, or, with --no-drawn-bank, answer a drawn box from the box alone (default: the "
+    p.add_argument("--drawn-bank", choices=DRAWN_BANK_RULES,
+                   help="whether the drawn label's own exemplars join a drawn box's answer: never (off), where the "
+                        "held-out images say it costs less, or where the version's bank answers (default: the "
                         "recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_finetune)

@@ -17,10 +17,12 @@ One code path for the Train button and automatic training (`worker.training`) an
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`). Where the training images'
    accepted labels say the project leaves objects cut by the image frame out (`model.frame_convention`), the child
    is judged there a second time, dropping suggestions that touch the frame, and keeps dropping them (config
-   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less. With
-   `drawn_bank`, the drawn mode is judged once more with the drawn label's own exemplars joining each drawn box's
-   answer, and the child keeps the join (config `detection_drawn_bank`) only if that costs strictly less (otherwise,
-   and without `drawn_bank`, the child answers a drawn box from the box alone, whatever its parent's card says);
+   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less.
+   `drawn_bank` says whether the drawn label's own exemplars join each drawn box's answer (config
+   `detection_drawn_bank`): `off` (the default) never; `held-out`: the drawn mode is judged once more with the join
+   and the child keeps it only if that costs strictly less; `where-bank-pays`: after step 4 the child joins them
+   where its bank answers (step 5 at the calibrated threshold), its drawn mode judged again with the join and the
+   threshold calibrated again. A child never inherits its parent's join undecided;
 4. calibrate the child's score threshold there and on two shifted copies of each held-out image (dimmer and
    flatter, out of focus: `model.training.holdout_shift`; `shifted_calibration`, since session 17), so that it
    holds on images a little unlike the accepted ones (`choose_threshold`), store it as the child's
@@ -47,6 +49,7 @@ from pathlib import Path
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
+from model.training.holdout_effort import DRAWN_BANK_RULES
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -122,10 +125,12 @@ class FineTuneSettings:
             ones included, with the same settings, and keep that one with the judged child's decisions (the
             common refit after model selection). The card's held-out figures and the gate stay those of the judged
             child; `training.refit` records the second run. Doubles the training time.
-        drawn_bank: step 3 also decides whether the drawn label's own exemplars join a drawn box's answer
-            (config `detection_drawn_bank`, `model.answering.with_own_bank`): the drawn mode is judged again with
-            them, and they join only where the held-out effort is strictly lower (`_drawn_bank_step`). Off: the
-            child never joins them, whatever its parent's card says.
+        drawn_bank: whether the drawn label's own exemplars join a drawn box's answer (config
+            `detection_drawn_bank`, `model.answering.with_own_bank`), one of `DRAWN_BANK_RULES`: "off" (never,
+            whatever the parent's card says), "held-out" (the drawn mode is judged again with them, and they join
+            only where the held-out effort is strictly lower: `_drawn_bank_step`), "where-bank-pays" (they join where
+            the child's bank answers at its calibrated threshold, and the threshold is calibrated again with the
+            join: `_join_where_bank_pays`).
         seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
@@ -143,7 +148,7 @@ class FineTuneSettings:
     tie_break: str = "middle"
     acquisition_shift: bool = False
     refit: bool = False
-    drawn_bank: bool = False
+    drawn_bank: str = "off"
     seed: int = 0
 
 
@@ -232,6 +237,9 @@ def finetune(
     if settings.runs > 1 and settings.average_tail > 0:
         raise ValueError("runs > 1 and average_tail > 0 are two ways of averaging weights: choose one (set "
                          "TRAIN_RUNS=1 or TRAIN_AVERAGE_TAIL=0)")
+    if settings.drawn_bank not in DRAWN_BANK_RULES:
+        raise ValueError(f"drawn_bank {settings.drawn_bank!r}: give --drawn-bank / TRAIN_DRAWN_BANK as one of "
+                         f"{', '.join(DRAWN_BANK_RULES)}")
     if settings.tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break {settings.tie_break!r}: give --tie-break / TRAIN_TIE_BREAK as one of "
                          f"{', '.join(TIE_BREAKS)}")
@@ -261,7 +269,7 @@ def finetune(
 
     child_judgement, frame, calibration, drawn_bank = judge_child(
         model, version, holdout, train_set, answer_settings, shifted_calibration=settings.shifted_calibration,
-        tie_break=settings.tie_break, decide_drawn_bank=settings.drawn_bank)
+        tie_break=settings.tie_break, drawn_bank=settings.drawn_bank)
     threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
@@ -375,10 +383,10 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
 
 
 def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
-                shifted_calibration: bool, tie_break: str = "highest", decide_drawn_bank: bool = False):
+                shifted_calibration: bool, tie_break: str = "highest", drawn_bank: str = "off"):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
-    frame convention and (`decide_drawn_bank`) whether the drawn label's bank joins a drawn box's answer, calibrate
-    the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank` and `detection_min_confidence`.
+    frame convention and (`drawn_bank`, `FineTuneSettings.drawn_bank`'s rule) whether the drawn label's bank joins a
+    drawn box's answer, calibrate the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank` and `detection_min_confidence`.
 
     Args:
         shifted_calibration: calibrate on the held-out slice and its shifted copies
@@ -389,7 +397,8 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     Returns:
         `(judgement, frame record, calibration, drawn-bank record)`: the `HoldoutJudgement` of the held-out slice
         that stands (None with nothing held out), the card's `frame_convention`, the `choose_threshold` result (None:
-        the threshold is `FIXED_THRESHOLD`) and the card's `drawn_bank` (`_drawn_bank_step`).
+        the threshold is `FIXED_THRESHOLD`) and the card's `drawn_bank` (`_drawn_bank_step`,
+        `_join_where_bank_pays`; "off": the model's own setting, not decided).
     """
     from model.predictor import Predictor
     from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
@@ -401,22 +410,71 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     skip_border, judgement, frame = _frame_step(
         frame_convention(train_set), child, judgement,
         lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
-    drawn_bank = {"value": model.config.detection_drawn_bank, "why": "not decided on the held-out slice "
-                                                                     "(TRAIN_DRAWN_BANK off)"}
-    if decide_drawn_bank:
-        judgement, drawn_bank = _drawn_bank_step(
-            child, judgement, tie_break,
-            lambda: judge_on_holdout(child, holdout, train_set, answer_settings, modes=(INTERACTIVE,)))
+    record = {"value": model.config.detection_drawn_bank,
+              "why": "not decided on the held-out slice (TRAIN_DRAWN_BANK off)"}
+
+    def judge_drawn(images: Dataset, skip_first: int = 0):
+        return judge_on_holdout(child, images, train_set, answer_settings, modes=(INTERACTIVE,), skip_first=skip_first)
+
+    if drawn_bank == "held-out":
+        judgement, record = _drawn_bank_step(child, judgement, tie_break, lambda: judge_drawn(holdout))
     calibration = judgement.calibrate(tie_break) if judgement else None
+    copies = shifted = None
     if calibration is not None and shifted_calibration:
         # Only the copies are judged again: the slice's own judgement (under the frame step's decision) stands.
-        copies = judge_on_holdout(child, with_shifted_copies(holdout), train_set, answer_settings,
-                                  skip_first=len(holdout.images))
+        shifted = with_shifted_copies(holdout)
+        copies = judge_on_holdout(child, shifted, train_set, answer_settings, skip_first=len(holdout.images))
         calibration = judgement.combined(copies).calibrate(tie_break)
+    if drawn_bank == "where-bank-pays":  # the copies' drawn boxes are judged again where they took part
+        judgement, calibration, record = _join_where_bank_pays(
+            child, judgement, copies, calibration, tie_break,
+            lambda: (judge_drawn(holdout), copies and judge_drawn(shifted, skip_first=len(holdout.images))))
     model.config = model.config.replace(
         detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
-        detection_skip_border=skip_border, detection_drawn_bank=drawn_bank["value"])
-    return judgement, frame, calibration, drawn_bank
+        detection_skip_border=skip_border, detection_drawn_bank=record["value"])
+    return judgement, frame, calibration, record
+
+
+def _join_where_bank_pays(child, judgement, copies, calibration, tie_break: str, judge_drawn_again):
+    """The "where-bank-pays" rule (`FineTuneSettings.drawn_bank`): `(the judgement that stands, the calibration, the
+    card's record)`.
+
+    Where the child's bank answers at its calibrated threshold (step 5, `_bank_answers`), its drawn mode is judged
+    again with the drawn label's own exemplars joining each drawn box's answer, on the held-out slice and (when
+    `copies` took part in the calibration) on its shifted copies; the bank mode keeps its sweeps, and the threshold
+    is calibrated again on the modes with the join. Where the bank does not answer, a drawn box is answered from the
+    box alone. A bank that finds the project's objects on the held-out images helps a drawn box find the ones the box
+    alone misses; a bank that suggests background only adds errors (session 22: coco128).
+
+    Args:
+        child: the child's `Predictor` (its config's `detection_drawn_bank` is set as decided); judgement: the
+            slice's `HoldoutJudgement` without the join (None: nothing held out); copies: the copies' judgement
+            (None: the slice alone calibrates); calibration: the threshold chosen without the join;
+        judge_drawn_again: `() -> (the slice's drawn-mode judgement, the copies' or None)`, with the join on.
+    """
+    from model.training.holdout_effort import BANK, INTERACTIVE
+
+    if judgement is None or calibration is None or INTERACTIVE not in judgement.summaries:
+        return judgement, calibration, {"value": False, "why": "no held-out image with 2 objects of a label to judge "
+                                                               "a drawn box on: the drawn label's bank does not join"}
+    bank = _bank_answers(judgement.figures_at(calibration.threshold))
+    if BANK not in judgement.summaries or not bank["value"]:
+        child.config = child.config.replace(detection_drawn_bank=False)
+        return judgement, calibration, {"value": False, "why": f"the bank does not answer ({bank['why']}): a drawn "
+                                                               "box is answered from the box alone"}
+    child.config = child.config.replace(detection_drawn_bank=True)
+    drawn, drawn_copies = judge_drawn_again()
+    joined = judgement.with_mode_of(drawn, INTERACTIVE)
+    if copies is not None and drawn_copies is not None and INTERACTIVE in drawn_copies.summaries:
+        copies = copies.with_mode_of(drawn_copies, INTERACTIVE)
+    whole = joined.combined(copies)
+    again = whole.calibrate(tie_break)
+    record = {"value": True, "why": f"the bank answers ({bank['why']}): the drawn label's exemplars join a drawn box's "
+                                    f"answer, and the threshold is calibrated again with them ({calibration.threshold:g} "
+                                    f"-> {again.threshold:g})",
+              "holdout_effort": {"drawn_answer_alone": judgement.figures_at(calibration.threshold)["effort"],
+                                 "drawn_label_bank_joins": joined.figures_at(again.threshold)["effort"]}}
+    return joined, again, record
 
 
 def _drawn_bank_step(child, judgement, tie_break: str, judge_drawn_again):

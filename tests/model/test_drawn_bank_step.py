@@ -12,7 +12,10 @@ SWEEP = (0.5, 0.9)
 
 
 def _rows(efforts):
-    return [{"effort": e, "instances": 10} for e in efforts]
+    """Per threshold, the summary of 10 objects whose effort is `e` (deletions only: what `combined` sums)."""
+    from model.evaluation.effort import EffortSummary
+
+    return [EffortSummary(instances=10, deletions=round(e * 10)).to_dict() for e in efforts]
 
 
 def _judgement(drawn=None, bank=None, sweep=SWEEP):
@@ -78,7 +81,7 @@ def test_a_mode_is_taken_from_a_judgement_of_the_same_sweep_only():
 
 @pytest.mark.slow
 def test_the_recipe_judges_the_drawn_mode_again_and_records_its_decision(tiny_model, monkeypatch):
-    """`judge_child` with `decide_drawn_bank` answers the slice's drawn boxes a second time (the drawn mode alone, the
+    """`judge_child` with the "held-out" rule answers the slice's drawn boxes a second time (the drawn mode alone, the
     join on), leaves the model's `detection_drawn_bank` as its record says, and calibrates under that decision;
     without it the model's own setting stands and nothing is judged again."""
     import model.training.holdout_effort as holdout_effort
@@ -98,12 +101,54 @@ def test_the_recipe_judges_the_drawn_mode_again_and_records_its_decision(tiny_mo
     data = project(4)
     train_set, holdout_set = (type(data)(data.categories, images, "p") for images in (data.images[:3],
                                                                                      data.images[3:]))
-    _, _, _, off = judge_child(tiny_model, "v", holdout_set, train_set, Settings(), shifted_calibration=False)
+    _, _, _, off = judge_child(tiny_model, "v", holdout_set, train_set, Settings(), shifted_calibration=False,
+                               drawn_bank="off")
     assert judged == [(1, (INTERACTIVE, BANK), False)] and off["value"] is False and "not decided" in off["why"]
     judged.clear()
     judgement, _, calibration, record = judge_child(tiny_model, "v", holdout_set, train_set, Settings(),
-                                                    shifted_calibration=False, decide_drawn_bank=True)
+                                                    shifted_calibration=False, drawn_bank="held-out")
     assert judged == [(1, (INTERACTIVE, BANK), False), (1, (INTERACTIVE,), True)]
     assert tiny_model.config.detection_drawn_bank is record["value"]
     assert set(record["holdout_effort"]) == {"drawn_answer_alone", "drawn_label_bank_joins"}
     assert calibration.threshold == judgement.calibrate().threshold == tiny_model.config.detection_min_confidence
+
+
+@pytest.mark.parametrize("with_copies", [False, True], ids=["slice alone", "slice and shifted copies"])
+def test_where_the_bank_pays_the_join_is_judged_and_the_threshold_chosen_again(tiny_predictor, with_copies):
+    """The "where-bank-pays" rule: the child's bank answers at its threshold (effort below what suggesting nothing
+    costs), so its drawn mode is judged again with the join, on the slice and on the copies that calibrated, the bank
+    mode's sweeps kept, and the threshold is chosen again over them."""
+    from model.predictor import Predictor
+    from model.training.finetune import _join_where_bank_pays
+
+    child = Predictor(tiny_predictor.model, version="child")
+    first = _judgement(drawn=(0.2, 0.6), bank=(0.3, 0.5))  # alone: 0.5 is best (0.25)
+    copies = _judgement(drawn=(0.2, 0.6), bank=(0.3, 0.5)) if with_copies else None
+    calibration = first.combined(copies).calibrate()
+    judged_with = []
+
+    def judge_drawn_again():
+        judged_with.append(child.config.detection_drawn_bank)
+        return _judgement(drawn=(0.9, 0.1)), copies and _judgement(drawn=(0.9, 0.1))  # joined: 0.9 is best now
+
+    standing, again, record = _join_where_bank_pays(child, first, copies, calibration, "highest", judge_drawn_again)
+    assert judged_with == [True] and record["value"] is True and child.config.detection_drawn_bank is True
+    assert calibration.threshold == 0.5 and again.threshold == 0.9
+    assert standing.summaries[INTERACTIVE] == _rows((0.9, 0.1)) and standing.summaries[BANK] == _rows((0.3, 0.5))
+    assert record["holdout_effort"] == {"drawn_answer_alone": 0.25, "drawn_label_bank_joins": 0.3}
+    assert "0.5 -> 0.9" in record["why"]
+
+
+@pytest.mark.parametrize("judgement", [None, _judgement(drawn=(0.2, 0.6), bank=(1.0, 1.0)),
+                                       _judgement(drawn=(0.2, 0.6))],
+                         ids=["nothing held out", "the bank does not pay", "no bank trial"])
+def test_where_the_bank_does_not_answer_a_drawn_box_is_answered_alone(tiny_predictor, judgement):
+    from model.predictor import Predictor
+    from model.training.finetune import _join_where_bank_pays
+
+    child = Predictor(tiny_predictor.model, version="child")
+    calibration = judgement and judgement.calibrate()
+    standing, kept, record = _join_where_bank_pays(child, judgement, None, calibration, "highest",
+                                                   lambda: pytest.fail("nothing to judge again"))
+    assert standing is judgement and kept is calibration and record["value"] is False
+    assert not child.config.detection_drawn_bank

@@ -289,26 +289,39 @@ def test_the_worker_fine_tunes_with_the_settings_of_its_environment():
     settings = _finetune_settings(Settings.from_env({"TRAIN_AVERAGE_TAIL": "0.3", "TRAIN_PARENT_SHARE": "0.2",
                                                      "TRAIN_RUNS": "3", "TRAIN_SHIFTED_CALIBRATION": "false",
                                                      "TRAIN_ACQUISITION_SHIFT": "true", "TRAIN_REFIT": "true",
-                                                     "TRAIN_TIE_BREAK": "highest", "TRAIN_DRAWN_BANK": "true"}))
+                                                     "TRAIN_TIE_BREAK": "highest",
+                                                     "TRAIN_DRAWN_BANK": "where-bank-pays"}))
     assert settings.average_tail == 0.3 and settings.parent_share == 0.2 and settings.runs == 3
-    assert settings.tie_break == "highest" and settings.drawn_bank is True
+    assert settings.tie_break == "highest" and settings.drawn_bank == "where-bank-pays"
     assert settings.shifted_calibration is False and settings.acquisition_shift is True and settings.refit is True
     defaults = _finetune_settings(Settings.from_env({}))
     assert defaults.average_tail == FineTuneSettings().average_tail and defaults.runs == FineTuneSettings().runs == 1
     assert defaults.shifted_calibration is FineTuneSettings().shifted_calibration is True
     assert defaults.acquisition_shift is FineTuneSettings().acquisition_shift
     assert defaults.refit is FineTuneSettings().refit
-    assert defaults.drawn_bank is FineTuneSettings().drawn_bank
+    assert defaults.drawn_bank == FineTuneSettings().drawn_bank == "off"
     assert defaults.tie_break == FineTuneSettings().tie_break == "middle"
 
 
-@pytest.mark.parametrize(("runs", "tail", "tie_break", "message"), [
-    (0, 0.0, "middle", "runs 0 is outside 1-8"), (MAX_RUNS + 1, 0.0, "middle", "TRAIN_RUNS"),
-    (2, 0.5, "middle", "choose one"), (1, 0.0, "lowest", "TRAIN_TIE_BREAK")])
-def test_finetune_refuses_bad_settings_before_training(runs, tail, tie_break, message, tmp_path):
+@pytest.mark.parametrize(("runs", "tail", "tie_break", "drawn_bank", "message"), [
+    (0, 0.0, "middle", "off", "runs 0 is outside 1-8"), (MAX_RUNS + 1, 0.0, "middle", "off", "TRAIN_RUNS"),
+    (2, 0.5, "middle", "off", "choose one"), (1, 0.0, "lowest", "off", "TRAIN_TIE_BREAK"),
+    (1, 0.0, "middle", "always", "TRAIN_DRAWN_BANK as one of off, held-out, where-bank-pays")])
+def test_finetune_refuses_bad_settings_before_training(runs, tail, tie_break, drawn_bank, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         finetune(tmp_path / "absent.weights.h5", project(2), tmp_path / "child.weights.h5", "v2",
-                 FineTuneSettings(runs=runs, average_tail=tail, tie_break=tie_break))
+                 FineTuneSettings(runs=runs, average_tail=tail, tie_break=tie_break, drawn_bank=drawn_bank))
+
+
+def test_the_environment_offers_the_recipes_drawn_bank_rules():
+    from common.exceptions import SettingsError
+    from common.settings import Settings
+    from model.training.holdout_effort import DRAWN_BANK_RULES
+
+    for rule in DRAWN_BANK_RULES:
+        assert Settings.from_env({"TRAIN_DRAWN_BANK": rule}).train_drawn_bank == rule
+    with pytest.raises(SettingsError, match="TRAIN_DRAWN_BANK='true': use one of off, held-out, where-bank-pays"):
+        Settings.from_env({"TRAIN_DRAWN_BANK": "true"})
 
 
 @pytest.mark.parametrize(("max_steps", "runs", "expected"), [(150, 1, [150]), (150, 2, [75, 75]),

@@ -48,7 +48,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     result = subprocess.run([sys.executable, "-m", "model", "finetune", "--init", str(parent), "--data", str(data),
                              "--format", "coco", "--images-dir", str(data.parent / "images"), "--out", str(out),
                              "--steps", "3", "--time-budget-minutes", "2", "--no-shifted-calibration",
-                             "--acquisition-shift", "--no-refit", "--tie-break", "highest", "--drawn-bank"],
+                             "--acquisition-shift", "--no-refit", "--tie-break", "highest", "--drawn-bank", "held-out"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
@@ -73,7 +73,7 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert summary["bank_answers"] == card.training["bank_answers"]
     assert summary["frame_convention"] == card.training["frame_convention"] and "why" in summary["frame_convention"]
     assert card.config["detection_skip_border"] is summary["frame_convention"]["skip"]
-    # --drawn-bank: the held-out slice decided whether the drawn label's exemplars join a drawn box's answer
-    assert card.training["settings"]["drawn_bank"] is True and summary["drawn_bank"] == card.training["drawn_bank"]
+    # --drawn-bank held-out: the held-out slice decided whether the drawn label's exemplars join a drawn box's answer
+    assert card.training["settings"]["drawn_bank"] == "held-out" and summary["drawn_bank"] == card.training["drawn_bank"]
     assert card.config["detection_drawn_bank"] is summary["drawn_bank"]["value"]
     assert "holdout_effort" in summary["drawn_bank"] or "no held-out image" in summary["drawn_bank"]["why"]

@@ -1,7 +1,7 @@
 """Session 23 part 1 (prereg.md): children re-judged and re-calibrated by the recipe's steps 3-6 with today's
-defaults, the drawn-label bank step on (arm UD, `judge_child(..., decide_drawn_bank=True)`) or off (arm CL, the
-check that re-judging a fresh child gives its training-time row), or the join on throughout (arm U, session 22's,
-for part 1b's arm UT), then measured on the curve's judged images in
+defaults, with the drawn-label bank decided on the held-out slice (arm UD, `judge_child(..., drawn_bank="held-out")`),
+joined where the child's bank pays (arm UB, part 3, "where-bank-pays"), off (arm CL, the check that re-judging a
+fresh child gives its training-time row), or on throughout (arm U, session 22's, for part 1b's arm UT), then measured on the curve's judged images in
 both modes at that threshold (`bench.effort_curve.measure`). Usage:
 
     PYTHONPATH=. python bench/results/exp-session23/decided_children.py OUTDIR KIND ARM SET:SEED:K [SET:SEED:K ...]
@@ -21,12 +21,13 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
 from runs_children import at, each_child, measure, sweep_best, with_run
 
 ROWS = Path(__file__).parent / "rows.jsonl"
+RULES = {"UD": "held-out", "UB": "where-bank-pays"}
 
 
 def rejudged(path: Path, kind: str, arm: str, seed: int, accepted):
     """The child at `path` judged and calibrated by the recipe's steps 3-6 with today's defaults, the drawn-label
-    bank step on (UD) or off (CL), or the join on throughout (U): `(model, card, judgement, calibration, bank,
-    drawn_bank)`."""
+    bank decided by the arm's rule (UD, UB), off (CL) or on throughout (U): `(model, card, judgement, calibration,
+    bank, drawn_bank)`."""
     from common.settings import Settings
     from model.checkpoint import load_checkpoint
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
@@ -41,7 +42,7 @@ def rejudged(path: Path, kind: str, arm: str, seed: int, accepted):
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
     judgement, _, calibration, drawn_bank = judge_child(
         model, f"{card.version}-s23", own.holdout, own.train, Settings(), shifted_calibration=True,
-        tie_break=defaults.tie_break, decide_drawn_bank=arm == "UD")
+        tie_break=defaults.tie_break, drawn_bank=RULES.get(arm, "off"))
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
     model.config = model.config.replace(detection_bank_answers=bank["value"])
@@ -52,7 +53,7 @@ def main():
     from model.checkpoint import save_checkpoint
 
     out_dir, kind, arm = sys.argv[1], sys.argv[2], sys.argv[3]
-    assert kind in ("fresh", "run0") and arm in ("CL", "UD", "U")
+    assert kind in ("fresh", "run0") and arm in ("CL", "UD", "U", "UB")
     for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[4:]]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")
