@@ -242,7 +242,7 @@ class Settings:
         "After a new version is judged and calibrated on the held-out images, train it again from the parent on every "
         "accepted image, held-out ones included, keeping its threshold and decisions (doubles the training time).")
     train_drawn_bank: str = _env(
-        "TRAIN_DRAWN_BANK",  # the choices are model.training.holdout_effort.DRAWN_BANK_RULES
+        "TRAIN_DRAWN_BANK",  # the choices are model.training.drawn_bank.DRAWN_BANK_RULES
         lambda n, r: _parse_choice(n, r, ("off", "held-out", "where-bank-pays")), "off",
         "Whether a new version's drawn boxes are joined by their label's own accepted exemplars: off (never), "
         "held-out (where its held-out images say the join costs less), where-bank-pays (where its batch "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model.cli.arguments import add_data_args, dataset_and_split, parse_config_override
 from model.evaluation.calibration import TIE_BREAKS
-from model.training.holdout_effort import DRAWN_BANK_RULES
+from model.training.drawn_bank import DRAWN_BANK_RULES
 
 
 def add_train_parser(sub) -> None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
-from model.training.holdout_effort import DRAWN_BANK_RULES
+from model.training.drawn_bank import DRAWN_BANK_RULES, decide_on_held_out, join_where_bank_pays
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -128,9 +128,9 @@ class FineTuneSettings:
         drawn_bank: whether the drawn label's own exemplars join a drawn box's answer (config
             `detection_drawn_bank`, `model.answering.with_own_bank`), one of `DRAWN_BANK_RULES`: "off" (never,
             whatever the parent's card says), "held-out" (the drawn mode is judged again with them, and they join
-            only where the held-out effort is strictly lower: `_drawn_bank_step`), "where-bank-pays" (they join where
-            the child's bank answers at its calibrated threshold, and the threshold is calibrated again with the
-            join: `_join_where_bank_pays`).
+            only where the held-out effort is strictly lower), "where-bank-pays" (they join where the child's bank
+            answers at its calibrated threshold, and the threshold is calibrated again with the join); see
+            `model.training.drawn_bank`.
         seed: the split, the episodes and the training (run r: `seed + r * RUN_SEED_STRIDE` for the last two).
     """
 
@@ -386,7 +386,8 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
                 shifted_calibration: bool, tie_break: str = "highest", drawn_bank: str = "off"):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
     frame convention and (`drawn_bank`, `FineTuneSettings.drawn_bank`'s rule) whether the drawn label's bank joins a
-    drawn box's answer, calibrate the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank` and `detection_min_confidence`.
+    drawn box's answer, calibrate the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank`
+    and `detection_min_confidence`.
 
     Args:
         shifted_calibration: calibrate on the held-out slice and its shifted copies
@@ -397,8 +398,8 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     Returns:
         `(judgement, frame record, calibration, drawn-bank record)`: the `HoldoutJudgement` of the held-out slice
         that stands (None with nothing held out), the card's `frame_convention`, the `choose_threshold` result (None:
-        the threshold is `FIXED_THRESHOLD`) and the card's `drawn_bank` (`_drawn_bank_step`,
-        `_join_where_bank_pays`; "off": the model's own setting, not decided).
+        the threshold is `FIXED_THRESHOLD`) and the card's `drawn_bank` (`model.training.drawn_bank`; "off": the
+        model's own setting, not decided).
     """
     from model.predictor import Predictor
     from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
@@ -417,7 +418,7 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
         return judge_on_holdout(child, images, train_set, answer_settings, modes=(INTERACTIVE,), skip_first=skip_first)
 
     if drawn_bank == "held-out":
-        judgement, record = _drawn_bank_step(child, judgement, tie_break, lambda: judge_drawn(holdout))
+        judgement, record = decide_on_held_out(child, judgement, tie_break, lambda: judge_drawn(holdout))
     calibration = judgement.calibrate(tie_break) if judgement else None
     copies = shifted = None
     if calibration is not None and shifted_calibration:
@@ -426,89 +427,14 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
         copies = judge_on_holdout(child, shifted, train_set, answer_settings, skip_first=len(holdout.images))
         calibration = judgement.combined(copies).calibrate(tie_break)
     if drawn_bank == "where-bank-pays":  # the copies' drawn boxes are judged again where they took part
-        judgement, calibration, record = _join_where_bank_pays(
-            child, judgement, copies, calibration, tie_break,
+        verdict = _bank_answers(judgement.figures_at(calibration.threshold)) if judgement and calibration else None
+        judgement, calibration, record = join_where_bank_pays(
+            child, judgement, copies, calibration, tie_break, verdict,
             lambda: (judge_drawn(holdout), copies and judge_drawn(shifted, skip_first=len(holdout.images))))
     model.config = model.config.replace(
         detection_min_confidence=calibration.threshold if calibration else FIXED_THRESHOLD,
         detection_skip_border=skip_border, detection_drawn_bank=record["value"])
     return judgement, frame, calibration, record
-
-
-def _join_where_bank_pays(child, judgement, copies, calibration, tie_break: str, judge_drawn_again):
-    """The "where-bank-pays" rule (`FineTuneSettings.drawn_bank`): `(the judgement that stands, the calibration, the
-    card's record)`.
-
-    Where the child's bank answers at its calibrated threshold (step 5, `_bank_answers`), its drawn mode is judged
-    again with the drawn label's own exemplars joining each drawn box's answer, on the held-out slice and (when
-    `copies` took part in the calibration) on its shifted copies; the bank mode keeps its sweeps, and the threshold
-    is calibrated again on the modes with the join. Where the bank does not answer, a drawn box is answered from the
-    box alone. A bank that finds the project's objects on the held-out images helps a drawn box find the ones the box
-    alone misses; a bank that suggests background only adds errors (session 22: coco128).
-
-    Args:
-        child: the child's `Predictor` (its config's `detection_drawn_bank` is set as decided); judgement: the
-            slice's `HoldoutJudgement` without the join (None: nothing held out); copies: the copies' judgement
-            (None: the slice alone calibrates); calibration: the threshold chosen without the join;
-        judge_drawn_again: `() -> (the slice's drawn-mode judgement, the copies' or None)`, with the join on.
-    """
-    from model.training.holdout_effort import BANK, INTERACTIVE
-
-    if judgement is None or calibration is None or INTERACTIVE not in judgement.summaries:
-        return judgement, calibration, {"value": False, "why": "no held-out image with 2 objects of a label to judge "
-                                                               "a drawn box on: the drawn label's bank does not join"}
-    bank = _bank_answers(judgement.figures_at(calibration.threshold))
-    if BANK not in judgement.summaries or not bank["value"]:
-        child.config = child.config.replace(detection_drawn_bank=False)
-        return judgement, calibration, {"value": False, "why": f"the bank does not answer ({bank['why']}): a drawn "
-                                                               "box is answered from the box alone"}
-    child.config = child.config.replace(detection_drawn_bank=True)
-    drawn, drawn_copies = judge_drawn_again()
-    joined = judgement.with_mode_of(drawn, INTERACTIVE)
-    if copies is not None and drawn_copies is not None and INTERACTIVE in drawn_copies.summaries:
-        copies = copies.with_mode_of(drawn_copies, INTERACTIVE)
-    whole = joined.combined(copies)
-    again = whole.calibrate(tie_break)
-    record = {"value": True, "why": f"the bank answers ({bank['why']}): the drawn label's exemplars join a drawn box's "
-                                    f"answer, and the threshold is calibrated again with them ({calibration.threshold:g} "
-                                    f"-> {again.threshold:g})",
-              "holdout_effort": {"drawn_answer_alone": judgement.figures_at(calibration.threshold)["effort"],
-                                 "drawn_label_bank_joins": joined.figures_at(again.threshold)["effort"]}}
-    return joined, again, record
-
-
-def _drawn_bank_step(child, judgement, tie_break: str, judge_drawn_again):
-    """Step 3's drawn-label bank (`FineTuneSettings.drawn_bank`): `(the judgement that stands, the card's record)`.
-
-    The drawn mode is judged a second time with the drawn label's own exemplars joining each drawn box's answer
-    (`detection_drawn_bank`); the bank mode does not change with it and keeps its sweep. The join is kept only when
-    the mean effort over the modes, each judgement at its own calibrated threshold, is strictly lower with it (a tie
-    keeps it off: it costs an answer from the bank per drawn box).
-
-    Args:
-        child: the child's `Predictor` (its config's `detection_drawn_bank` is set for the second judgement and left
-            as decided); judgement: the child's `HoldoutJudgement` without the join, or None (nothing held out);
-        tie_break: the calibration's; judge_drawn_again: judges `child`'s drawn mode alone (a `HoldoutJudgement`
-            with the interactive mode, or None).
-    """
-    from model.training.holdout_effort import INTERACTIVE
-
-    if judgement is None or INTERACTIVE not in judgement.summaries:
-        return judgement, {"value": False, "why": "no held-out image with 2 objects of a label to judge a drawn box "
-                                                  "on: the drawn label's bank does not join"}
-    without = judgement.effort_at_calibration(tie_break)
-    child.config = child.config.replace(detection_drawn_bank=True)
-    drawn = judge_drawn_again()
-    joined = judgement.with_mode_of(drawn, INTERACTIVE) if drawn and INTERACTIVE in drawn.summaries else None
-    with_bank = joined.effort_at_calibration(tie_break) if joined else None
-    record = {"holdout_effort": {"drawn_answer_alone": without, "drawn_label_bank_joins": with_bank}}
-    if with_bank is not None and with_bank < without:
-        return joined, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
-                                                       f"held-out effort {with_bank:.4f} against {without:.4f}"}
-    child.config = child.config.replace(detection_drawn_bank=False)
-    return judgement, record | {"value": False, "why": f"the drawn label's exemplars do not lower the held-out "
-                                                       f"effort ({_effort_text(with_bank)} against {without:.4f}): "
-                                                       "a drawn box is answered from the box alone"}
 
 
 def frame_convention(train_set: Dataset):

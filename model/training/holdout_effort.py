@@ -25,13 +25,9 @@ from dataclasses import dataclass
 from model.data.annotations import Dataset
 from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
 
-__all__ = ["BANK", "DRAWN_BANK_RULES", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout"]
+__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout"]
 
 INTERACTIVE, BANK = "interactive", "bank"
-DRAWN_BANK_RULES = ("off", "held-out", "where-bank-pays")
-"""How the recipe decides whether a version's drawn boxes are joined by their label's own exemplars
-(`model.training.finetune.FineTuneSettings.drawn_bank`; TRAIN_DRAWN_BANK's choices in `common.settings` are the
-same, tested)."""
 SEEDS = 1
 """References per (held-out image, label) in the interactive mode."""
 

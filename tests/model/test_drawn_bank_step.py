@@ -1,5 +1,5 @@
-"""The recipe's decision whether the drawn label's own exemplars join a drawn box's answer (`FineTuneSettings.drawn_bank`,
-`model.training.finetune._drawn_bank_step`): judged again on the held-out slice, kept only where it costs less."""
+"""The recipe's rules for whether the drawn label's own exemplars join a drawn box's answer
+(`FineTuneSettings.drawn_bank`, `model.training.drawn_bank`): on the held-out slice's say, or where the bank pays."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _judgement(drawn=None, bank=None, sweep=SWEEP):
 def test_the_drawn_labels_bank_joins_only_where_the_held_out_slice_says_it_costs_less(
         tiny_predictor, drawn, joined, bank, keeps):
     from model.predictor import Predictor
-    from model.training.finetune import _drawn_bank_step
+    from model.training.drawn_bank import decide_on_held_out
 
     child = Predictor(tiny_predictor.model, version="child")
     judged_with = []
@@ -46,7 +46,7 @@ def test_the_drawn_labels_bank_joins_only_where_the_held_out_slice_says_it_costs
         return _judgement(drawn=joined)
 
     first = _judgement(drawn, bank)
-    standing, record = _drawn_bank_step(child, first, "highest", judge_drawn_again)
+    standing, record = decide_on_held_out(child, first, "highest", judge_drawn_again)
     assert judged_with == [True]  # the second judgement answers with the join on
     assert record["value"] is keeps and child.config.detection_drawn_bank is keeps
     assert record["holdout_effort"] == {
@@ -61,10 +61,10 @@ def test_the_drawn_labels_bank_joins_only_where_the_held_out_slice_says_it_costs
 @pytest.mark.parametrize("judgement", [None, _judgement(bank=(0.4, 0.5))], ids=["nothing held out", "bank only"])
 def test_without_a_drawn_box_to_judge_the_drawn_labels_bank_does_not_join(tiny_predictor, judgement):
     from model.predictor import Predictor
-    from model.training.finetune import _drawn_bank_step
+    from model.training.drawn_bank import decide_on_held_out
 
     child = Predictor(tiny_predictor.model, version="child")
-    standing, record = _drawn_bank_step(child, judgement, "highest", lambda: pytest.fail("nothing to judge again"))
+    standing, record = decide_on_held_out(child, judgement, "highest", lambda: pytest.fail("nothing to judge again"))
     assert standing is judgement and record["value"] is False and "no held-out image" in record["why"]
     assert not child.config.detection_drawn_bank
 
@@ -119,7 +119,7 @@ def test_where_the_bank_pays_the_join_is_judged_and_the_threshold_chosen_again(t
     costs), so its drawn mode is judged again with the join, on the slice and on the copies that calibrated, the bank
     mode's sweeps kept, and the threshold is chosen again over them."""
     from model.predictor import Predictor
-    from model.training.finetune import _join_where_bank_pays
+    from model.training.drawn_bank import join_where_bank_pays
 
     child = Predictor(tiny_predictor.model, version="child")
     first = _judgement(drawn=(0.2, 0.6), bank=(0.3, 0.5))  # alone: 0.5 is best (0.25)
@@ -131,7 +131,9 @@ def test_where_the_bank_pays_the_join_is_judged_and_the_threshold_chosen_again(t
         judged_with.append(child.config.detection_drawn_bank)
         return _judgement(drawn=(0.9, 0.1)), copies and _judgement(drawn=(0.9, 0.1))  # joined: 0.9 is best now
 
-    standing, again, record = _join_where_bank_pays(child, first, copies, calibration, "highest", judge_drawn_again)
+    verdict = {"value": True, "why": "bank effort below 1"}
+    standing, again, record = join_where_bank_pays(child, first, copies, calibration, "highest", verdict,
+                                                   judge_drawn_again)
     assert judged_with == [True] and record["value"] is True and child.config.detection_drawn_bank is True
     assert calibration.threshold == 0.5 and again.threshold == 0.9
     assert standing.summaries[INTERACTIVE] == _rows((0.9, 0.1)) and standing.summaries[BANK] == _rows((0.3, 0.5))
@@ -144,11 +146,13 @@ def test_where_the_bank_pays_the_join_is_judged_and_the_threshold_chosen_again(t
                          ids=["nothing held out", "the bank does not pay", "no bank trial"])
 def test_where_the_bank_does_not_answer_a_drawn_box_is_answered_alone(tiny_predictor, judgement):
     from model.predictor import Predictor
-    from model.training.finetune import _join_where_bank_pays
+    from model.training.drawn_bank import join_where_bank_pays
 
     child = Predictor(tiny_predictor.model, version="child")
     calibration = judgement and judgement.calibrate()
-    standing, kept, record = _join_where_bank_pays(child, judgement, None, calibration, "highest",
-                                                   lambda: pytest.fail("nothing to judge again"))
+    verdict = judgement and {"value": BANK in judgement.summaries and judgement.summaries[BANK][0]["effort"] < 1,
+                             "why": "step 5"}
+    standing, kept, record = join_where_bank_pays(child, judgement, None, calibration, "highest", verdict,
+                                                  lambda: pytest.fail("nothing to judge again"))
     assert standing is judgement and kept is calibration and record["value"] is False
     assert not child.config.detection_drawn_bank

@@ -316,7 +316,7 @@ def test_finetune_refuses_bad_settings_before_training(runs, tail, tie_break, dr
 def test_the_environment_offers_the_recipes_drawn_bank_rules():
     from common.exceptions import SettingsError
     from common.settings import Settings
-    from model.training.holdout_effort import DRAWN_BANK_RULES
+    from model.training.drawn_bank import DRAWN_BANK_RULES
 
     for rule in DRAWN_BANK_RULES:
         assert Settings.from_env({"TRAIN_DRAWN_BANK": rule}).train_drawn_bank == rule
