@@ -16,7 +16,7 @@ Nothing here imports TensorFlow: the judging is passed in as callables.
 
 from __future__ import annotations
 
-from model.training.holdout_effort import BANK, INTERACTIVE
+from model.training.holdout_effort import BANK, INTERACTIVE, kept_if_cheaper
 
 __all__ = ["DRAWN_BANK_RULES", "decide_on_held_out", "join_where_bank_pays"]
 
@@ -40,16 +40,16 @@ def decide_on_held_out(child, judgement, tie_break: str, judge_drawn_again):
     """
     if judgement is None or INTERACTIVE not in judgement.summaries:
         return judgement, {"value": False, "why": NOTHING_TO_JUDGE}
-    without = judgement.effort_at_calibration(tie_break)
-    child.config = child.config.replace(detection_drawn_bank=True)
-    drawn = judge_drawn_again()
-    joined = judgement.with_mode_of(drawn, INTERACTIVE) if drawn and INTERACTIVE in drawn.summaries else None
-    with_bank = joined.effort_at_calibration(tie_break) if joined else None
+
+    def joined():
+        drawn = judge_drawn_again()
+        return judgement.with_mode_of(drawn, INTERACTIVE) if drawn and INTERACTIVE in drawn.summaries else None
+
+    kept, standing, without, with_bank = kept_if_cheaper(child, "detection_drawn_bank", judgement, joined, tie_break)
     record = {"holdout_effort": {"drawn_answer_alone": without, "drawn_label_bank_joins": with_bank}}
-    if with_bank is not None and with_bank < without:
-        return joined, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
-                                                       f"held-out effort {with_bank:.4f} against {without:.4f}"}
-    child.config = child.config.replace(detection_drawn_bank=False)
+    if kept:
+        return standing, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
+                                                         f"held-out effort {with_bank:.4f} against {without:.4f}"}
     joined_text = "n/a" if with_bank is None else f"{with_bank:.4f}"
     return judgement, record | {"value": False, "why": f"the drawn label's exemplars do not lower the held-out "
                                                        f"effort ({joined_text} against {without:.4f}): a drawn box "

@@ -50,6 +50,7 @@ from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
 from model.training.drawn_bank import DRAWN_BANK_RULES, decide_on_held_out, join_where_bank_pays
+from model.training.holdout_effort import kept_if_cheaper
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -462,15 +463,11 @@ def _frame_step(convention, child, judgement, judge_again):
                              "image can confirm it, so cut objects are suggested")
         record["skip"] = False
         return False, judgement, record
-    without = judgement.effort_at_calibration()
-    child.config = child.config.replace(detection_skip_border=True)
-    skipping = judge_again()
-    with_skip = skipping.effort_at_calibration() if skipping else None
+    skip, standing, without, with_skip = kept_if_cheaper(child, "detection_skip_border", judgement, judge_again)
     record["holdout_effort"] = {"suggesting_cut_objects": without, "skipping_them": with_skip}
-    if with_skip is not None and with_skip < without:
+    if skip:
         record["why"] += f"; confirmed on the held-out slice (effort {with_skip:.4f} against {without:.4f})"
-        return True, skipping, record
-    child.config = child.config.replace(detection_skip_border=False)
+        return True, standing, record
     record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
                      f"slice skipping them does not cost less (effort {_effort_text(with_skip)} against "
                      f"{without:.4f}), so cut objects are suggested")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from model.data.annotations import Dataset
 from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
 
-__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout"]
+__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout", "kept_if_cheaper"]
 
 INTERACTIVE, BANK = "interactive", "bank"
 SEEDS = 1
@@ -154,7 +154,7 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     labels = [c for c in holdout.categories if holdout.images_with(holdout.category_id(c))]
     trials = [trial for trial in plan_trials(holdout, labels, SEEDS) if trial.image_index >= skip_first]
     bank = bank_from_dataset(train, [c for c in train.categories if c in holdout.categories])
-    if trials and INTERACTIVE in modes:  # the training images' exemplars claim their labels' objects, as the backend's bank would
+    if trials and INTERACTIVE in modes:  # the training images' exemplars serve the answer, as the backend's bank would
         answerer = ServiceAnswerer(predictor, at, decode_factor=answer_settings.decode_factor,
                                    max_pixels=answer_settings.max_image_pixels,
                                    claims=bank if predictor.config.uses_project_exemplars else None)
@@ -168,3 +168,26 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
         summaries[BANK] = [run.summary(i).to_dict() for i in range(len(thresholds))]
     summaries = {mode: rows for mode, rows in summaries.items() if rows[0].get("instances")}
     return HoldoutJudgement(thresholds, summaries) if summaries else None
+
+
+def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again, tie_break: str = "highest"):
+    """Judge `child` again with its config's boolean `option` on, and keep the option only where that judgement, at
+    its own calibrated threshold (`effort_at_calibration`), costs strictly less than `judgement` at its own: how the
+    recipe's steps decide a change of answer on one held-out slice (a tie keeps the answer as it was).
+
+    Args:
+        child: a `Predictor` whose `config` has `option` off; it is left on or off as decided.
+        judgement: the child's judgement without the option; judge_again: `() -> HoldoutJudgement | None`, the
+            child judged again (its config's option on).
+
+    Returns:
+        `(kept, the judgement that stands, effort without, effort with the option or None when nothing was judged)`.
+    """
+    without = judgement.effort_at_calibration(tie_break)
+    child.config = child.config.replace(**{option: True})
+    again = judge_again()
+    with_option = again.effort_at_calibration(tie_break) if again else None
+    if with_option is not None and with_option < without:
+        return True, again, without, with_option
+    child.config = child.config.replace(**{option: False})
+    return False, judgement, without, with_option
