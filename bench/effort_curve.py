@@ -196,10 +196,10 @@ def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
     if name == "droplets":
         dataset, clip_of = load_droplets(args.droplets_dir)
         return clip_split(dataset, clip_of, args.judged, args.seed)
-    if name == "sessions":  # the project is drawn once (seed 0); the curve's seed shuffles which frames
+    if name in ("sessions", "sessions-packed"):  # drawn once (seed 0); the curve's seed shuffles which frames
         from bench.sessions_set import sessions_dataset
 
-        dataset = sessions_dataset()
+        dataset = sessions_dataset(packed=name == "sessions-packed")
         return clip_split(dataset, {image.image_id: int(image.group) for image in dataset.images}, args.judged,
                           args.seed)
     return shuffled_split(load(name, args), max_k, args.judged, args.seed)

@@ -54,3 +54,32 @@ def test_the_curve_accepts_sessions_1_to_4_and_judges_sessions_5_to_8():
     assert {image.group for image in split.candidates} == {"1", "2", "3", "4"}
     assert {image.group for image in split.judged.images} == {"5", "6", "7", "8"}
     assert len(split.judged.images) == 4 * IMAGES_PER_SESSION
+
+
+def _touching_share(dataset) -> float:
+    """The share of objects whose box lies within 2 px of another object's box in the same image."""
+    touching = total = 0
+    for image in dataset.images:
+        boxes = np.array([a.box for a in image.instances])
+        for i, box in enumerate(boxes):
+            gaps = np.maximum(np.maximum(boxes[:, :2] - box[2:], box[:2] - boxes[:, 2:]), 0).max(axis=1)
+            gaps[i] = np.inf
+            touching += bool((gaps <= 2).any())
+            total += 1
+    return touching / total
+
+
+def test_the_packed_variant_puts_objects_against_each_other_and_leaves_the_default_set_as_it_was(project):
+    from bench.sessions_set import PACKED_NAME
+    from model.data.annotations import box_from_mask
+
+    packed = sessions_dataset(packed=True)
+    assert packed.name == PACKED_NAME and project.name == "sessions"
+    assert [i.group for i in packed.images] == [i.group for i in project.images]
+    image = packed.images[20]
+    masks = image.masks(image.instances)
+    assert np.sum(masks, axis=0).max() == 1  # touching, never overlapping
+    assert all(np.allclose(box_from_mask(m), a.box) for a, m in zip(image.instances, masks, strict=True))
+    assert _touching_share(packed) > 0.3 > _touching_share(project) + 0.1
+    split = load_split(PACKED_NAME, argparse.Namespace(judged=30, seed=3), 10)
+    assert {image.group for image in split.judged.images} == {"5", "6", "7", "8"}

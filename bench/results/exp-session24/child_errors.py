@@ -61,7 +61,7 @@ def main():
     argv = sys.argv[1:]
     gate_off = "--gate-off" in argv
     argv = [a for a in argv if a != "--gate-off"]
-    for parent, out, spec, name, seed, k, split, accepted, path in each_child(argv):
+    for parent, out, _spec, name, seed, k, split, accepted, path in each_child(argv):
         if not path.exists():
             finetune(parent, accepted, path, f"s24-{name}-s{seed}-k{k}",
                      FineTuneSettings(seed=seed, max_steps=150, time_budget_s=900))

@@ -18,8 +18,11 @@ def iou(a, b):
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)
-    return inter / (area(a)[:, None] + area(b)[None] - inter)
+    return inter / (_area(a)[:, None] + _area(b)[None] - inter)
+
+
+def _area(boxes):
+    return np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
 
 
 def count(row, threshold):
@@ -56,7 +59,8 @@ def count(row, threshold):
 
 
 def main(path, threshold=None):
-    rows = [json.loads(line) for line in open(path)]
+    with open(path) as lines:
+        rows = [json.loads(line) for line in lines]
     for mode in ("interactive", "bank"):
         sel = [r for r in rows if r["mode"] == mode]
         if not sel:

@@ -1,6 +1,6 @@
 """Session 24 part 1 (prereg.md): fresh children re-judged and re-calibrated by the recipe's steps 3-6 with today's
-defaults, with the child's reference gate off (arm G0) or as the child has it (arm CL, the check that re-judging
-gives the training-time row), then measured on the curve's judged images in both modes at that threshold
+defaults, with the child's reference gate off (arm G0), its drawn boxes' suggestions capped at twice their size
+(arm C), both (arm GC) or as the child has it (arm CL, the check that re-judging gives the training-time row), then measured on the curve's judged images in both modes at that threshold
 (`bench.effort_curve.measure`). Usage:
 
     PYTHONPATH=. python bench/results/exp-session24/gate_children.py OUTDIR ARM SET:SEED:K [SET:SEED:K ...]
@@ -18,12 +18,14 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
 from runs_children import at, each_child, measure, sweep_best
 
 ROWS = Path(__file__).parent / "rows.jsonl"
-GATES = {"CL": None, "G0": 0.0}
+ARMS = {"CL": {}, "G0": {"detection_reference_gate": 0.0}, "C": {"detection_size_cap": 2.0},
+        "GC": {"detection_reference_gate": 0.0, "detection_size_cap": 2.0}}
+"""Each arm's changes to the child's config before it is judged (part 2's arms C and GC: the size cap)."""
 
 
 def rejudged(path: Path, arm: str, seed: int, accepted):
-    """The child at `path` judged and calibrated by the recipe's steps 3-6 with today's defaults, its reference gate
-    as the arm says: `(model, card, judgement, calibration, bank, frame)`."""
+    """The child at `path` judged and calibrated by the recipe's steps 3-6 with today's defaults, its config
+    changed as the arm says: `(model, card, judgement, calibration, bank, frame)`."""
     from common.settings import Settings
     from model.checkpoint import load_checkpoint
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
@@ -32,8 +34,7 @@ def rejudged(path: Path, arm: str, seed: int, accepted):
     model, card = load_checkpoint(path)
     assert card.training["settings"]["seed"] == seed, "not this seed's child"
     model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True)
-    if GATES[arm] is not None:
-        model.config = model.config.replace(detection_reference_gate=GATES[arm])
+    model.config = model.config.replace(**ARMS[arm])
     defaults = FineTuneSettings()
     own = split_holdout(accepted, defaults.holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
@@ -50,7 +51,7 @@ def main():
     from model.checkpoint import save_checkpoint
 
     out_dir, arm = sys.argv[1], sys.argv[2]
-    assert arm in GATES
+    assert arm in ARMS
     for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")

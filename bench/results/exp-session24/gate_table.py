@@ -5,7 +5,6 @@ import json
 import sys
 
 import numpy as np
-
 from error_table import count, iou
 
 GATES = ("off", 0.3, 0.45, 0.6, "threshold")
@@ -34,7 +33,8 @@ def errors(rows, threshold, gate):
 
 
 def main(path, threshold=None):
-    rows = [json.loads(line) for line in open(path) if '"interactive"' in line]
+    with open(path) as lines:
+        rows = [json.loads(line) for line in lines if '"interactive"' in line]
     t = float(threshold) if threshold else rows[0]["threshold"]
     cells = [f"{g}: {errors(rows, t, g)[0]:.3f} ({errors(rows, t, g)[1]} withdrawn)" for g in GATES]
     print(f"{path.split('/')[-1]} @ {t} | " + " | ".join(cells))
