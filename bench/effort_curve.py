@@ -16,7 +16,8 @@ Sets: `coco128` (the `--classes`, default person and chair: held out of the ship
 (`../shared/data/droplets`, evaluation only) splits by clip, as its frames of one clip are near-copies: accepted
 frames only from clips 1-4, judged frames only from clips 5-8 (`clip_split`). `sessions` (`bench.sessions_set`,
 generated, allowed for choosing) is a project of two procedural kinds shot in 8 acquisition sessions; it splits the
-same way by session: accepted from sessions 1-4, judged from sessions 5-8.
+same way by session: accepted from sessions 1-4, judged from sessions 5-8. `sessions-packed` is the same project with
+half the objects touching another (session 24).
 
     python -m bench.effort_curve --datasets droplets,coco128,synthetic --out runs/effort_curve
     python -m bench.effort_curve --datasets coco128 --classes person,chair --out runs/effort_curve
@@ -348,7 +349,7 @@ def _version(checkpoint: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic, sessions")
+    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic, sessions, sessions-packed")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)

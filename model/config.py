@@ -92,6 +92,9 @@ class ModelConfig:
     detection_small_tiles: bool = False
     detection_size_tolerance: float = 0.0
     detection_size_falloff: float = 0.4
+    # A drawn box's answer keeps no suggestion larger than this many times the drawn boxes' size (square root of the
+    # box area; model/size_prior.py, within_size_cap): a suggestion never covers several objects. 0 = off.
+    detection_size_cap: float = 0.0
     # When unsure, suggest less: an answer whose own reference object (box IoU >= 0.5 with a drawn box) does not
     # come back with at least this score is withdrawn whole (model/answering.py, reference_gate); 0 = off.
     detection_reference_gate: float = 0.0
@@ -161,6 +164,9 @@ class ModelConfig:
             raise ValueError(f"reference_size must be a multiple of 32, got {self.reference_size}")
         if len(self.rpn_anchor_scales) != len(self.backbone_strides):
             raise ValueError("rpn_anchor_scales needs one scale per pyramid level (P2..P6)")
+        if self.detection_size_cap and self.detection_size_cap < 1:
+            raise ValueError(f"detection_size_cap must be 0 (off) or >= 1 (a multiple of the drawn boxes' size), got "
+                             f"{self.detection_size_cap}")
         if self.detection_size_tolerance and (self.detection_size_tolerance < 1 or self.detection_size_falloff <= 0):
             raise ValueError("detection_size_tolerance must be 0 (off) or >= 1, with detection_size_falloff > 0, got "
                              f"{self.detection_size_tolerance}, {self.detection_size_falloff}")

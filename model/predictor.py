@@ -23,7 +23,7 @@ from model.folding import fold_batch_norms
 from model.images import to_rgb
 from model.postprocess import boxes_to_original, paste_mask
 from model.preprocess import ResizeInfo, mold, reference_inputs, resize_square
-from model.size_prior import apply_size_prior
+from model.size_prior import apply_size_prior, within_size_cap
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,8 @@ class Predictor:
             max_instances: at most this many (default and upper bound: the preset's `detection_max_instances`).
             reference_boxes: `(K, 4)` xyxy pixels of the references when they were drawn in this very image: the
                 config's size prior (`detection_size_tolerance`, model/size_prior.py) then lowers the scores of
-                boxes far from their size. None (references from other images): no prior.
+                boxes far from their size, and its size cap (`detection_size_cap`) drops boxes larger than that
+                many times their size. None (references from other images): neither.
         """
         cfg = self.config
         score = cfg.detection_min_confidence if score_threshold is None else float(score_threshold)
@@ -194,6 +195,9 @@ class Predictor:
             order = np.argsort(-scores, kind="stable")
             order = order[passed[order]]
             boxes, scores, masks = boxes[order], scores[order], masks[order]
+        if reference_boxes is not None and cfg.detection_size_cap:
+            capped = within_size_cap(boxes, reference_boxes, cfg.detection_size_cap)
+            boxes, scores, masks = boxes[capped], scores[capped], masks[capped]
         instances = []
         for box, box_score, mask in zip(boxes, scores, masks, strict=True):
             if box[2] - box[0] < 1 or box[3] - box[1] < 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["apply_size_prior", "reference_size", "size_weights"]
+__all__ = ["apply_size_prior", "reference_size", "size_weights", "within_size_cap"]
 
 
 def size_weights(boxes: np.ndarray, reference_boxes: np.ndarray, tolerance: float, falloff: float) -> np.ndarray:
@@ -52,6 +52,25 @@ def apply_size_prior(boxes: np.ndarray, scores: np.ndarray, reference_boxes: np.
     """
     weighted = np.asarray(scores, np.float32) * size_weights(boxes, reference_boxes, tolerance, falloff)
     return weighted, weighted >= score_threshold
+
+
+def within_size_cap(boxes: np.ndarray, reference_boxes: np.ndarray, cap: float) -> np.ndarray:
+    """Which boxes are at most `cap` times the references' size (the hard upper half of the prior: a box much larger
+    than the drawn object is a box around several objects, whatever its score).
+
+    Args:
+        boxes: `(N, 4)` xyxy pixels; reference_boxes: `(K, 4)` xyxy pixels of the same image (K >= 1).
+        cap: >= 1, a multiple of `reference_size(reference_boxes)`.
+
+    Returns:
+        `(N,)` bool: size (square root of the box area) <= cap x the references' size.
+    """
+    if cap < 1:
+        raise ValueError(f"the size cap is a multiple of the reference's size, at least 1; got {cap}")
+    references = np.asarray(reference_boxes, np.float64).reshape(-1, 4)
+    if len(references) == 0:
+        raise ValueError("the size cap needs at least one reference box")
+    return _sizes(np.asarray(boxes, np.float64).reshape(-1, 4)) <= cap * reference_size(references)
 
 
 def reference_size(reference_boxes) -> float:

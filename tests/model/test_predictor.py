@@ -147,6 +147,25 @@ def test_size_prior_drops_boxes_far_from_the_reference_size(tiny_predictor, prod
     assert [i.score for i in weighted] == sorted((i.score for i in weighted), reverse=True)
 
 
+def test_size_cap_drops_boxes_larger_than_cap_times_the_drawn_box_and_only_for_drawn_boxes(tiny_predictor):
+    from model.predictor import Predictor
+    from model.size_prior import within_size_cap
+
+    capped = Predictor(tiny_predictor.model, version="tiny-capped")
+    capped.config = tiny_predictor.config.replace(detection_size_cap=1.2)
+    image = _image(seed=2)
+    box = [[20, 30, 32, 42]]
+    query = capped.encode_image(image)
+    ref = capped.encode_references(image, box)
+    plain = capped.find(query, ref, score_threshold=0.0)  # references from another image: no cap
+    drawn = capped.find(query, ref, score_threshold=0.0, reference_boxes=box)
+    inside = within_size_cap(np.array([i.box for i in plain]), np.array(box), 1.2)
+    assert 0 < inside.sum() < len(plain), "the tiny network's answer should hold boxes on both sides of the cap"
+    assert [i.score for i in drawn] == pytest.approx([i.score for i, kept in zip(plain, inside, strict=True) if kept])
+    with pytest.raises(ValueError, match="detection_size_cap"):
+        tiny_predictor.config.replace(detection_size_cap=0.5)
+
+
 def test_dihedral_references_average_the_eight_views(product_predictor):
     import tensorflow as tf
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.preprocess import DIHEDRAL_VIEWS, dihedral_views
-from model.size_prior import apply_size_prior, size_weights
+from model.size_prior import apply_size_prior, size_weights, within_size_cap
 
 REFERENCE = np.array([[10, 10, 50, 30]], np.float32)  # 40 x 20: size sqrt(800)
 
@@ -31,6 +31,24 @@ def test_weights_fall_with_distance_in_log_size_symmetrically():
     assert np.allclose(larger, smaller, atol=1e-5)
     expected = np.exp(-(((np.log(2.0) - np.log(1.5)) / 0.4) ** 2))
     assert larger[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_size_cap_keeps_boxes_up_to_cap_times_the_reference_size_whatever_their_shape():
+    size = np.sqrt(800)
+    boxes = np.array([_box_of_size(size / 5), _box_of_size(size), _box_of_size(size * 1.99, 4.0),
+                      _box_of_size(size * 2.01), _box_of_size(size * 6, 0.25)])
+    assert within_size_cap(boxes, REFERENCE, cap=2.0).tolist() == [True, True, True, False, False]
+    assert within_size_cap(np.zeros((0, 4)), REFERENCE, cap=2.0).shape == (0,)
+
+
+def test_the_size_cap_uses_the_geometric_mean_of_several_references_and_refuses_a_cap_below_one():
+    references = np.array([[0, 0, 10, 10], [0, 0, 40, 40]], np.float32)  # sizes 10 and 40: mean 20
+    assert within_size_cap(np.array([_box_of_size(39.0), _box_of_size(41.0)]), references, 2.0).tolist() == [True,
+                                                                                                            False]
+    with pytest.raises(ValueError, match="at least 1"):
+        within_size_cap(np.array([_box_of_size(10.0)]), REFERENCE, cap=0.5)
+    with pytest.raises(ValueError, match="at least one reference"):
+        within_size_cap(np.array([_box_of_size(10.0)]), np.zeros((0, 4)), cap=2.0)
 
 
 def test_several_references_use_their_geometric_mean_size():

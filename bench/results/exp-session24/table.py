@@ -7,8 +7,10 @@ from pathlib import Path
 from statistics import mean
 
 ROWS = Path(__file__).parent / "rows.jsonl"
-DECIDES, ALLOWED, REPORT = ("sessions",), ("coco128", "synthetic"), ("droplets",)
-SEEDS = {"sessions": range(32, 40), "coco128": range(2), "synthetic": range(2), "droplets": range(3)}
+DECIDES, PACKED, ALLOWED, REPORT = ("sessions",), ("sessions-packed",), ("coco128", "synthetic"), ("droplets",)
+SEEDS = {"sessions": range(32, 40), "sessions-packed": range(32, 40), "coco128": range(2), "synthetic": range(2),
+         "droplets": range(3)}
+GROUPS = (("d", DECIDES), ("p", PACKED), ("a", ALLOWED), ("r", REPORT))
 
 
 def load(path: Path) -> dict:
@@ -44,12 +46,13 @@ def means(rows: dict, arm: str, sets) -> tuple | None:
 
 def main(path=ROWS):
     rows = with_g1(load(Path(path)))
-    print("| arm | sessions 32-39 (decides) | allowed 4 | droplets 0-2 (report) | verdict |")
-    print("|---|---|---|---|---|")
-    base = {name: means(rows, "CL", sets) for name, sets in (("d", DECIDES), ("a", ALLOWED))}
+    print("| arm | sessions 32-39 (parts 1-2 decide) | packed sessions 32-39 (part 3 decides C) | allowed 4 | "
+          "droplets 0-2 (report) | verdict (parts 1-2; part 3 for C) |")
+    print("|---|---|---|---|---|---|")
+    base = {name: means(rows, "CL", sets) for name, sets in GROUPS}
     for arm in ("CL", "G0", "G1", "C", "GC"):
         cells, got = [], {}
-        for key, sets in (("d", DECIDES), ("a", ALLOWED), ("r", REPORT)):
+        for key, sets in GROUPS:
             m = means(rows, arm, sets)
             got[key] = m
             cells.append("–" if m is None else f"{m[0]:.3f} / {m[1]:.3f} (**{m[2]:.4f}**, oracle {m[3]:.3f}, n {m[4]})")
@@ -58,6 +61,11 @@ def main(path=ROWS):
             passes = got["d"][2] <= base["d"][2] - 0.01 and got["a"][2] <= base["a"][2] + 0.005
             verdict = (f"{'passes' if passes else 'fails'} ({got['d'][2] - base['d'][2]:+.4f} sessions, "
                        f"{got['a'][2] - base['a'][2]:+.4f} allowed)")
+            if arm == "C" and got["p"] and base["p"]:
+                packed = (got["p"][2] <= base["p"][2] - 0.01 and got["d"][2] <= base["d"][2] + 0.002
+                          and got["a"][2] <= base["a"][2] + 0.005)
+                verdict += (f"; part 3 {'passes' if packed else 'fails'} ({got['p'][2] - base['p'][2]:+.4f} "
+                            "packed)")
         print(f"| {arm} | " + " | ".join(cells) + f" | {verdict} |")
 
 
