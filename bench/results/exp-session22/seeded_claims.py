@@ -30,23 +30,46 @@ ARMS = {"CL": {"detection_claims_seed": 0.0}, "SC": {"detection_claims_seed": 0.
 def rejudged(path: Path, arm: dict, seed: int, accepted):
     """The C' child at `path` with the arm's config, judged and calibrated by the
     recipe's steps 3-6 with today's defaults: `(model, card, judgement, calibration, bank)`."""
+    model, card = with_run(path, 0)
+    model, judgement, calibration, bank, _ = judged_again(model, card, {"detection_label_claims": True, **arm}, seed,
+                                                          accepted, "s22")
+    return model, card, judgement, calibration, bank
+
+
+def judged_again(model, card, changes: dict, seed: int, accepted, tag: str):
+    """A loaded child (`model`, `card`) with `changes` to its config, judged and calibrated by the recipe's steps 3-6
+    with today's defaults on its own held-out split (checked against its card): `(model, judgement, calibration,
+    bank, frame)`. Session 24's `gate_children.py` uses it too."""
     from common.settings import Settings
     from model.training.finetune import FineTuneSettings, _bank_answers, judge_child
     from model.training.holdout_split import split_holdout
 
-    model, card = with_run(path, 0)
     assert card.training["settings"]["seed"] == seed, "not this seed's child"
-    model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True,
-                                        detection_label_claims=True, **arm)
+    model.config = model.config.replace(detection_skip_border=False, detection_bank_answers=True, **changes)
     defaults = FineTuneSettings()
     own = split_holdout(accepted, defaults.holdout_fraction, seed)
     assert len(own.holdout.images) == card.training["holdout_images"], "not the child's own split"
-    judgement, _, calibration, _ = judge_child(model, f"{card.version}-s22", own.holdout, own.train,
-                                            Settings(), shifted_calibration=True, tie_break=defaults.tie_break)
+    judgement, frame, calibration, _ = judge_child(model, f"{card.version}-{tag}", own.holdout, own.train,
+                                                Settings(), shifted_calibration=True, tie_break=defaults.tie_break)
     threshold = float(model.config.detection_min_confidence)
     bank = _bank_answers(judgement.figures_at(threshold) if judgement else None)
     model.config = model.config.replace(detection_bank_answers=bank["value"])
-    return model, card, judgement, calibration, bank
+    return model, judgement, calibration, bank, frame
+
+
+def measured_row(arm: str, name: str, seed: int, k: int, weights: Path, split, accepted, bank: dict, calibration,
+                 judgement, started: float, **extra) -> dict:
+    """The saved child at `weights` measured on the curve's judged images in both modes at its threshold: one row
+    `{"arm", "set", "seed", "k", "threshold", "bank_answers", **extra, "at", "oracle", "sweep", "calibration",
+    "holdout_sweeps", "seconds"}` (errors per instance; `started`: `time.monotonic()` when the child began)."""
+    sweep = measure(weights, split.judged, accepted)
+    return {"arm": arm, "set": name, "seed": seed, "k": k, "threshold": sweep["threshold"],
+            "bank_answers": bank["value"], **extra, "at": at(sweep["sweep"], sweep["threshold"]),
+            "oracle": sweep_best(sweep["sweep"]), "sweep": sweep["sweep"],
+            "calibration": calibration and calibration.to_dict(),
+            "holdout_sweeps": judgement and {m: [round(r["effort"], 4) for r in rows]
+                                             for m, rows in judgement.summaries.items()},
+            "seconds": round(time.monotonic() - started, 1)}
 
 
 def main():
@@ -59,14 +82,7 @@ def main():
         model, card, judgement, calibration, bank = rejudged(path, ARMS[arm], seed, accepted)
         saved = save_checkpoint(model, out / f"{stem}.s22-{arm}.weights.h5", card)
         del model
-        sweep = measure(saved, split.judged, accepted)
-        row = {"arm": arm, "set": name, "seed": seed, "k": k, "threshold": sweep["threshold"],
-               "bank_answers": bank["value"], "at": at(sweep["sweep"], sweep["threshold"]),
-               "oracle": sweep_best(sweep["sweep"]), "sweep": sweep["sweep"],
-               "calibration": calibration and calibration.to_dict(),
-               "holdout_sweeps": judgement and {m: [round(r["effort"], 4) for r in rows]
-                                                for m, rows in judgement.summaries.items()},
-               "seconds": round(time.monotonic() - started, 1)}
+        row = measured_row(arm, name, seed, k, saved, split, accepted, bank, calibration, judgement, started)
         with open(ROWS, "a") as sink:
             sink.write(json.dumps(row) + "\n")
         logging.info("DONE %s %s: %s", arm, spec, row["at"])
