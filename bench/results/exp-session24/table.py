@@ -9,7 +9,7 @@ from statistics import mean
 ROWS = Path(__file__).parent / "rows.jsonl"
 DECIDES, PACKED, ALLOWED, REPORT = ("sessions",), ("sessions-packed",), ("coco128", "synthetic"), ("droplets",)
 SEEDS = {"sessions": range(32, 40), "sessions-packed": range(32, 40), "coco128": range(2), "synthetic": range(2),
-         "droplets": range(3)}
+         "droplets": range(6)}
 GROUPS = (("d", DECIDES), ("p", PACKED), ("a", ALLOWED), ("r", REPORT))
 
 
@@ -47,7 +47,7 @@ def means(rows: dict, arm: str, sets) -> tuple | None:
 def main(path=ROWS):
     rows = with_g1(load(Path(path)))
     print("| arm | sessions 32-39 (parts 1-2 decide) | packed sessions 32-39 (part 3 decides C) | allowed 4 | "
-          "droplets 0-2 (report) | verdict (parts 1-2; part 3 for C) |")
+          "droplets 0-5 (report) | verdict (parts 1-2; part 3 for C) |")
     print("|---|---|---|---|---|---|")
     base = {name: means(rows, "CL", sets) for name, sets in GROUPS}
     for arm in ("CL", "G0", "G1", "C", "GC"):
