@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.learning_curve import SHIPPED_CHECKPOINT, load
+from bench.sessions_set import PACKED_NAME
 from stack.services import REPO_ROOT
 
 __all__ = ["SetAbsent", "Split", "curve", "clip_split", "load_split", "markdown", "plot", "shuffled_split"]
@@ -197,10 +198,10 @@ def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
     if name == "droplets":
         dataset, clip_of = load_droplets(args.droplets_dir)
         return clip_split(dataset, clip_of, args.judged, args.seed)
-    if name in ("sessions", "sessions-packed"):  # drawn once (seed 0); the curve's seed shuffles which frames
+    if name in ("sessions", PACKED_NAME):  # drawn once (seed 0); the curve's seed shuffles which frames
         from bench.sessions_set import sessions_dataset
 
-        dataset = sessions_dataset(packed=name == "sessions-packed")
+        dataset = sessions_dataset(packed=name == PACKED_NAME)
         return clip_split(dataset, {image.image_id: int(image.group) for image in dataset.images}, args.judged,
                           args.seed)
     return shuffled_split(load(name, args), max_k, args.judged, args.seed)
@@ -349,7 +350,7 @@ def _version(checkpoint: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="coco128,synthetic", help="droplets, coco128, synthetic, sessions, sessions-packed")
+    parser.add_argument("--datasets", default="coco128,synthetic", help=f"droplets, coco128, synthetic, sessions, {PACKED_NAME}")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)

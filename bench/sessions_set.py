@@ -46,6 +46,7 @@ TOUCHING_SHARE = 0.5
 TOUCHING_GAP_PX = 2
 """The most pixels between the boxes of two touching objects."""
 PACKED_NAME = "sessions-packed"
+"""The packed variant's dataset name, and its name as a set of `bench.effort_curve`."""
 
 
 @dataclass(frozen=True)

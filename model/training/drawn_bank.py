@@ -16,7 +16,7 @@ Nothing here imports TensorFlow: the judging is passed in as callables.
 
 from __future__ import annotations
 
-from model.training.holdout_effort import BANK, INTERACTIVE, kept_if_cheaper
+from model.training.holdout_effort import BANK, INTERACTIVE, effort_text, kept_if_cheaper
 
 __all__ = ["DRAWN_BANK_RULES", "decide_on_held_out", "join_where_bank_pays"]
 
@@ -50,9 +50,8 @@ def decide_on_held_out(child, judgement, tie_break: str, judge_drawn_again):
     if kept:
         return standing, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
                                                          f"held-out effort {with_bank:.4f} against {without:.4f}"}
-    joined_text = "n/a" if with_bank is None else f"{with_bank:.4f}"
     return judgement, record | {"value": False, "why": f"the drawn label's exemplars do not lower the held-out "
-                                                       f"effort ({joined_text} against {without:.4f}): a drawn box "
+                                                       f"effort ({effort_text(with_bank)} against {without:.4f}): a drawn box "
                                                        "is answered from the box alone"}
 
 

@@ -50,7 +50,7 @@ from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
 from model.training.drawn_bank import DRAWN_BANK_RULES, decide_on_held_out, join_where_bank_pays
-from model.training.holdout_effort import kept_if_cheaper
+from model.training.holdout_effort import effort_text, kept_if_cheaper
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -469,7 +469,7 @@ def _frame_step(convention, child, judgement, judge_again):
         record["why"] += f"; confirmed on the held-out slice (effort {with_skip:.4f} against {without:.4f})"
         return True, standing, record
     record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
-                     f"slice skipping them does not cost less (effort {_effort_text(with_skip)} against "
+                     f"slice skipping them does not cost less (effort {effort_text(with_skip)} against "
                      f"{without:.4f}), so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
@@ -494,10 +494,6 @@ def _threshold_record(threshold: float, judgement, calibration, shifted: bool, t
 def _run_steps(max_steps: int, runs: int, run: int) -> int:
     """Run `run`'s share of `max_steps` (the first `max_steps % runs` runs take one step more); at least 1."""
     return max(1, max_steps // runs + (run < max_steps % runs))
-
-
-def _effort_text(effort: float | None) -> str:
-    return "n/a" if effort is None else f"{effort:.4f}"
 
 
 def _bank_answers(figures: dict | None) -> dict:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from model.data.annotations import Dataset
 from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
 
-__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "judge_on_holdout", "kept_if_cheaper"]
+__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "effort_text", "judge_on_holdout", "kept_if_cheaper"]
 
 INTERACTIVE, BANK = "interactive", "bank"
 SEEDS = 1
@@ -191,3 +191,8 @@ def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again
         return True, again, without, with_option
     child.config = child.config.replace(**{option: False})
     return False, judgement, without, with_option
+
+
+def effort_text(effort: float | None) -> str:
+    """A held-out effort as the cards' reasons print it: 4 decimals, or "n/a" when nothing was judged."""
+    return "n/a" if effort is None else f"{effort:.4f}"
