@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
 from children import each_child
 
 
-def dump(weights: Path, judged, accepted, sink, gate_off: bool = False) -> float:
+def dump(weights: Path, judged, accepted, sink, gate_off: bool = False, overrides: dict | None = None) -> float:
     from common.settings import Settings
     from model.evaluation.bank_answerer import BankAnswerer
     from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials, run_bank_effort
@@ -28,6 +28,8 @@ def dump(weights: Path, judged, accepted, sink, gate_off: bool = False) -> float
     predictor = load_predictor(settings)
     if gate_off:  # the reference gate off: every answer stands, so any gate can be scored offline
         predictor.config = predictor.config.replace(detection_reference_gate=0.0)
+    if overrides:  # any other config field, for offline scoring of a decision (session 25: the frame skip off)
+        predictor.config = predictor.config.replace(**overrides)
     threshold = float(predictor.config.detection_min_confidence)
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     claims = None
