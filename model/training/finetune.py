@@ -55,7 +55,7 @@ from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
 __all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT",
-           "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention",
+           "FRAME_TIE_FOLLOWS_LABELS", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention",
            "judge_child"]
 
 FIXED_THRESHOLD = 0.7
@@ -74,6 +74,10 @@ the one-run recipe's); the held-out split depends on `seed` alone, so every run 
 NOTHING_EFFORT = 1.0
 """The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
 A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
+FRAME_TIE_FOLLOWS_LABELS = False
+"""Step 3's frame convention when the held-out slice, judged again with the skip, costs the same as without it (a
+slice of one frame often has nothing at its edge): True keeps the skip the labels ask for, False (session 16's rule)
+drops it. Session 25 measured both (docs/learning-loop.md)."""
 CHILD_SIZE_TOLERANCE = 0.0
 """The child's `detection_size_tolerance`: its size prior is off. The prior serves a parent that has never seen the
 kind and leans on the drawn box's size; a child has learnt the project's kinds, at other sizes too (copy-paste at
@@ -463,10 +467,12 @@ def _frame_step(convention, child, judgement, judge_again):
                              "image can confirm it, so cut objects are suggested")
         record["skip"] = False
         return False, judgement, record
-    skip, standing, without, with_skip = kept_if_cheaper(child, "detection_skip_border", judgement, judge_again)
+    skip, standing, without, with_skip = kept_if_cheaper(child, "detection_skip_border", judgement, judge_again,
+                                                         keep_on_tie=FRAME_TIE_FOLLOWS_LABELS)
     record["holdout_effort"] = {"suggesting_cut_objects": without, "skipping_them": with_skip}
     if skip:
-        record["why"] += f"; confirmed on the held-out slice (effort {with_skip:.4f} against {without:.4f})"
+        verdict = "confirmed on" if with_skip < without else "not contradicted by"
+        record["why"] += f"; {verdict} the held-out slice (effort {with_skip:.4f} against {without:.4f})"
         return True, standing, record
     record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
                      f"slice skipping them does not cost less (effort {effort_text(with_skip)} against "

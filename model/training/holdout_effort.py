@@ -170,10 +170,12 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
     return HoldoutJudgement(thresholds, summaries) if summaries else None
 
 
-def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again, tie_break: str = "highest"):
+def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again, tie_break: str = "highest",
+                    keep_on_tie: bool = False):
     """Judge `child` again with its config's boolean `option` on, and keep the option only where that judgement, at
     its own calibrated threshold (`effort_at_calibration`), costs strictly less than `judgement` at its own: how the
-    recipe's steps decide a change of answer on one held-out slice (a tie keeps the answer as it was).
+    recipe's steps decide a change of answer on one held-out slice (a tie keeps the answer as it was, unless
+    `keep_on_tie`: other evidence already favours the option and the slice only has to not contradict it).
 
     Args:
         child: a `Predictor` whose `config` has `option` off; it is left on or off as decided.
@@ -187,7 +189,7 @@ def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again
     child.config = child.config.replace(**{option: True})
     again = judge_again()
     with_option = again.effort_at_calibration(tie_break) if again else None
-    if with_option is not None and with_option < without:
+    if with_option is not None and (with_option < without or keep_on_tie and with_option <= without):
         return True, again, without, with_option
     child.config = child.config.replace(**{option: False})
     return False, judgement, without, with_option

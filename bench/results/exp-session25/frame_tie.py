@@ -1,0 +1,46 @@
+"""Session 25 part 1 (prereg.md): kept children re-judged and re-calibrated by the recipe's steps 3-6 with a tie on
+the held-out slice following the labels' frame convention (arm FT: `finetune.FRAME_TIE_FOLLOWS_LABELS`), or as
+today (arm CL, the check that re-judging gives the training-time row), then measured on the curve's judged images
+in both modes at that threshold (session 22's `judged_again` / `measured_row`). Usage:
+
+    PYTHONPATH=. python bench/results/exp-session25/frame_tie.py OUTDIR ARM SET:SEED:K [SET:SEED:K ...]
+
+Appends one row per child to bench/results/exp-session25/rows.jsonl (`frame`: the record of the frame step).
+"""
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session22"))
+from runs_children import each_child
+from seeded_claims import judged_again, measured_row
+
+ROWS = Path(__file__).parent / "rows.jsonl"
+ARMS = {"CL": False, "FT": True}
+
+
+def main():
+    import model.training.finetune as finetune
+    from model.checkpoint import load_checkpoint, save_checkpoint
+
+    out_dir, arm = sys.argv[1], sys.argv[2]
+    finetune.FRAME_TIE_FOLLOWS_LABELS = ARMS[arm]
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
+        started = time.monotonic()
+        stem = path.name.removesuffix(".weights.h5")
+        model, card = load_checkpoint(path)
+        model, judgement, calibration, bank, frame = judged_again(model, card, {}, seed, accepted, "s25")
+        saved = save_checkpoint(model, out / f"{stem}.s25-{arm}.weights.h5", card)
+        del model
+        row = measured_row(arm, name, seed, k, saved, split, accepted, bank, calibration, judgement, started,
+                           frame=frame)
+        with open(ROWS, "a") as sink:
+            sink.write(json.dumps(row) + "\n")
+        logging.info("DONE %s %s: %s skip=%s", arm, spec, row["at"], frame.get("skip"))
+
+
+if __name__ == "__main__":
+    main()
