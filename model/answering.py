@@ -289,7 +289,8 @@ def off_frame(predictor, instances: list, image_shape: tuple[int, int], drawn_bo
         return instances
     from model.frame_convention import keep_off_frame
 
-    keep = keep_off_frame(np.stack([np.asarray(i.box, np.float32) for i in instances]), image_shape, drawn_boxes)
+    keep = keep_off_frame(np.stack([np.asarray(i.box, np.float32) for i in instances]), image_shape, drawn_boxes,
+                          masks=[i.mask for i in instances])
     return [i for i, kept in zip(instances, keep, strict=True) if kept]
 
 

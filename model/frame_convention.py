@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["BORDER_MARGIN", "MIN_EXPECTED_AT_FRAME", "SKIP_RATIO", "FrameConvention", "expected_at_frame",
-           "keep_off_frame", "learn_frame_convention", "touches_frame"]
+           "CUT_BY_MASK", "CUT_CONTACT", "cut_by_frame", "keep_off_frame", "learn_frame_convention", "touches_frame"]
 
 BORDER_MARGIN = 0.002
 """A box touches the frame when it lies within this share of the image's width (x) or height (y) of an edge."""
@@ -25,6 +25,13 @@ MIN_EXPECTED_AT_FRAME = 10.0
 """The evidence needed: about this many accepted objects would touch the frame if cut objects were labelled."""
 SKIP_RATIO = 0.1
 """The project leaves cut objects out when at most this share of that expected number touches the frame."""
+CUT_CONTACT = 0.5
+"""A found object whose box touches the frame is cut by it when its mask covers at least this share of the box's
+extent along that edge, in the image's outermost row or column: the frame meets a cut object along its whole visible
+width, an object lying against the frame at a point or a corner."""
+CUT_BY_MASK = False
+"""Under a skip convention, drop only found objects cut by the frame by their mask (`cut_by_frame`) instead of every
+box touching it (session 16's rule). Session 25 measured both (docs/learning-loop.md)."""
 
 
 def touches_frame(boxes, image_shape: tuple[int, int], margin: float = BORDER_MARGIN) -> np.ndarray:
@@ -94,14 +101,44 @@ def learn_frame_convention(images: Iterable[tuple[np.ndarray, tuple[int, int]]])
     return FrameConvention(instances, touching, expected, bool(skip))
 
 
-def keep_off_frame(found_boxes, image_shape: tuple[int, int], drawn_boxes=None) -> np.ndarray:
-    """`(P,)` bool: which found boxes to keep under a skip convention: those not touching the frame. When a drawn
-    box itself touches the frame the annotator is labelling a cut object, and every box is kept.
+def cut_by_frame(boxes, masks, image_shape: tuple[int, int], margin: float = BORDER_MARGIN) -> np.ndarray:
+    """`(N,)` bool: box n touches the frame (`touches_frame`) and, on an edge it touches, its mask covers at least
+    `CUT_CONTACT` of the box's extent along that edge in the image's outermost row or column.
 
     Args:
-        found_boxes: `(P, 4)` xyxy pixels; image_shape: `(H, W)` of their image; drawn_boxes: `(K, 4)` or None.
+        boxes: `(N, 4)` xyxy pixels; masks: `N` `(H, W)` bool masks of the whole `image_shape` `(H, W)` image (a
+            mask None counts its box alone).
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    touching = touches_frame(boxes, image_shape, margin)
+    height, width = float(image_shape[0]), float(image_shape[1])
+    mx, my = margin * width, margin * height
+    cut = np.zeros(len(boxes), bool)
+    for n in np.flatnonzero(touching):
+        mask = masks[n]
+        if mask is None:
+            cut[n] = True
+            continue
+        x1, y1, x2, y2 = boxes[n]
+        # (touches this edge, mask pixels in the image's outermost line there, the box's extent along it)
+        edges = ((x1 <= mx, mask[:, 0], y2 - y1), (x2 >= width - mx, mask[:, -1], y2 - y1),
+                 (y1 <= my, mask[0, :], x2 - x1), (y2 >= height - my, mask[-1, :], x2 - x1))
+        cut[n] = any(at and np.count_nonzero(line) >= CUT_CONTACT * max(extent, 1.0) for at, line, extent in edges)
+    return cut
+
+
+def keep_off_frame(found_boxes, image_shape: tuple[int, int], drawn_boxes=None, masks=None) -> np.ndarray:
+    """`(P,)` bool: which found boxes to keep under a skip convention: those not touching the frame or, with
+    `CUT_BY_MASK` and their `masks` given, those their mask says the frame does not cut (`cut_by_frame`). When a
+    drawn box itself touches the frame the annotator is labelling a cut object, and every box is kept.
+
+    Args:
+        found_boxes: `(P, 4)` xyxy pixels; image_shape: `(H, W)` of their image; drawn_boxes: `(K, 4)` or None;
+            masks: `P` `(H, W)` bool masks of the found objects, or None.
     """
     found = np.asarray(found_boxes, np.float64).reshape(-1, 4)
     if drawn_boxes is not None and touches_frame(drawn_boxes, image_shape).any():
         return np.ones(len(found), bool)
+    if CUT_BY_MASK and masks is not None:
+        return ~cut_by_frame(found, masks, image_shape)
     return ~touches_frame(found, image_shape)

@@ -11,6 +11,7 @@ from model.frame_convention import (
     BORDER_MARGIN,
     MIN_EXPECTED_AT_FRAME,
     SKIP_RATIO,
+    cut_by_frame,
     expected_at_frame,
     keep_off_frame,
     learn_frame_convention,
@@ -173,6 +174,22 @@ def test_the_recipe_skips_the_frame_only_where_the_held_out_slice_confirms_the_l
         assert ("confirmed" in record["why"]) is skips
 
 
+@pytest.mark.parametrize("follows", [True, False])
+def test_a_held_out_tie_follows_the_labels_only_under_that_rule(tiny_predictor, monkeypatch, follows):
+    import model.training.finetune as finetune
+    from model.predictor import Predictor
+
+    monkeypatch.setattr(finetune, "FRAME_TIE_FOLLOWS_LABELS", follows)
+    child = Predictor(tiny_predictor.model, version="child")
+    first = _judgement((0.6, 0.5))
+    skip, standing, record = finetune._frame_step(SAYS_SKIP, child, first, lambda: _judgement((0.55, 0.5)))
+    assert skip is follows and record["skip"] is follows and child.config.detection_skip_border is follows
+    assert (standing is not first) is follows
+    assert ("not contradicted by the held-out slice" in record["why"]) is follows
+    worse, _, _ = finetune._frame_step(SAYS_SKIP, child, first, lambda: _judgement((0.6, 0.55)))
+    assert not worse and not child.config.detection_skip_border  # a loss on the slice still refuses the skip
+
+
 def test_with_nothing_held_out_the_labels_alone_do_not_make_a_child_skip(tiny_predictor):
     from model.predictor import Predictor
     from model.training.finetune import _frame_step
@@ -181,3 +198,39 @@ def test_with_nothing_held_out_the_labels_alone_do_not_make_a_child_skip(tiny_pr
     skip, standing, record = _frame_step(SAYS_SKIP, child, None, lambda: pytest.fail("nothing to judge again"))
     assert not skip and standing is None and not record["skip"] and record["labels_say_skip"]
     assert "no held-out image" in record["why"] and not child.config.detection_skip_border
+
+
+def _disc(shape, centre, radius):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= radius ** 2
+
+
+def _box(mask):
+    ys, xs = np.nonzero(mask)
+    return [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+
+
+def test_a_disc_cut_by_the_frame_is_cut_and_one_lying_against_it_is_not():
+    shape = (100, 120)
+    cut = _disc(shape, (10, 50), 20)  # its left third is outside the image
+    against = _disc(shape, (60, 20), 20)  # its top just reaches row 0: one pixel of contact
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    corner = np.abs(xx - 104) + np.abs(yy - 70) <= 15  # a square on its corner, the corner on the last column
+    inside = _disc(shape, (60, 50), 10)
+    masks = [cut, against, corner, inside, None]
+    boxes = np.array([_box(m) for m in masks[:4]] + [[0, 30, 20, 60]], np.float64)
+    assert touches_frame(boxes, shape).tolist() == [True, True, True, False, True]
+    assert cut_by_frame(boxes, masks, shape).tolist() == [True, False, False, False, True]  # no mask: its box says
+
+
+def test_keep_off_frame_reads_the_mask_only_under_cut_by_mask(monkeypatch):
+    import model.frame_convention as frame_convention
+
+    shape = (100, 120)
+    cut, against = _disc(shape, (10, 50), 20), _disc(shape, (60, 20), 20)
+    boxes = np.array([_box(cut), _box(against)], np.float64)
+    assert keep_off_frame(boxes, shape, masks=[cut, against]).tolist() == [False, False]
+    monkeypatch.setattr(frame_convention, "CUT_BY_MASK", True)
+    assert keep_off_frame(boxes, shape, masks=[cut, against]).tolist() == [False, True]
+    assert keep_off_frame(boxes, shape).tolist() == [False, False]  # without masks, the boxes decide
+    assert keep_off_frame(boxes, shape, drawn_boxes=boxes[:1], masks=[cut, against]).all()  # a cut object drawn

@@ -1,5 +1,5 @@
 """Session 25 part 1 (prereg.md): kept children re-judged and re-calibrated by the recipe's steps 3-6 with a tie on
-the held-out slice following the labels' frame convention (arm FT: `finetune.FRAME_TIE_FOLLOWS_LABELS`), or as
+the held-out slice following the labels' frame convention (arm FT: `finetune.FRAME_TIE_FOLLOWS_LABELS`; arm FM: that and `frame_convention.CUT_BY_MASK`, part 4), or as
 today (arm CL, the check that re-judging gives the training-time row), then measured on the curve's judged images
 in both modes at that threshold (session 22's `judged_again` / `measured_row`). Usage:
 
@@ -19,15 +19,17 @@ from runs_children import each_child
 from seeded_claims import judged_again, measured_row
 
 ROWS = Path(__file__).parent / "rows.jsonl"
-ARMS = {"CL": False, "FT": True}
+ARMS = {"CL": (False, False), "FT": (True, False), "FM": (True, True)}
+"""Per arm: (a held-out tie follows the labels, "cut" read off the suggestion's mask: part 4)."""
 
 
 def main():
+    import model.frame_convention as frame_convention
     import model.training.finetune as finetune
     from model.checkpoint import load_checkpoint, save_checkpoint
 
     out_dir, arm = sys.argv[1], sys.argv[2]
-    finetune.FRAME_TIE_FOLLOWS_LABELS = ARMS[arm]
+    finetune.FRAME_TIE_FOLLOWS_LABELS, frame_convention.CUT_BY_MASK = ARMS[arm]
     for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")

@@ -44,7 +44,7 @@ def pick_where_bank_pays(card, thresholds, efforts, tie):
     where step 6 says the bank pays when there are any; the middle one."""
     from model.evaluation.calibration import _tied
 
-    mean = [sum(values) / len(values) for values in zip(*efforts.values())]
+    mean = [sum(values) / len(values) for values in zip(*efforts.values(), strict=True)]
     tied = sorted(thresholds[i] for i in _tied(mean, tie))
     paying = [t for t in tied if bank_pays(card, t)]
     chosen = paying or tied
@@ -60,11 +60,11 @@ def bank_pays(card, threshold):
 def main():
     argv = sys.argv[1:]
     arm = argv[argv.index("--arm") + 1] if "--arm" in argv else "CL"
-    cards = Path(argv[argv.index("--cards") + 1]) if "--cards" in argv else Path("/work/main/runs/s24")
+    cards = Path(argv[argv.index("--cards") + 1]) if "--cards" in argv else Path("runs/s24")
     rows = {}
     for path in ROWS:
         if path.exists():
-            for line in open(path):
+            for line in path.read_text().splitlines():
                 row = json.loads(line)
                 if row["arm"] == arm:
                     rows.setdefault((row["set"], row["seed"]), row)
@@ -72,7 +72,7 @@ def main():
     for (name, seed), row in sorted(rows.items()):
         stem = f"{name}-s{seed}-k{row['k']}"
         card_path = cards / (f"{stem}.card.json" if arm == "CL" else f"{stem}.s25-{arm}.card.json")
-        card = json.load(open(card_path))
+        card = json.loads(card_path.read_text())
         if arm != "CL":  # the re-judged child's calibration is in its row, its held-out sweeps too
             card["metrics"]["calibration"] = row["calibration"]
             card["metrics"]["holdout_sweeps"]["new"] = row["holdout_sweeps"]
@@ -84,10 +84,8 @@ def main():
         for rule, t in picks.items():
             i = sweep["thresholds"].index(t)
             bank_on = bank_pays(card, t)
-            if bank_on and not row["bank_answers"]:
-                bank = None  # measured off: must be measured (prereg)
-            else:
-                bank = sweep["bank"][i] if bank_on else NOTHING
+            # None: the row measured the bank off where this rule turns it on, so it must be measured (prereg)
+            bank = None if bank_on and not row["bank_answers"] else sweep["bank"][i] if bank_on else NOTHING
             box = sweep["interactive"][i]
             result[rule] = {"t": t, "box": box, "bank": bank, "bank_on": bank_on,
                             "mean": None if bank is None else (box + bank) / 2}
