@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["SWEEP", "TIE_BREAKS", "TIE_EFFORT", "Calibration", "DevelopmentSet", "calibrate_checkpoint",
-           "choose_threshold", "tie_for"]
+           "choose_threshold", "noise_tie", "tie_for"]
 
 SWEEP = tuple(round(float(t), 2) for t in np.arange(0.30, 0.96, 0.05))
 """Thresholds a calibration tries."""
@@ -49,6 +49,20 @@ def tie_for(instances: int) -> float:
     return max(TIE_EFFORT, 1.0 / instances)
 
 
+def noise_tie(effort: float, instances: int) -> float:
+    """About the standard error of an effort `effort` measured on `instances` objects, `sqrt(effort / instances)`
+    (each object's actions counted as a Poisson draw): a version's held-out slice of 10-30 objects measures an
+    effort of 0.2 to about +/-0.1, so thresholds whose efforts differ by less are not told apart by it (the recipe's
+    step 5 since session 25, docs/learning-loop.md).
+
+    Raises:
+        ValueError: `instances` < 1.
+    """
+    if instances < 1:
+        raise ValueError(f"a tie margin needs at least one instance, got {instances}")
+    return float(np.sqrt(max(float(effort), 0.0) / instances))
+
+
 @dataclass(frozen=True)
 class Calibration:
     """The chosen threshold and what it was chosen on.
@@ -57,6 +71,7 @@ class Calibration:
         threshold: the chosen score threshold.
         thresholds: the sweep; efforts: `{set name: effort per threshold}`; mean_effort: per threshold.
         tie: the margin within which mean efforts counted as ties; tie_break: which tie won (`TIE_BREAKS`).
+        preferred: per threshold, whether it was preferred among the ties (None: no preference; `choose_threshold`).
     """
 
     threshold: float
@@ -65,6 +80,7 @@ class Calibration:
     mean_effort: tuple[float, ...]
     tie: float = TIE_EFFORT
     tie_break: str = "highest"
+    preferred: tuple[bool, ...] | None = None
 
     def ties(self) -> tuple[float, ...]:
         """The thresholds whose mean effort is within `tie` of the best (the chosen one is one of them)."""
@@ -74,20 +90,23 @@ class Calibration:
         return {"threshold": self.threshold, "thresholds": list(self.thresholds),
                 "efforts": {k: [round(v, 4) for v in vs] for k, vs in self.efforts.items()},
                 "mean_effort": [round(v, 4) for v in self.mean_effort], "tie_effort": self.tie,
-                "tie_break": self.tie_break}
+                "tie_break": self.tie_break} | ({} if self.preferred is None else {"preferred": list(self.preferred)})
 
 
 def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence[float]], *,
-                     tie: float = TIE_EFFORT, tie_break: str = "highest") -> Calibration:
+                     tie: float = TIE_EFFORT, tie_break: str = "highest",
+                     prefer: Sequence[bool] | None = None) -> Calibration:
     """The threshold of the lowest mean effort over the sets (module docstring).
 
     Args:
         thresholds: the sweep, any order; efforts: per set name, the effort at each threshold (same order).
         tie: mean efforts within this of the best are ties (default `TIE_EFFORT`; `tie_for` on a small set).
         tie_break: which tie wins, one of `TIE_BREAKS`.
+        prefer: per threshold (same order), whether it is preferred: when any tie is preferred, the tie break picks
+            among the preferred ties only (a version's step 5: those where its bank pays); None: no preference.
 
     Raises:
-        ValueError: no sets, a set whose efforts do not match the thresholds, or an unknown tie break.
+        ValueError: no sets, a set whose efforts (or `prefer`) do not match the thresholds, or an unknown tie break.
     """
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break {tie_break!r}: use one of {', '.join(TIE_BREAKS)}")
@@ -96,13 +115,17 @@ def choose_threshold(thresholds: Sequence[float], efforts: Mapping[str, Sequence
     for name, values in efforts.items():
         if len(values) != len(thresholds):
             raise ValueError(f"set {name!r} has {len(values)} efforts for {len(thresholds)} thresholds")
+    if prefer is not None and len(prefer) != len(thresholds):
+        raise ValueError(f"{len(prefer)} preferences for {len(thresholds)} thresholds")
     table = np.array([list(values) for values in efforts.values()], np.float64)
     mean = table.mean(axis=0)
     tied = sorted(_tied(mean, tie), key=lambda i: thresholds[i])
+    if prefer is not None and any(prefer[i] for i in tied):
+        tied = [i for i in tied if prefer[i]]
     best = tied[-1] if tie_break == "highest" else tied[len(tied) // 2]
     return Calibration(float(thresholds[best]), tuple(float(t) for t in thresholds),
                        {k: tuple(float(v) for v in vs) for k, vs in efforts.items()}, tuple(float(v) for v in mean),
-                       tie, tie_break)
+                       tie, tie_break, None if prefer is None else tuple(bool(p) for p in prefer))
 
 
 def _tied(mean: Sequence[float], tie: float) -> np.ndarray:

@@ -25,7 +25,8 @@ One code path for the Train button and automatic training (`worker.training`) an
    threshold calibrated again. A child never inherits its parent's join undecided;
 4. calibrate the child's score threshold there and on two shifted copies of each held-out image (dimmer and
    flatter, out of focus: `model.training.holdout_shift`; `shifted_calibration`, since session 17), so that it
-   holds on images a little unlike the accepted ones (`choose_threshold`), store it as the child's
+   holds on images a little unlike the accepted ones (`step_five_calibration`: since session 25 the near ties are as
+   wide as the slice's noise, `noise_tie`, and those where the bank pays are preferred), store it as the child's
    `detection_min_confidence` (the worker answers with it when SCORE_THRESHOLD is unset) and in its card. With no
    held-out slice (1 image) the threshold is `FIXED_THRESHOLD`;
 5. decide whether the child's exemplar bank pre-annotates at all: where its held-out bank effort at that threshold
@@ -50,7 +51,7 @@ from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
 from model.training.drawn_bank import DRAWN_BANK_RULES, decide_on_held_out, join_where_bank_pays
-from model.training.holdout_effort import effort_text, kept_if_cheaper
+from model.training.holdout_effort import NOTHING_EFFORT, effort_text, kept_if_cheaper, step_five_calibration
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -71,9 +72,6 @@ they share one step count and time budget, so more runs means shorter ones."""
 RUN_SEED_STRIDE = 7919
 """Run r of a fine-tune draws its episodes and training randomness from seed `seed + r * RUN_SEED_STRIDE` (run 0 is
 the one-run recipe's); the held-out split depends on `seed` alone, so every run trains on the same images."""
-NOTHING_EFFORT = 1.0
-"""The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
-A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
 FRAME_TIE_FOLLOWS_LABELS = False
 """Step 3's frame convention when the held-out slice, judged again with the skip, costs the same as without it (a
 slice of one frame often has nothing at its edge): True keeps the skip the labels ask for, False (session 16's rule)
@@ -85,7 +83,7 @@ any size), and the prior then scores down right instances whose size differs fro
 tolerance (session 15, docs/learning-loop.md: synthetic children with a box drawn 0.27 -> 0.08 errors per
 instance, coco128 unchanged)."""
 RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, threshold "
-          "calibrated on the held-out slice and its shifted copies, no size prior, the project's frame convention "
+          "calibrated on the held-out slice and its shifted copies (ties as wide as its noise), no size prior, the project's frame convention "
           "(issue 18)")
 
 
@@ -388,7 +386,8 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
 
 
 def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
-                shifted_calibration: bool, tie_break: str = "highest", drawn_bank: str = "off"):
+                shifted_calibration: bool, tie_break: str = "highest", drawn_bank: str = "off",
+                wide_ties: bool = True):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
     frame convention and (`drawn_bank`, `FineTuneSettings.drawn_bank`'s rule) whether the drawn label's bank joins a
     drawn box's answer, calibrate the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank`
@@ -399,6 +398,8 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
             (`model.training.holdout_shift.with_shifted_copies`) instead of the slice alone.
         tie_break: which tie the calibration takes (`FineTuneSettings.tie_break`); the frame step compares its two
             judgements each at its highest tie, as before the option existed.
+        wide_ties: step 5's ties as wide as the slice's noise, those where the bank pays preferred
+            (`step_five_calibration`, since session 25); False: session 21's one-action ties (to reproduce studies).
 
     Returns:
         `(judgement, frame record, calibration, drawn-bank record)`: the `HoldoutJudgement` of the held-out slice
@@ -424,13 +425,13 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
 
     if drawn_bank == "held-out":
         judgement, record = decide_on_held_out(child, judgement, tie_break, lambda: judge_drawn(holdout))
-    calibration = judgement.calibrate(tie_break) if judgement else None
+    calibration = step_five_calibration(judgement, None, tie_break, wide_ties) if judgement else None
     copies = shifted = None
     if calibration is not None and shifted_calibration:
         # Only the copies are judged again: the slice's own judgement (under the frame step's decision) stands.
         shifted = with_shifted_copies(holdout)
         copies = judge_on_holdout(child, shifted, train_set, answer_settings, skip_first=len(holdout.images))
-        calibration = judgement.combined(copies).calibrate(tie_break)
+        calibration = step_five_calibration(judgement, copies, tie_break, wide_ties)
     if drawn_bank == "where-bank-pays":  # the copies' drawn boxes are judged again where they took part
         verdict = _bank_answers(judgement.figures_at(calibration.threshold)) if judgement and calibration else None
         judgement, calibration, record = join_where_bank_pays(
@@ -490,7 +491,7 @@ def _threshold_record(threshold: float, judgement, calibration, shifted: bool, t
         return {"value": threshold, "chosen": "fixed default (no held-out image)"}
     if not shifted:
         return {"value": threshold, "chosen": "calibrated on the held-out slice"}
-    slice_only = judgement.calibrate(tie_break).threshold
+    slice_only = step_five_calibration(judgement, None, tie_break).threshold
     copies = ", ".join(name for name, _ in SHIFTS)
     return {"value": threshold, "slice_only": slice_only,
             "chosen": f"calibrated on the held-out slice and its shifted copies ({copies}); the slice alone would "

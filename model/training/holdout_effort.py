@@ -23,13 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.data.annotations import Dataset
-from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, tie_for
+from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, noise_tie, tie_for
 
-__all__ = ["BANK", "INTERACTIVE", "HoldoutJudgement", "effort_text", "judge_on_holdout", "kept_if_cheaper"]
+__all__ = ["BANK", "INTERACTIVE", "NOTHING_EFFORT", "HoldoutJudgement", "effort_text", "judge_on_holdout",
+           "kept_if_cheaper", "step_five_calibration"]
 
 INTERACTIVE, BANK = "interactive", "bank"
 SEEDS = 1
 """References per (held-out image, label) in the interactive mode."""
+NOTHING_EFFORT = 1.0
+"""The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
+A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,12 @@ class HoldoutJudgement:
         worth on the slice's objects (`tie_for` of `instances()`), the winner among them by `tie_break`."""
         return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()), tie_break=tie_break)
 
+    def bank_pays(self) -> tuple[bool, ...] | None:
+        """Per threshold, whether the bank mode's effort (as `figures_at` rounds it) is below `NOTHING_EFFORT`, the
+        recipe's step 6 verdict there; None without bank trials."""
+        rows = self.summaries.get(BANK)
+        return None if rows is None else tuple(round(float(row["effort"]), 4) < NOTHING_EFFORT for row in rows)
+
     def figures_at(self, threshold: float) -> dict:
         """JSON-safe figures at `threshold` (a sweep value): `effort` (mean over modes), and per mode its effort,
         errors per instance, recall, precision and counts."""
@@ -109,6 +119,26 @@ class HoldoutJudgement:
         effort = sum(float(row["effort"]) for row in modes.values()) / len(modes)
         return {"threshold": self.thresholds[position], "effort": round(effort, 4),
                 "modes": {mode: _compact(row) for mode, row in modes.items()}}
+
+
+def step_five_calibration(judgement: HoldoutJudgement, copies: HoldoutJudgement | None, tie_break: str,
+                          wide_ties: bool = True) -> Calibration:
+    """The recipe's step 5: the version's threshold, chosen on the held-out slice's `judgement` and its shifted
+    `copies` (None: the slice alone) by the lowest mean effort over the modes.
+
+    With `wide_ties` (since session 25) the ties are the thresholds within the larger of one action
+    (`tie_for` the objects judged, copies included) and the slice's noise (`noise_tie` of the lowest mean effort on
+    the slice's own objects: the copies are the same objects again), and among them those where the slice's bank
+    pays (`bank_pays`, step 6) are preferred; `tie_break` picks one. Without it, session 21's rule: one action,
+    no preference.
+    """
+    pooled = judgement.combined(copies)
+    if not wide_ties:
+        return pooled.calibrate(tie_break)
+    efforts = pooled.efforts()
+    lowest = min(sum(values) / len(values) for values in zip(*efforts.values(), strict=True))
+    tie = max(tie_for(pooled.instances()), noise_tie(lowest, judgement.instances()))
+    return choose_threshold(pooled.thresholds, efforts, tie=tie, tie_break=tie_break, prefer=judgement.bank_pays())
 
 
 def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from effort_scenes import write_coco_set
 
-from model.evaluation.calibration import SWEEP, TIE_EFFORT, choose_threshold, tie_for
+from model.evaluation.calibration import SWEEP, TIE_EFFORT, choose_threshold, noise_tie, tie_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +75,62 @@ def test_a_held_out_slice_calibrates_with_the_margin_of_its_own_size():
     assert judgement.calibrate("middle").threshold == 0.65  # ties 0.35 and 0.65: the higher of the two middle ones
     big = HoldoutJudgement((0.35, 0.65, 0.9), {"bank": rows([0.2, 0.22, 0.3], 1000)})
     assert big.calibrate().threshold == 0.35  # on 1000 objects 0.02 is 20 actions
+
+
+def test_preferred_thresholds_win_among_the_ties_only():
+    thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]
+    flat = {"a": [0.2, 0.2, 0.2, 0.2, 0.5]}  # 0.3-0.6 tied
+    chosen = choose_threshold(thresholds, flat, tie=0.01, tie_break="middle", prefer=[True, True, False, False, True])
+    assert chosen.threshold == 0.4 and chosen.to_dict()["preferred"] == [True, True, False, False, True]
+    # 0.7 is preferred but not a tie; no tie preferred: the ties as without a preference
+    assert choose_threshold(thresholds, flat, tie=0.01, tie_break="middle",
+                            prefer=[False, False, False, False, True]).threshold == 0.5
+    assert "preferred" not in choose_threshold(thresholds, flat).to_dict()
+    with pytest.raises(ValueError, match="2 preferences for 5 thresholds"):
+        choose_threshold(thresholds, flat, prefer=[True, False])
+
+
+def test_the_noise_of_a_small_slice_is_about_the_square_root_of_effort_over_objects():
+    assert noise_tie(0.1, 10) == pytest.approx(0.1) and noise_tie(0.2, 80) == pytest.approx(0.05)
+    assert noise_tie(0.0, 10) == 0.0 and noise_tie(-0.01, 10) == 0.0
+    with pytest.raises(ValueError, match="at least one instance"):
+        noise_tie(0.2, 0)
+
+
+def test_step_five_ties_as_wide_as_the_slice_noise_and_prefers_where_the_bank_pays():
+    from model.training.holdout_effort import HoldoutJudgement, step_five_calibration
+
+    thresholds = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+    def rows(efforts, instances=10):
+        return [{"effort": e, "instances": instances} for e in efforts]
+
+    # 10 objects: one action is 0.1, the noise of the lowest mean effort (0.7) about 0.26
+    means = [0.9, 0.85, 0.82, 0.75, 0.7]
+    judgement = HoldoutJudgement(thresholds, {"interactive": rows(means), "bank": rows(means)})
+    assert judgement.calibrate("middle").ties() == (0.8, 0.9) and judgement.calibrate("middle").threshold == 0.9
+    wide = step_five_calibration(judgement, None, "middle")
+    assert wide.tie == pytest.approx(noise_tie(0.7, 10)) and wide.ties() == thresholds and wide.threshold == 0.7
+    assert step_five_calibration(judgement, None, "middle", wide_ties=False) == judgement.calibrate("middle")
+    # the bank pays only at 0.5 and 0.6 (its effort below 1.0): among the ties those are preferred
+    bank = [0.9, 0.95, 1.0, 1.0, 1.0]
+    paying = HoldoutJudgement(thresholds, {"interactive": rows([2 * m - b for m, b in zip(means, bank, strict=True)]),
+                                           "bank": rows(bank)})
+    assert paying.bank_pays() == (True, True, False, False, False)
+    assert step_five_calibration(paying, None, "middle").threshold == 0.6
+    # copies count as objects for the one-action margin but not for the noise: the slice's own objects
+    def counted(efforts, instances):
+        from model.evaluation.effort import EffortSummary
+
+        return [EffortSummary(trials=1, instances=instances, references=0, suggestions=round(e * instances),
+                              dropped=0, right=0, deletions=round(e * instances), misses=0,
+                              deletions_by_kind={}).to_dict() for e in efforts]
+
+    means = [0.9, 0.85, 0.8, 0.75, 0.7]
+    slice_ = HoldoutJudgement(thresholds, {"bank": counted(means, 20)})
+    copies = HoldoutJudgement(thresholds, {"bank": counted(means, 40)})
+    pooled = step_five_calibration(slice_, copies, "middle")
+    assert pooled.tie == pytest.approx(noise_tie(0.7, 20)) and pooled.tie > tie_for(60)
 
 
 def test_mismatched_or_missing_sweeps_are_refused():

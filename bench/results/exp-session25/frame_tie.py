@@ -19,8 +19,10 @@ from runs_children import each_child
 from seeded_claims import judged_again, measured_row
 
 ROWS = Path(__file__).parent / "rows.jsonl"
-ARMS = {"CL": (False, False), "FT": (True, False), "FM": (True, True)}
-"""Per arm: (a held-out tie follows the labels, "cut" read off the suggestion's mask: part 4)."""
+ARMS = {"CL": (False, False), "FT": (True, False), "FM": (True, True), "W2": (False, False)}
+"""Per arm: (a held-out tie follows the labels, "cut" read off the suggestion's mask: part 4). Arm W2 is CL run by
+the recipe after part 3 adopted rule W2 (`step_five_calibration`, wide ties): the check that the recipe picks the
+threshold `threshold_rules.py` read off for W2."""
 
 
 def main():

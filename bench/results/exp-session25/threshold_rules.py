@@ -5,7 +5,7 @@ shifted copies, both modes; `metrics.holdout`: the slice's instances) and step 6
 card's held-out bank sweep; the child's judged errors per instance at that threshold come from its row (session 24's
 `rows.jsonl`, arm CL, or this session's rows for arm FT children: the judged sweep in both modes). Usage:
 
-    python bench/results/exp-session25/threshold_rules.py [ROWS.jsonl ...] [--arm CL|FT] [--cards DIR]
+    python bench/results/exp-session25/threshold_rules.py [--arm CL|FT|FM] [--cards DIR] [--fresh|--kept]
 
 Prints per child and per group the threshold and (box drawn, bank, mean) under rules today / W / F, and writes
 `threshold_rules.json` beside this script.
@@ -16,9 +16,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+MEASURED = HERE / "bank_measured.json"
+"""Banks measured at a rule's threshold where the row had measured them off (`bank_at.py`): `{"ARM:STEM:T": errors}`."""
 ROWS = [HERE.parent / "exp-session24" / "rows.jsonl", HERE / "rows.jsonl"]
 FIXED = 0.7
 NOTHING = 1.0
+FIRST_FRESH_SEED = {"sessions": 40, "sessions-packed": 40, "coco128": 2, "synthetic": 2, "droplets": 6}
+"""Part 3's fresh children (trained this session) have these seeds and above; `--fresh` / `--kept` keep one kind."""
 GROUPS = {"sessions": ("sessions",), "packed": ("sessions-packed",), "allowed4": ("coco128", "synthetic"),
           "droplets": ("droplets",)}
 
@@ -60,7 +64,7 @@ def bank_pays(card, threshold):
 def main():
     argv = sys.argv[1:]
     arm = argv[argv.index("--arm") + 1] if "--arm" in argv else "CL"
-    cards = Path(argv[argv.index("--cards") + 1]) if "--cards" in argv else Path("runs/s24")
+    dirs = [Path(argv[argv.index("--cards") + 1])] if "--cards" in argv else [Path("runs/s24"), Path("runs/s25")]
     rows = {}
     for path in ROWS:
         if path.exists():
@@ -69,9 +73,14 @@ def main():
                 if row["arm"] == arm:
                     rows.setdefault((row["set"], row["seed"]), row)
     out, by_group = [], {}
+    if "--fresh" in argv or "--kept" in argv:
+        fresh = "--fresh" in argv
+        rows = {key: row for key, row in rows.items() if (key[1] >= FIRST_FRESH_SEED[key[0]]) is fresh}
+    measured = json.loads(MEASURED.read_text()) if MEASURED.exists() else {}
     for (name, seed), row in sorted(rows.items()):
         stem = f"{name}-s{seed}-k{row['k']}"
-        card_path = cards / (f"{stem}.card.json" if arm == "CL" else f"{stem}.s25-{arm}.card.json")
+        card_name = f"{stem}.card.json" if arm == "CL" else f"{stem}.s25-{arm}.card.json"
+        card_path = next((d / card_name for d in dirs if (d / card_name).exists()), dirs[0] / card_name)
         card = json.loads(card_path.read_text())
         if arm != "CL":  # the re-judged child's calibration is in its row, its held-out sweeps too
             card["metrics"]["calibration"] = row["calibration"]
@@ -86,6 +95,8 @@ def main():
             bank_on = bank_pays(card, t)
             # None: the row measured the bank off where this rule turns it on, so it must be measured (prereg)
             bank = None if bank_on and not row["bank_answers"] else sweep["bank"][i] if bank_on else NOTHING
+            if bank is None:  # measured since by bank_at.py
+                bank = measured.get(f"{arm}:{stem}:{t}")
             box = sweep["interactive"][i]
             result[rule] = {"t": t, "box": box, "bank": bank, "bank_on": bank_on,
                             "mean": None if bank is None else (box + bank) / 2}
@@ -105,7 +116,8 @@ def main():
                 "n": len(results), "mean": round(sum(means) / len(means), 4), "box": round(sum(boxes) / len(boxes), 4),
                 "bank": round(sum(banks) / len(banks), 4)}
         print(group, json.dumps(summary[group]))
-    (HERE / f"threshold_rules-{arm}.json").write_text(json.dumps({"children": out, "summary": summary}, indent=1))
+    kind = "-fresh" if "--fresh" in argv else "-kept" if "--kept" in argv else ""
+    (HERE / f"threshold_rules-{arm}{kind}.json").write_text(json.dumps({"children": out, "summary": summary}, indent=1))
 
 
 if __name__ == "__main__":
