@@ -55,9 +55,9 @@ from model.training.holdout_effort import NOTHING_EFFORT, effort_text, kept_if_c
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT",
-           "FRAME_TIE_FOLLOWS_LABELS", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune", "frame_convention",
-           "judge_child"]
+__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "MAX_AVERAGE_TAIL", "MAX_RUNS",
+           "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune",
+           "frame_convention", "judge_child"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -83,8 +83,8 @@ any size), and the prior then scores down right instances whose size differs fro
 tolerance (session 15, docs/learning-loop.md: synthetic children with a box drawn 0.27 -> 0.08 errors per
 instance, coco128 unchanged)."""
 RECIPE = ("copy-paste (half at any size) + same/cross-image episodes, hard negatives, effort-judged, threshold "
-          "calibrated on the held-out slice and its shifted copies (ties as wide as its noise), no size prior, the project's frame convention "
-          "(issue 18)")
+          "calibrated on the held-out slice and its shifted copies (ties as wide as its noise), no size prior, the "
+          "project's frame convention (issue 18)")
 
 
 @dataclass
