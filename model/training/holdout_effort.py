@@ -15,6 +15,8 @@ mean of the modes' efforts (the bank mode alone when no held-out image holds 2 i
 calibrated threshold is `choose_threshold` over the modes (lowest mean effort, near ties broken by the recipe's
 `tie_break`: the middle one by default, `TRAIN_TIE_BREAK`), where a near tie is one annotator action's worth on the
 slice (`tie_for` its instances): a slice of one or two images cannot tell apart thresholds that differ by less.
+The recipe's step 5 (`step_five_calibration`, since session 25) widens the ties to the slice's noise (`noise_tie`)
+and prefers, among them, the thresholds where the slice's bank pays.
 Nothing here imports TensorFlow: the predictor is passed in.
 """
 
