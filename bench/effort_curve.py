@@ -350,7 +350,8 @@ def _version(checkpoint: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="coco128,synthetic", help=f"droplets, coco128, synthetic, sessions, {PACKED_NAME}")
+    parser.add_argument("--datasets", default="coco128,synthetic",
+                        help=f"droplets, coco128, synthetic, sessions, {PACKED_NAME}")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)

@@ -51,8 +51,8 @@ def decide_on_held_out(child, judgement, tie_break: str, judge_drawn_again):
         return standing, record | {"value": True, "why": f"the drawn label's exemplars join a drawn box's answer: "
                                                          f"held-out effort {with_bank:.4f} against {without:.4f}"}
     return judgement, record | {"value": False, "why": f"the drawn label's exemplars do not lower the held-out "
-                                                       f"effort ({effort_text(with_bank)} against {without:.4f}): a drawn box "
-                                                       "is answered from the box alone"}
+                                                       f"effort ({effort_text(with_bank)} against {without:.4f}): a "
+                                                       "drawn box is answered from the box alone"}
 
 
 def join_where_bank_pays(child, judgement, copies, calibration, tie_break: str, bank_verdict, judge_drawn_again):

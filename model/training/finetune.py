@@ -51,7 +51,13 @@ from model.checkpoint import ModelCard, load_checkpoint, save_checkpoint
 from model.data.annotations import Dataset
 from model.evaluation.calibration import TIE_BREAKS
 from model.training.drawn_bank import DRAWN_BANK_RULES, decide_on_held_out, join_where_bank_pays
-from model.training.holdout_effort import NOTHING_EFFORT, effort_text, kept_if_cheaper, step_five_calibration
+from model.training.holdout_effort import (
+    NOTHING_EFFORT,
+    bank_effort_pays,
+    effort_text,
+    kept_if_cheaper,
+    step_five_calibration,
+)
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
@@ -510,7 +516,7 @@ def _bank_answers(figures: dict | None) -> dict:
     if not bank:
         return {"value": True, "why": "no held-out bank trials to judge it on"}
     effort = float(bank["effort"])
-    if effort >= NOTHING_EFFORT:
+    if not bank_effort_pays(effort):
         return {"value": False, "why": f"held-out bank effort {effort:.4f} at threshold {figures['threshold']:g} is "
                                        f"not below {NOTHING_EFFORT:g}, what suggesting nothing costs: batch "
                                        "pre-annotation suggests nothing with this version"}

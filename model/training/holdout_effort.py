@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from model.data.annotations import Dataset
 from model.evaluation.calibration import SWEEP, Calibration, choose_threshold, noise_tie, tie_for
 
-__all__ = ["BANK", "INTERACTIVE", "NOTHING_EFFORT", "HoldoutJudgement", "effort_text", "judge_on_holdout",
-           "kept_if_cheaper", "step_five_calibration"]
+__all__ = ["BANK", "INTERACTIVE", "NOTHING_EFFORT", "HoldoutJudgement", "bank_effort_pays", "effort_text",
+           "judge_on_holdout", "kept_if_cheaper", "step_five_calibration"]
 
 INTERACTIVE, BANK = "interactive", "bank"
 SEEDS = 1
@@ -36,6 +36,11 @@ SEEDS = 1
 NOTHING_EFFORT = 1.0
 """The bank mode's effort when it suggests nothing: every instance drawn by hand (no reference is drawn in that mode).
 A bank whose held-out effort is not below it costs the annotator at least as much as no pre-annotation."""
+
+
+def bank_effort_pays(effort: float) -> bool:
+    """The recipe's step 6 test: a held-out bank effort (as the card rounds it, 4 decimals) below `NOTHING_EFFORT`."""
+    return round(float(effort), 4) < NOTHING_EFFORT
 
 
 @dataclass(frozen=True)
@@ -108,10 +113,10 @@ class HoldoutJudgement:
         return choose_threshold(self.thresholds, self.efforts(), tie=tie_for(self.instances()), tie_break=tie_break)
 
     def bank_pays(self) -> tuple[bool, ...] | None:
-        """Per threshold, whether the bank mode's effort (as `figures_at` rounds it) is below `NOTHING_EFFORT`, the
-        recipe's step 6 verdict there; None without bank trials."""
+        """Per threshold, whether the bank pays there (`bank_effort_pays`, the recipe's step 6 test); None without bank
+        trials."""
         rows = self.summaries.get(BANK)
-        return None if rows is None else tuple(round(float(row["effort"]), 4) < NOTHING_EFFORT for row in rows)
+        return None if rows is None else tuple(bank_effort_pays(row["effort"]) for row in rows)
 
     def figures_at(self, threshold: float) -> dict:
         """JSON-safe figures at `threshold` (a sweep value): `effort` (mean over modes), and per mode its effort,

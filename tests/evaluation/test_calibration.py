@@ -117,6 +117,9 @@ def test_step_five_ties_as_wide_as_the_slice_noise_and_prefers_where_the_bank_pa
     paying = HoldoutJudgement(thresholds, {"interactive": rows([2 * m - b for m, b in zip(means, bank, strict=True)]),
                                            "bank": rows(bank)})
     assert paying.bank_pays() == (True, True, False, False, False)
+    from model.training.holdout_effort import bank_effort_pays
+
+    assert bank_effort_pays(0.9999) and not bank_effort_pays(0.99996)  # as the card rounds it: 1.0 does not pay
     assert step_five_calibration(paying, None, "middle").threshold == 0.6
     # copies count as objects for the one-action margin but not for the noise: the slice's own objects
     def counted(efforts, instances):
