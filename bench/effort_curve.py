@@ -17,7 +17,8 @@ Sets: `coco128` (the `--classes`, default person and chair: held out of the ship
 frames only from clips 1-4, judged frames only from clips 5-8 (`clip_split`). `sessions` (`bench.sessions_set`,
 generated, allowed for choosing) is a project of two procedural kinds shot in 8 acquisition sessions; it splits the
 same way by session: accepted from sessions 1-4, judged from sessions 5-8. `sessions-packed` is the same project with
-half the objects touching another (session 24).
+half the objects touching another (session 24); `sessions-cut` the same with objects the frame cuts left unlabelled,
+as counting jobs do (session 26).
 
     python -m bench.effort_curve --datasets droplets,coco128,synthetic --out runs/effort_curve
     python -m bench.effort_curve --datasets coco128 --classes person,chair --out runs/effort_curve
@@ -42,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.learning_curve import SHIPPED_CHECKPOINT, load
-from bench.sessions_set import PACKED_NAME
+from bench.sessions_set import CUT_NAME, PACKED_NAME
 from stack.services import REPO_ROOT
 
 __all__ = ["SetAbsent", "Split", "curve", "clip_split", "load_split", "markdown", "plot", "shuffled_split"]
@@ -198,10 +199,10 @@ def load_split(name: str, args: argparse.Namespace, max_k: int) -> Split:
     if name == "droplets":
         dataset, clip_of = load_droplets(args.droplets_dir)
         return clip_split(dataset, clip_of, args.judged, args.seed)
-    if name in ("sessions", PACKED_NAME):  # drawn once (seed 0); the curve's seed shuffles which frames
+    if name in ("sessions", PACKED_NAME, CUT_NAME):  # drawn once (seed 0); the curve's seed shuffles which frames
         from bench.sessions_set import sessions_dataset
 
-        dataset = sessions_dataset(packed=name == PACKED_NAME)
+        dataset = sessions_dataset(packed=name == PACKED_NAME, cut=name == CUT_NAME)
         return clip_split(dataset, {image.image_id: int(image.group) for image in dataset.images}, args.judged,
                           args.seed)
     return shuffled_split(load(name, args), max_k, args.judged, args.seed)
@@ -351,7 +352,7 @@ def _version(checkpoint: Path) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort_curve", description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="coco128,synthetic",
-                        help=f"droplets, coco128, synthetic, sessions, {PACKED_NAME}")
+                        help=f"droplets, coco128, synthetic, sessions, {PACKED_NAME}, {CUT_NAME}")
     parser.add_argument("--classes", default="person,chair", help="coco128 labels of the project")
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
     parser.add_argument("--ks", default=DEFAULT_KS)

@@ -15,7 +15,11 @@ from procedural objects only (`model.data.sprites.generated_kind`; no dataset im
 - the "packed" variant (`sessions_dataset(packed=True)`, the curve's "sessions-packed" set, session 24) places
   `TOUCHING_SHARE` of the objects against one already pasted (their boxes `TOUCHING_GAP_PX` apart at most), as
   droplets in a channel, cells or grains lie: objects that touch, where a box around several of them is an easy
-  mistake. The other objects are placed as in the default set, which stays pixel for pixel what it was.
+  mistake. The other objects are placed as in the default set, which stays pixel for pixel what it was;
+- the "cut" variant (`sessions_dataset(cut=True)`, the curve's "sessions-cut" set, session 26) places every object's
+  centre anywhere in the image, so the frame cuts some of them, and **leaves the cut ones unlabelled**: the
+  convention of counting jobs (droplets, cells, colonies), where an object the frame cuts is not counted. A child
+  should learn it from the accepted labels (`model.frame_convention`) and stop suggesting cut objects.
 
 Nothing here is fitted to a dataset: the ranges are round numbers fixed before any child was trained on the set.
 """
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Acquisition", "KINDS", "PACKED_NAME", "SESSIONS", "sessions_dataset"]
+__all__ = ["Acquisition", "CUT_NAME", "KINDS", "PACKED_NAME", "SESSIONS", "sessions_dataset"]
 
 KINDS = ("kind-a", "kind-b")
 """The labelled kinds (the distractor kind is not labelled)."""
@@ -47,6 +51,8 @@ TOUCHING_GAP_PX = 2
 """The most pixels between the boxes of two touching objects."""
 PACKED_NAME = "sessions-packed"
 """The packed variant's dataset name, and its name as a set of `bench.effort_curve`."""
+CUT_NAME = "sessions-cut"
+"""The cut variant's dataset name, and its name as a set of `bench.effort_curve`."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,12 @@ class Acquisition:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def sessions_dataset(seed: int = 0, packed: bool = False):
+def sessions_dataset(seed: int = 0, packed: bool = False, cut: bool = False):
     """The project (module docstring) as a `Dataset` named "sessions" (`PACKED_NAME` when `packed`: half the objects
-    touch another); the same `seed` and `packed` give the same pixels."""
+    touch another; `CUT_NAME` when `cut`: the frame cuts some objects, which are left unlabelled); the same `seed`
+    and variant give the same pixels."""
+    if packed and cut:
+        raise ValueError("choose one variant of the sessions project: packed or cut")
     from pycocotools import mask as mask_utils
 
     from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation, box_from_mask
@@ -107,28 +116,37 @@ def sessions_dataset(seed: int = 0, packed: bool = False):
                 if packed and boxes and rng.random() < TOUCHING_SHARE:
                     spot = _touching_spot(alpha >= 0.5, owner, boxes, rng)
                 if spot is None:
-                    spot = _free_spot(alpha >= 0.5, owner, rng)
+                    spot = (_spot_anywhere if cut else _free_spot)(alpha >= 0.5, owner, rng)
                 if spot is None:
                     continue
                 y, x = spot
                 h, w = alpha.shape
                 boxes.append((y, x, y + h, x + w))
-                region = canvas[y:y + h, x:x + w]
-                region[:] = region * (1 - alpha[..., None]) + rgb * alpha[..., None]
-                owner[y:y + h, x:x + w][alpha >= 0.5] = len(pasted)
-                pasted.append(k)
+                inside, part = _overlap(y, x, h, w)
+                a = alpha[part]
+                region = canvas[inside]
+                region[:] = region * (1 - a[..., None]) + rgb[part] * a[..., None]
+                owner[inside][a >= 0.5] = len(pasted)
+                pasted.append(k if part == _overlap(0, 0, h, w)[1] else -1 - k)  # cut by the frame: not labelled
             pixels = look.apply(canvas, rng)
             instances = []
             for number, k in enumerate(pasted):
                 mask = owner == number
-                if k >= len(KINDS) or not mask.any():
+                if not 0 <= k < len(KINDS) or not mask.any():
                     continue
                 instances.append(InstanceAnnotation(
                     category_id=k, category=KINDS[k], box=box_from_mask(mask),
                     rle=mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))))
             images.append(AnnotatedImage(f"session{session}-{index}", lambda p=pixels: p, IMAGE_SIDE, IMAGE_SIDE,
                                          tuple(instances), str(session)))
-    return Dataset(KINDS, tuple(images), PACKED_NAME if packed else "sessions")
+    return Dataset(KINDS, tuple(images), PACKED_NAME if packed else CUT_NAME if cut else "sessions")
+
+
+def _overlap(y: int, x: int, h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """`(the image's slices, the sprite's slices)` of an `h` x `w` sprite at top-left `(y, x)`: its part inside the
+    `IMAGE_SIDE` square image (all of it unless the frame cuts it)."""
+    y1, x1, y2, x2 = max(y, 0), max(x, 0), min(y + h, IMAGE_SIDE), min(x + w, IMAGE_SIDE)
+    return (slice(y1, y2), slice(x1, x2)), (slice(y1 - y, y2 - y), slice(x1 - x, x2 - x))
 
 
 def _turned(sprite, side: float, degrees: float) -> tuple[np.ndarray, np.ndarray]:
@@ -166,6 +184,19 @@ def _touching_spot(shape: np.ndarray, owner: np.ndarray, boxes: list, rng: np.ra
             x = int(rng.integers(x1 - w + 1, x2))
         if 0 <= y <= owner.shape[0] - h and 0 <= x <= owner.shape[1] - w and \
                 not (owner[y:y + h, x:x + w][shape] >= 0).any():
+            return y, x
+    return None
+
+
+def _spot_anywhere(shape: np.ndarray, owner: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
+    """A top-left corner that puts `shape`'s centre anywhere in the image (so the frame may cut it) where its part
+    inside touches no pasted object, or None."""
+    h, w = shape.shape
+    for _ in range(PLACEMENT_TRIES):
+        y = int(rng.integers(-(h // 2), owner.shape[0] - h // 2))
+        x = int(rng.integers(-(w // 2), owner.shape[1] - w // 2))
+        inside, part = _overlap(y, x, h, w)
+        if not (owner[inside][shape[part]] >= 0).any():
             return y, x
     return None
 

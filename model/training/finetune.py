@@ -61,7 +61,8 @@ from model.training.holdout_effort import (
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "MAX_AVERAGE_TAIL", "MAX_RUNS",
+__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS", "MAX_AVERAGE_TAIL",
+           "MAX_RUNS",
            "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune",
            "frame_convention", "judge_child"]
 
@@ -82,6 +83,10 @@ FRAME_TIE_FOLLOWS_LABELS = False
 """Step 3's frame convention when the held-out slice, judged again with the skip, costs the same as without it (a
 slice of one frame often has nothing at its edge): True keeps the skip the labels ask for, False (session 16's rule)
 drops it. Session 25 measured both (docs/learning-loop.md)."""
+FRAME_TIE_WITNESS = False
+"""Step 3's frame convention on such a tie: True asks the parent on the accepted images
+(`model.training.frame_witness`) and keeps the skip iff dropping its suggestions at the frame costs strictly less
+there; False drops it (unless `FRAME_TIE_FOLLOWS_LABELS`). Session 26 measures it (docs/learning-loop.md)."""
 CHILD_SIZE_TOLERANCE = 0.0
 """The child's `detection_size_tolerance`: its size prior is off. The prior serves a parent that has never seen the
 kind and leans on the drawn box's size; a child has learnt the project's kinds, at other sizes too (copy-paste at
@@ -278,7 +283,8 @@ def finetune(
 
     child_judgement, frame, calibration, drawn_bank = judge_child(
         model, version, holdout, train_set, answer_settings, shifted_calibration=settings.shifted_calibration,
-        tie_break=settings.tie_break, drawn_bank=settings.drawn_bank)
+        tie_break=settings.tie_break, drawn_bank=settings.drawn_bank,
+        witness=(lambda: parent_witness(parent_checkpoint, train_set, answer_settings)) if FRAME_TIE_WITNESS else None)
     threshold = float(model.config.detection_min_confidence)
     metrics = {"new": child_judgement.figures_at(threshold) if child_judgement else None,
                "parent": parent_judgement.figures_at(parent_threshold) if parent_judgement else None}
@@ -393,7 +399,7 @@ def _train(model, train_set: Dataset, settings: FineTuneSettings, on_progress, o
 
 def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answer_settings, *,
                 shifted_calibration: bool, tie_break: str = "highest", drawn_bank: str = "off",
-                wide_ties: bool = True):
+                wide_ties: bool = True, witness=None):
     """Steps 3-4 of the recipe on trained weights: judge `model` on `holdout` (its bank from `train_set`), decide the
     frame convention and (`drawn_bank`, `FineTuneSettings.drawn_bank`'s rule) whether the drawn label's bank joins a
     drawn box's answer, calibrate the threshold; sets the model's `detection_skip_border`, `detection_drawn_bank`
@@ -406,6 +412,8 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
             judgements each at its highest tie, as before the option existed.
         wide_ties: step 5's ties as wide as the slice's noise, those where the bank pays preferred
             (`step_five_calibration`, since session 25); False: session 21's one-action ties (to reproduce studies).
+        witness: `() -> FrameWitness | None`, asked when the frame step ties on the held-out slice
+            (`model.training.frame_witness`: the parent on the accepted images); None: a tie drops the skip.
 
     Returns:
         `(judgement, frame record, calibration, drawn-bank record)`: the `HoldoutJudgement` of the held-out slice
@@ -422,7 +430,7 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     judgement = judge_on_holdout(child, holdout, train_set, answer_settings)
     skip_border, judgement, frame = _frame_step(
         frame_convention(train_set), child, judgement,
-        lambda: judge_on_holdout(child, holdout, train_set, answer_settings))
+        lambda: judge_on_holdout(child, holdout, train_set, answer_settings), witness)
     record = {"value": model.config.detection_drawn_bank,
               "why": "not decided on the held-out slice (TRAIN_DRAWN_BANK off)"}
 
@@ -449,6 +457,17 @@ def judge_child(model, version: str, holdout: Dataset, train_set: Dataset, answe
     return judgement, frame, calibration, record
 
 
+def parent_witness(parent_checkpoint, train_set: Dataset, answer_settings):
+    """Step 3's witness (`model.training.frame_witness`): the parent at `parent_checkpoint`, loaded again (it is not
+    kept in memory while the child trains), answering the training images at its own threshold."""
+    from model.predictor import Predictor
+    from model.training.frame_witness import frame_witness
+
+    parent_model, parent_card = load_checkpoint(parent_checkpoint)
+    return frame_witness(Predictor(parent_model, version=parent_card.version, fold_batch_norm=True), train_set,
+                         answer_settings)
+
+
 def frame_convention(train_set: Dataset):
     """Step 3's frame convention (`model.frame_convention.FrameConvention`) of the training images' accepted
     instances, every label, crowd regions left out."""
@@ -459,13 +478,15 @@ def frame_convention(train_set: Dataset):
         for image in train_set.images)
 
 
-def _frame_step(convention, child, judgement, judge_again):
+def _frame_step(convention, child, judgement, judge_again, witness=None):
     """Step 3's frame convention: `(skip, the judgement that stands, the card's record)`.
 
     Args:
         convention: the training images' `FrameConvention`; child: the child's `Predictor` (its config's
             `detection_skip_border` is set for the second judgement and left as decided); judgement: the child's
-            `HoldoutJudgement` without the skip, or None (nothing held out); judge_again: judges `child` again.
+            `HoldoutJudgement` without the skip, or None (nothing held out); judge_again: judges `child` again;
+            witness: `() -> FrameWitness | None`, asked only when the two judgements tie (None: a tie drops the skip,
+            unless `FRAME_TIE_FOLLOWS_LABELS`).
     """
     record = convention.to_dict() | {"labels_say_skip": convention.skip}
     if not convention.skip or judgement is None:
@@ -474,16 +495,32 @@ def _frame_step(convention, child, judgement, judge_again):
                              "image can confirm it, so cut objects are suggested")
         record["skip"] = False
         return False, judgement, record
+    asked = []
+
+    def tie_broken() -> bool:
+        if FRAME_TIE_FOLLOWS_LABELS:
+            return True
+        said = witness() if witness is not None else None
+        asked.append(said)
+        return bool(said and said.says_skip)
+
     skip, standing, without, with_skip = kept_if_cheaper(child, "detection_skip_border", judgement, judge_again,
-                                                         keep_on_tie=FRAME_TIE_FOLLOWS_LABELS)
+                                                         keep_on_tie=tie_broken)
     record["holdout_effort"] = {"suggesting_cut_objects": without, "skipping_them": with_skip}
+    said = asked[0] if asked else None
+    if said is not None:
+        record["witness"] = said.to_dict()
+        heard = (f"; the held-out slice ties, and the parent on {said.images} accepted images costs "
+                 f"{said.skipping:.4f} skipping them against {said.suggesting:.4f}")
+    else:
+        heard = "; the held-out slice ties, and nothing else can tell" if asked else ""
     if skip:
         verdict = "confirmed on" if with_skip < without else "not contradicted by"
-        record["why"] += f"; {verdict} the held-out slice (effort {with_skip:.4f} against {without:.4f})"
+        record["why"] += f"; {verdict} the held-out slice (effort {with_skip:.4f} against {without:.4f}){heard}"
         return True, standing, record
     record["why"] = (f"{convention.evidence()}: the labels say the project leaves them out, but on the held-out "
                      f"slice skipping them does not cost less (effort {effort_text(with_skip)} against "
-                     f"{without:.4f}), so cut objects are suggested")
+                     f"{without:.4f}){heard}, so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
 

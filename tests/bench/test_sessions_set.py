@@ -83,3 +83,38 @@ def test_the_packed_variant_puts_objects_against_each_other_and_leaves_the_defau
     assert _touching_share(packed) > 0.3 > _touching_share(project) + 0.1
     split = load_split(PACKED_NAME, argparse.Namespace(judged=30, seed=3), 10)
     assert {image.group for image in split.judged.images} == {"5", "6", "7", "8"}
+
+
+def test_the_cut_variant_places_centres_anywhere_so_the_frame_cuts_some_objects():
+    from bench.sessions_set import IMAGE_SIDE, _overlap, _spot_anywhere
+
+    shape = np.ones((30, 20), bool)
+    owner = np.full((IMAGE_SIDE, IMAGE_SIDE), -1, np.int32)
+    rng = np.random.default_rng(0)
+    spots = np.array([_spot_anywhere(shape, owner, rng) for _ in range(400)])
+    centres = spots + np.array([15, 10])
+    assert (centres >= 0).all() and (centres < IMAGE_SIDE).all()
+    cut = (spots < 0).any(axis=1) | (spots + np.array([30, 20]) > IMAGE_SIDE).any(axis=1)
+    assert 0.1 < cut.mean() < 0.5  # about (30 + 20) / 384 of them
+    inside, part = _overlap(-5, IMAGE_SIDE - 8, 30, 20)  # cut at the top and the right
+    assert owner[inside].shape == shape[part].shape == (25, 8)
+    assert part == (slice(5, 30), slice(0, 8))
+
+
+def test_the_cut_variant_labels_whole_objects_only(project):
+    from bench.sessions_set import CUT_NAME, IMAGE_SIDE
+    from model.data.annotations import box_from_mask
+    from model.frame_convention import learn_frame_convention
+
+    cut = sessions_dataset(cut=True)
+    assert cut.name == CUT_NAME and [i.group for i in cut.images] == [i.group for i in project.images]
+    for image in cut.images[:6]:
+        masks = image.masks(image.instances)
+        assert np.sum(masks, axis=0).max() == 1
+        assert all(np.allclose(box_from_mask(m), a.box) for a, m in zip(image.instances, masks, strict=True))
+    # Cut objects are pasted but not labelled: hardly any labelled object touches the frame (only whole ones lying
+    # against it), where labelled objects pasted anywhere would often.
+    convention = learn_frame_convention((i.boxes(list(i.instances)), (IMAGE_SIDE, IMAGE_SIDE)) for i in cut.images)
+    assert convention.expected > 50 and convention.touching < 0.2 * convention.expected
+    with pytest.raises(ValueError, match="packed or cut"):
+        sessions_dataset(packed=True, cut=True)
