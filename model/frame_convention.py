@@ -11,13 +11,15 @@ Boxes are `(N, 4)` xyxy pixels; image shapes `(H, W)`. Pure NumPy; tested alone 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BORDER_MARGIN", "MIN_EXPECTED_AT_FRAME", "SKIP_RATIO", "FrameConvention", "expected_at_frame",
-           "CUT_BY_MASK", "CUT_CONTACT", "cut_by_frame", "keep_off_frame", "learn_frame_convention", "touches_frame"]
+__all__ = ["BORDER_MARGIN", "CUT_BY_MASK", "CUT_CONTACT", "EVIDENCE_LEVEL", "LABELS_BY_TEST", "MIN_EXPECTED_AT_FRAME",
+           "SKIP_RATIO", "FrameConvention", "at_most_by_chance", "cut_by_frame", "expected_at_frame", "keep_off_frame",
+           "learn_frame_convention", "touches_frame"]
 
 BORDER_MARGIN = 0.002
 """A box touches the frame when it lies within this share of the image's width (x) or height (y) of an edge."""
@@ -25,6 +27,12 @@ MIN_EXPECTED_AT_FRAME = 10.0
 """The evidence needed: about this many accepted objects would touch the frame if cut objects were labelled."""
 SKIP_RATIO = 0.1
 """The project leaves cut objects out when at most this share of that expected number touches the frame."""
+LABELS_BY_TEST = False
+"""Read the labels by a test (`at_most_by_chance` below `EVIDENCE_LEVEL`) instead of the count rule
+(`MIN_EXPECTED_AT_FRAME`, `SKIP_RATIO`). Session 26 measures both (docs/learning-loop.md)."""
+EVIDENCE_LEVEL = 0.01
+"""Under `LABELS_BY_TEST`, the project leaves cut objects out when so few touching ones would happen by chance less
+often than this if cut objects were labelled."""
 CUT_CONTACT = 0.5
 """A found object whose box touches the frame is cut by it when its mask covers at least this share of the box's
 extent along that edge, in the image's outermost row or column: the frame meets a cut object along its whole visible
@@ -76,7 +84,9 @@ class FrameConvention:
         why = self.evidence()
         if self.skip:
             why += ": the project leaves them out, so suggestions touching the frame are dropped"
-        elif self.expected < MIN_EXPECTED_AT_FRAME:
+        elif LABELS_BY_TEST and at_most_by_chance(0, self.expected) >= EVIDENCE_LEVEL:
+            why += (f": too few to tell (needs about {-math.log(EVIDENCE_LEVEL):.1f}), cut objects are suggested")
+        elif not LABELS_BY_TEST and self.expected < MIN_EXPECTED_AT_FRAME:
             why += f": too few to tell (needs about {MIN_EXPECTED_AT_FRAME:g}), cut objects are suggested"
         else:
             why += ": the project labels them, so they are suggested"
@@ -84,11 +94,24 @@ class FrameConvention:
                 "skip": self.skip, "why": why}
 
 
+def at_most_by_chance(touching: int, expected: float) -> float:
+    """P(X <= `touching`) for X ~ Poisson(`expected`): how often so few accepted objects would touch the frame if cut
+    objects were labelled (the count of objects touching is a sum of rare independent events, about Poisson)."""
+    if expected <= 0.0:
+        return 1.0
+    term = total = math.exp(-expected)
+    for count in range(1, max(int(touching), 0) + 1):
+        term *= expected / count
+        total += term
+    return min(1.0, total)
+
+
 def learn_frame_convention(images: Iterable[tuple[np.ndarray, tuple[int, int]]]) -> FrameConvention:
     """The convention of accepted labels: `images` yields `(boxes (N, 4) xyxy, (H, W))` per accepted image.
 
     Skip iff the expected number is at least `MIN_EXPECTED_AT_FRAME` and the touching ones are at most `SKIP_RATIO`
-    of it. With little evidence (small objects, few images) cut objects stay suggested, as a one-shot model does.
+    of it (with `LABELS_BY_TEST`: iff `at_most_by_chance` is below `EVIDENCE_LEVEL`). With little evidence (small
+    objects, few images) cut objects stay suggested, as a one-shot model does.
     """
     instances = touching = 0
     expected = 0.0
@@ -97,7 +120,10 @@ def learn_frame_convention(images: Iterable[tuple[np.ndarray, tuple[int, int]]])
         instances += len(boxes)
         touching += int(touches_frame(boxes, shape).sum())
         expected += expected_at_frame(boxes, shape)
-    skip = expected >= MIN_EXPECTED_AT_FRAME and touching <= SKIP_RATIO * expected
+    if LABELS_BY_TEST:
+        skip = at_most_by_chance(touching, expected) < EVIDENCE_LEVEL
+    else:
+        skip = expected >= MIN_EXPECTED_AT_FRAME and touching <= SKIP_RATIO * expected
     return FrameConvention(instances, touching, expected, bool(skip))
 
 

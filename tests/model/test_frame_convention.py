@@ -234,3 +234,25 @@ def test_keep_off_frame_reads_the_mask_only_under_cut_by_mask(monkeypatch):
     assert keep_off_frame(boxes, shape, masks=[cut, against]).tolist() == [False, True]
     assert keep_off_frame(boxes, shape).tolist() == [False, False]  # without masks, the boxes decide
     assert keep_off_frame(boxes, shape, drawn_boxes=boxes[:1], masks=[cut, against]).all()  # a cut object drawn
+
+
+@pytest.mark.parametrize(("touching", "expected", "chance"), [
+    (0, 8.0, np.exp(-8.0)), (1, 8.0, 9 * np.exp(-8.0)), (2, 3.0, 8.5 * np.exp(-3.0)), (5, 0.0, 1.0)])
+def test_how_often_so_few_would_touch_by_chance_is_the_poisson_tail(touching, expected, chance):
+    from model.frame_convention import at_most_by_chance
+
+    assert at_most_by_chance(touching, expected) == pytest.approx(chance)
+
+
+def test_read_as_a_test_the_labels_speak_from_less_evidence_but_not_from_none(monkeypatch):
+    import model.frame_convention as frame
+
+    # 4 images of INSIDE: 8 expected, none touching. The count rule needs 10; the test: P(0 | 8) = 0.0003.
+    assert not learn_frame_convention(_images(INSIDE, 4)).skip
+    monkeypatch.setattr(frame, "LABELS_BY_TEST", True)
+    assert learn_frame_convention(_images(INSIDE, 4)).skip
+    one = learn_frame_convention(_images(INSIDE, 2))  # 4 expected: P(0 | 4) = 0.018, not below 0.01
+    assert not one.skip and "too few to tell" in one.to_dict()["why"]
+    touching = [[0, 40, 40, 60], *INSIDE[1:]]  # one of five touches the frame in each image: 4 of 20, 8 expected
+    labelled = learn_frame_convention(_images(touching, 4))
+    assert labelled.touching == 4 and not labelled.skip and "labels them" in labelled.to_dict()["why"]

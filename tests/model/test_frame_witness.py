@@ -81,3 +81,20 @@ def test_a_tie_with_a_witness_that_cannot_answer_drops_the_skip(tiny_predictor):
     skip, _, record = _frame_step(SAYS_SKIP, child, _judgement((0.6, 0.5)), lambda: _judgement((0.55, 0.5)),
                                   lambda: None)
     assert not skip and "nothing else can tell" in record["why"] and "witness" not in record
+
+
+def test_the_recipe_asks_the_parent_loaded_again_from_its_checkpoint(tiny_model, tmp_path):
+    """`finetune.parent_witness`: the parent at its checkpoint (not the child in memory) answers, at its own
+    threshold (the card's config)."""
+    from common.settings import Settings
+    from model.checkpoint import ModelCard, save_checkpoint
+    from model.training.finetune import parent_witness
+
+    was = tiny_model.config
+    tiny_model.config = was.replace(detection_min_confidence=0.45)
+    try:
+        path = save_checkpoint(tiny_model, tmp_path / "parent.weights.h5", ModelCard("parent-v1", "tiny", {}))
+    finally:
+        tiny_model.config = was
+    witness = parent_witness(path, project(3), Settings())
+    assert witness.images == 3 and witness.threshold == 0.45

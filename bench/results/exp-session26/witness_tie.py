@@ -1,9 +1,10 @@
-"""Session 26 part 1 (prereg.md): kept children re-judged and re-calibrated by the recipe's steps 3-6 with a tie on the
-held-out slice's frame judgement broken by the parent's witness on the accepted images (arm TA:
-`model.training.frame_witness`, the parent `checkpoints/mobile-coco128.weights.h5` = v7), then measured on the
-curve's judged images in both modes at that threshold (session 22's `judged_again` / `measured_row`). Usage:
+"""Session 26 parts 1 and 3 (prereg.md): kept children re-judged and re-calibrated by the recipe's steps 3-6 with a
+tie on the held-out slice's frame judgement broken by the parent's witness on the accepted images (arm TA:
+`model.training.frame_witness`, the parent `checkpoints/mobile-coco128.weights.h5` = v7), with the labels read by
+a test (arm PE: `frame_convention.LABELS_BY_TEST`) or both (PETA), then measured on the curve's judged images in
+both modes at that threshold (session 22's `judged_again` / `measured_row`). Usage:
 
-    PYTHONPATH=. python bench/results/exp-session26/witness_tie.py OUTDIR SET:SEED:K [SET:SEED:K ...]
+    PYTHONPATH=. python bench/results/exp-session26/witness_tie.py [--arm TA|PE|PETA] OUTDIR SET:SEED:K [...]
 
 OUTDIR holds the children (`runs/s24`, `runs/s25`). Appends one row per child to rows.jsonl here (`frame`: the
 frame step's record, with the witness when it was asked).
@@ -23,7 +24,12 @@ ROWS = Path(__file__).parent / "rows.jsonl"
 PARENT = Path(__file__).parents[3] / "checkpoints" / "mobile-coco128.weights.h5"
 
 
+ARMS = {"TA": (True, False), "PE": (False, True), "PETA": (True, True)}
+"""Per arm: (a held-out tie asks the witness, the labels read by a test)."""
+
+
 def main():
+    import model.frame_convention as frame_convention
     import model.training.finetune as finetune
     from common.settings import Settings
     from model.checkpoint import load_checkpoint, save_checkpoint
@@ -34,22 +40,28 @@ def main():
         return judge_child(model, version, holdout, train_set, answer_settings,
                            witness=lambda: finetune.parent_witness(PARENT, train_set, Settings()), **options)
 
-    finetune.judge_child = with_witness
-    out_dir = sys.argv[1]
+    argv = sys.argv[1:]
+    arm = "TA"
+    if argv[0] == "--arm":
+        arm, argv = argv[1], argv[2:]
+    witness, frame_convention.LABELS_BY_TEST = ARMS[arm]
+    if witness:
+        finetune.judge_child = with_witness
+    out_dir = argv[0]
     parent_version = load_checkpoint(PARENT)[1].version
-    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[2:]]):
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *argv[1:]]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")
         model, card = load_checkpoint(path)
         assert card.parent == parent_version, "not a child of v7"
         model, judgement, calibration, bank, frame = judged_again(model, card, {}, seed, accepted, "s26")
-        saved = save_checkpoint(model, out / f"{stem}.s26-TA.weights.h5", card)
+        saved = save_checkpoint(model, out / f"{stem}.s26-{arm}.weights.h5", card)
         del model
-        row = measured_row("TA", name, seed, k, saved, split, accepted, bank, calibration, judgement, started,
+        row = measured_row(arm, name, seed, k, saved, split, accepted, bank, calibration, judgement, started,
                            frame=frame)
         with open(ROWS, "a") as sink:
             sink.write(json.dumps(row) + "\n")
-        logging.info("DONE TA %s: %s skip=%s witness=%s", spec, row["at"], frame.get("skip"), frame.get("witness"))
+        logging.info(f"DONE {arm} %s: %s skip=%s witness=%s", spec, row["at"], frame.get("skip"), frame.get("witness"))
 
 
 if __name__ == "__main__":
