@@ -7,7 +7,8 @@ edge: both judgements are equal and the tie tells nothing. The accepted images t
 child trained on them, so it is no witness there; the **parent** never saw them and answers them as it answers any
 new image. With one box drawn per (image, label) with 2 or more instances, its suggestions that touch the frame
 are either labelled objects lying against the edge (dropping them costs misses) or objects the labels leave out
-(dropping them saves deletions). The skip is kept iff dropping them costs strictly less, at the parent's own threshold.
+(dropping them saves deletions). The skip is kept iff dropping them costs strictly less, at the parent's own threshold
+(with `ONE_ACTION_TIE`: less by more than one action over the objects answered, the recipe's near tie).
 
 The parent answers as the worker does, without the project's exemplars (they are the images being answered). At
 most `WITNESS_IMAGES` images are answered, twice each (with and without the skip).
@@ -18,13 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.data.annotations import Dataset
+from model.evaluation.calibration import tie_for
 from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
 
-__all__ = ["WITNESS_IMAGES", "FrameWitness", "frame_witness"]
+__all__ = ["ONE_ACTION_TIE", "WITNESS_IMAGES", "FrameWitness", "frame_witness"]
 
 WITNESS_IMAGES = 8
 """The most accepted images the parent answers for step 3's witness (the first of the training images): enough frame
 edge to tell, and at most about 16 answers' time in the Train button's budget."""
+ONE_ACTION_TIE = False
+"""The witness says "skip" only when skipping costs less by more than one action over the objects it answered
+(`tie_for`); False: by any amount. Session 26 measures both (docs/learning-loop.md)."""
 
 
 @dataclass(frozen=True)
@@ -33,22 +38,26 @@ class FrameWitness:
 
     Attributes:
         images: images answered; threshold: the parent's score threshold; suggesting, skipping: effort (references
-            included) without and with suggestions touching the frame dropped.
+            included) without and with suggestions touching the frame dropped; tie: the margin skipping must win by
+            (0: any; `tie_for` the objects answered under `ONE_ACTION_TIE`); instances: the objects answered.
     """
 
     images: int
     threshold: float
     suggesting: float
     skipping: float
+    tie: float = 0.0
+    instances: int = 0
 
     @property
     def says_skip(self) -> bool:
-        """Dropping suggestions at the frame costs strictly less: they are objects the labels leave out."""
-        return self.skipping < self.suggesting
+        """Dropping suggestions at the frame costs less by more than `tie`: they are objects the labels leave out."""
+        return round(self.suggesting - self.skipping, 4) > round(self.tie, 4)
 
     def to_dict(self) -> dict:
-        return {"images": self.images, "threshold": self.threshold, "suggesting_cut_objects": round(self.suggesting, 4),
-                "skipping_them": round(self.skipping, 4), "says_skip": self.says_skip}
+        return {"images": self.images, "instances": self.instances, "threshold": self.threshold,
+                "suggesting_cut_objects": round(self.suggesting, 4), "skipping_them": round(self.skipping, 4),
+                "tie": round(self.tie, 4), "says_skip": self.says_skip}
 
 
 def frame_witness(parent, accepted: Dataset, answer_settings) -> FrameWitness | None:
@@ -63,7 +72,7 @@ def frame_witness(parent, accepted: Dataset, answer_settings) -> FrameWitness | 
     no_exemplars = Dataset(accepted.categories, (), accepted.name)
     threshold = round(float(parent.config.detection_min_confidence), 4)
     was = parent.config.detection_skip_border
-    efforts = []
+    efforts, instances = [], 0
     try:
         for skip in (False, True):
             parent.config = parent.config.replace(detection_skip_border=skip)
@@ -71,7 +80,10 @@ def frame_witness(parent, accepted: Dataset, answer_settings) -> FrameWitness | 
                                          extra_thresholds=(threshold,))
             if judgement is None:
                 return None
-            efforts.append(float(judgement.figures_at(threshold)["modes"][INTERACTIVE]["effort"]))
+            answered = judgement.figures_at(threshold)["modes"][INTERACTIVE]
+            efforts.append(float(answered["effort"]))
+            instances = int(answered["instances"])
     finally:
         parent.config = parent.config.replace(detection_skip_border=was)
-    return FrameWitness(len(images.images), threshold, efforts[0], efforts[1])
+    tie = tie_for(instances) if ONE_ACTION_TIE else 0.0
+    return FrameWitness(len(images.images), threshold, efforts[0], efforts[1], tie, instances)

@@ -8,9 +8,11 @@ from test_frame_convention import SAYS_SKIP, _judgement
 from model.training.frame_witness import WITNESS_IMAGES, FrameWitness, frame_witness
 
 
-@pytest.mark.parametrize(("suggesting", "skipping", "says"), [(0.6, 0.4, True), (0.5, 0.5, False), (0.4, 0.6, False)])
-def test_the_witness_says_skip_only_where_dropping_costs_strictly_less(suggesting, skipping, says):
-    witness = FrameWitness(images=3, threshold=0.85, suggesting=suggesting, skipping=skipping)
+@pytest.mark.parametrize(("suggesting", "skipping", "tie", "says"), [
+    (0.6, 0.4, 0.0, True), (0.5, 0.5, 0.0, False), (0.4, 0.6, 0.0, False),
+    (0.6471, 0.6324, 0.0147, False), (0.6471, 0.6323, 0.0147, True)])  # one action of 68 objects: a tie
+def test_the_witness_says_skip_only_where_dropping_costs_less_by_more_than_its_tie(suggesting, skipping, tie, says):
+    witness = FrameWitness(images=3, threshold=0.85, suggesting=suggesting, skipping=skipping, tie=tie)
     assert witness.says_skip is says and witness.to_dict()["says_skip"] is says
 
 
@@ -32,7 +34,10 @@ def test_the_parent_answers_at_most_witness_images_twice_each_and_keeps_its_conf
     witness = frame_witness(tiny_predictor, project(WITNESS_IMAGES + 2), Settings())
     # The first WITNESS_IMAGES images, without then with the skip, one box drawn, no other image's exemplars.
     assert calls == [(WITNESS_IMAGES, 0, False, ("interactive",)), (WITNESS_IMAGES, 0, True, ("interactive",))]
-    assert witness.images == WITNESS_IMAGES and witness.threshold == 0.3
+    assert witness.images == WITNESS_IMAGES and witness.threshold == 0.3 and witness.tie == 0.0
+    assert witness.instances == 3 * WITNESS_IMAGES  # the tiles of each image (the one disc makes no trial)
+    monkeypatch.setattr(module, "ONE_ACTION_TIE", True)
+    assert frame_witness(tiny_predictor, project(2), Settings()).tie == pytest.approx(1 / 6)
     assert not tiny_predictor.config.detection_skip_border
     # Effort includes the reference: at least one action per (image, label) with 2+ instances over the objects.
     assert min(witness.suggesting, witness.skipping) >= 1 / 4
