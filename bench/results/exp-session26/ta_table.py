@@ -1,8 +1,9 @@
-"""Session 26 part 1's decision (prereg.md): today's figures (session 25's W2 reading, `threshold_rules-CL-*.json`)
-per child, with arm TA's rows (rows.jsonl here) in place of the children it re-judged; means per group and over the
-allowed 40, box drawn / bank / mean, errors per instance at the recipe's threshold. Usage:
+"""Session 26's decisions (prereg.md): today's figures (session 25's W2 reading, `threshold_rules-CL-*.json`; for
+sessions-cut, this session's CL rows) per child, with an arm's rows (rows.jsonl here) in place of the children it
+re-judged; means per group and over the allowed 40, box drawn / bank / mean, errors per instance at the recipe's
+threshold. Usage:
 
-    python bench/results/exp-session26/ta_table.py [--markdown OUT]
+    python bench/results/exp-session26/ta_table.py [ARM] [--markdown OUT]     (ARM: TA, the default; TA2, PE, ...)
 """
 import json
 import sys
@@ -15,8 +16,9 @@ GROUPS = {"sessions": "sessions", "sessions-packed": "packed", "coco128": "coco1
 
 
 def today() -> dict:
-    """`{(set, seed, k): (threshold, box, bank)}`: W2 per kept/fresh child (k = 5)."""
-    out = {}
+    """`{(set, seed, k): (threshold, box, bank)}`: W2 per kept/fresh child (k = 5), and this session's fresh
+    children (arm CL: sessions-cut)."""
+    out = {key: (r["threshold"], r["at"]["interactive"], r["at"].get("bank", 1.0)) for key, r in arm_rows("CL").items()}
     for which in ("kept", "fresh"):
         for child in json.loads((SESSION25 / f"threshold_rules-CL-{which}.json").read_text())["children"]:
             w2 = child["W2"]
@@ -35,8 +37,9 @@ def mean(values):
 
 
 def main():
-    base, ta = today(), arm_rows("TA")
-    lines = ["| child | today: threshold, box / bank | TA: threshold, box / bank | witness (suggesting / skipping) |",
+    arm = next((a for a in sys.argv[1:] if not a.startswith("--") and not a.endswith(".md")), "TA")
+    base, ta = today(), arm_rows(arm)
+    lines = [f"| child | today: threshold, box / bank | {arm}: threshold, box / bank | witness (suggesting / skipping) |",
              "|---|---|---|---|"]
     after = dict(base)
     for key, row in sorted(ta.items()):
@@ -48,11 +51,11 @@ def main():
         was = f"{before[0]}, {before[1]:.4f} / {before[2]:.4f}" if before else "n/a"
         lines.append(f"| {key[0]} {key[1]} k={key[2]} | {was} | {row['threshold']}, {at['interactive']:.4f} / "
                      f"{at.get('bank', 1.0):.4f} (skip {row['frame'].get('skip')}) | {said} |")
-    lines += ["", "| group | n | today: box / bank (mean) | TA: box / bank (mean) |", "|---|---|---|---|"]
+    lines += ["", f"| group | n | today: box / bank (mean) | {arm}: box / bank (mean) |", "|---|---|---|---|"]
     groups = {}
     for key in after:
         groups.setdefault(GROUPS[key[0]] + ("" if key[2] == 5 else f" k={key[2]}"), []).append(key)
-    allowed = [key for key in after if key[0] != "droplets" and key in base]
+    allowed = [key for key in after if key[0] not in ("droplets", "sessions-cut") and key in base]
     for name, keys in [*sorted(groups.items()), ("allowed 40", allowed)]:
         cells = []
         for table in (base, after):
