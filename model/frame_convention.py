@@ -3,8 +3,9 @@
 Annotation jobs differ here: COCO labels every visible part of an object, while many counting jobs (droplets, cells,
 colonies) leave out objects the frame cuts. A suggestion on a cut object is then one more deletion for the annotator,
 and a one-shot model cannot know the convention. A fine-tuned child can: if the project's accepted objects, at their
-sizes, should often touch the frame but almost never do, the project leaves cut objects out, and the child's answers
-drop suggestions touching the frame (`model.answering`, config `detection_skip_border`).
+sizes, should often touch the frame but almost never do (fewer than chance allows, `at_most_by_chance`), the project
+leaves cut objects out, and the child's answers drop suggestions touching the frame (`model.answering`, config
+`detection_skip_border`).
 
 Boxes are `(N, 4)` xyxy pixels; image shapes `(H, W)`. Pure NumPy; tested alone (tests/model/test_frame_convention.py).
 """
@@ -24,12 +25,16 @@ __all__ = ["BORDER_MARGIN", "CUT_BY_MASK", "CUT_CONTACT", "EVIDENCE_LEVEL", "LAB
 BORDER_MARGIN = 0.002
 """A box touches the frame when it lies within this share of the image's width (x) or height (y) of an edge."""
 MIN_EXPECTED_AT_FRAME = 10.0
-"""The evidence needed: about this many accepted objects would touch the frame if cut objects were labelled."""
+"""The count rule (`LABELS_BY_TEST` False): the evidence needed, about this many accepted objects would touch the
+frame if cut objects were labelled."""
 SKIP_RATIO = 0.1
-"""The project leaves cut objects out when at most this share of that expected number touches the frame."""
-LABELS_BY_TEST = False
-"""Read the labels by a test (`at_most_by_chance` below `EVIDENCE_LEVEL`) instead of the count rule
-(`MIN_EXPECTED_AT_FRAME`, `SKIP_RATIO`). Session 26 measures both (docs/learning-loop.md)."""
+"""The count rule: the project leaves cut objects out when at most this share of that expected number touches the
+frame."""
+LABELS_BY_TEST = True
+"""Read the labels by a test (`at_most_by_chance` below `EVIDENCE_LEVEL`, since session 26) instead of the count rule
+(`MIN_EXPECTED_AT_FRAME`, `SKIP_RATIO`, sessions 16-25): with objects small against the frame, 4 accepted images
+hold too few expected at the frame for the count (sessions-cut children never read it), where none touching of 8
+expected is already strong evidence (docs/learning-loop.md, session 26)."""
 EVIDENCE_LEVEL = 0.01
 """Under `LABELS_BY_TEST`, the project leaves cut objects out when so few touching ones would happen by chance less
 often than this if cut objects were labelled."""
@@ -109,9 +114,10 @@ def at_most_by_chance(touching: int, expected: float) -> float:
 def learn_frame_convention(images: Iterable[tuple[np.ndarray, tuple[int, int]]]) -> FrameConvention:
     """The convention of accepted labels: `images` yields `(boxes (N, 4) xyxy, (H, W))` per accepted image.
 
-    Skip iff the expected number is at least `MIN_EXPECTED_AT_FRAME` and the touching ones are at most `SKIP_RATIO`
-    of it (with `LABELS_BY_TEST`: iff `at_most_by_chance` is below `EVIDENCE_LEVEL`). With little evidence (small
-    objects, few images) cut objects stay suggested, as a one-shot model does.
+    Skip iff so few touching ones would happen by chance (`at_most_by_chance`) less often than `EVIDENCE_LEVEL` if
+    cut objects were labelled (without `LABELS_BY_TEST`: iff the expected number is at least `MIN_EXPECTED_AT_FRAME`
+    and the touching ones are at most `SKIP_RATIO` of it). With little evidence (small objects, few images) cut
+    objects stay suggested, as a one-shot model does.
     """
     instances = touching = 0
     expected = 0.0

@@ -17,7 +17,9 @@ One code path for the Train button and automatic training (`worker.training`) an
    exemplar bank alone), as the worker answers (`model.training.holdout_effort`). Where the training images'
    accepted labels say the project leaves objects cut by the image frame out (`model.frame_convention`), the child
    is judged there a second time, dropping suggestions that touch the frame, and keeps dropping them (config
-   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less.
+   `detection_skip_border`) only if that judgement, at its own calibrated threshold, costs strictly less; when the
+   two cost the same (nothing at the slice's edge), the parent answers the training images and decides
+   (`model.training.frame_witness`, since session 26).
    `drawn_bank` says whether the drawn label's own exemplars join each drawn box's answer (config
    `detection_drawn_bank`): `off` (the default) never; `held-out`: the drawn mode is judged once more with the join
    and the child keeps it only if that costs strictly less; `where-bank-pays`: after step 4 the child joins them
@@ -83,10 +85,10 @@ FRAME_TIE_FOLLOWS_LABELS = False
 """Step 3's frame convention when the held-out slice, judged again with the skip, costs the same as without it (a
 slice of one frame often has nothing at its edge): True keeps the skip the labels ask for, False (session 16's rule)
 drops it. Session 25 measured both (docs/learning-loop.md)."""
-FRAME_TIE_WITNESS = False
-"""Step 3's frame convention on such a tie: True asks the parent on the accepted images
-(`model.training.frame_witness`) and keeps the skip iff dropping its suggestions at the frame costs strictly less
-there; False drops it (unless `FRAME_TIE_FOLLOWS_LABELS`). Session 26 measures it (docs/learning-loop.md)."""
+FRAME_TIE_WITNESS = True
+"""Step 3's frame convention on such a tie: True (since session 26) asks the parent on the accepted images
+(`model.training.frame_witness`) and keeps the skip iff dropping its suggestions at the frame costs less there by more
+than one action; False drops it (unless `FRAME_TIE_FOLLOWS_LABELS`) (docs/learning-loop.md, session 26)."""
 CHILD_SIZE_TOLERANCE = 0.0
 """The child's `detection_size_tolerance`: its size prior is off. The prior serves a parent that has never seen the
 kind and leans on the drawn box's size; a child has learnt the project's kinds, at other sizes too (copy-paste at

@@ -27,9 +27,10 @@ __all__ = ["ONE_ACTION_TIE", "WITNESS_IMAGES", "FrameWitness", "frame_witness"]
 WITNESS_IMAGES = 8
 """The most accepted images the parent answers for step 3's witness (the first of the training images): enough frame
 edge to tell, and at most about 16 answers' time in the Train button's budget."""
-ONE_ACTION_TIE = False
+ONE_ACTION_TIE = True
 """The witness says "skip" only when skipping costs less by more than one action over the objects it answered
-(`tie_for`); False: by any amount. Session 26 measures both (docs/learning-loop.md)."""
+(`tie_for`, the recipe's near tie, since session 26); False: by any amount, which let one action on 4 images decide
+(docs/learning-loop.md, session 26)."""
 
 
 @dataclass(frozen=True)
