@@ -25,25 +25,36 @@ the recipe after part 3 adopted rule W2 (`step_five_calibration`, wide ties): th
 threshold `threshold_rules.py` read off for W2."""
 
 
-def main():
-    import model.frame_convention as frame_convention
-    import model.training.finetune as finetune
+def rejudge(out_dir: str, specs: list[str], arm: str, tag: str, rows: Path, check=None) -> None:
+    """Each child `SET:SEED:K` of `specs` in `out_dir` re-judged by steps 3-6 as the modules stand (`judged_again`),
+    saved as `<stem>.<tag>-<arm>.weights.h5` and measured; one row per child appended to `rows`. `check(card)`, if
+    given, runs on each child's card first (session 26: the parent it came from)."""
     from model.checkpoint import load_checkpoint, save_checkpoint
 
-    out_dir, arm = sys.argv[1], sys.argv[2]
-    finetune.FRAME_TIE_FOLLOWS_LABELS, frame_convention.CUT_BY_MASK = ARMS[arm]
-    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *sys.argv[3:]]):
+    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *specs]):
         started = time.monotonic()
         stem = path.name.removesuffix(".weights.h5")
         model, card = load_checkpoint(path)
-        model, judgement, calibration, bank, frame = judged_again(model, card, {}, seed, accepted, "s25")
-        saved = save_checkpoint(model, out / f"{stem}.s25-{arm}.weights.h5", card)
+        if check is not None:
+            check(card)
+        model, judgement, calibration, bank, frame = judged_again(model, card, {}, seed, accepted, tag)
+        saved = save_checkpoint(model, out / f"{stem}.{tag}-{arm}.weights.h5", card)
         del model
         row = measured_row(arm, name, seed, k, saved, split, accepted, bank, calibration, judgement, started,
                            frame=frame)
-        with open(ROWS, "a") as sink:
+        with open(rows, "a") as sink:
             sink.write(json.dumps(row) + "\n")
-        logging.info("DONE %s %s: %s skip=%s", arm, spec, row["at"], frame.get("skip"))
+        logging.info("DONE %s %s: %s skip=%s witness=%s", arm, spec, row["at"], frame.get("skip"),
+                     frame.get("witness"))
+
+
+def main():
+    import model.frame_convention as frame_convention
+    import model.training.finetune as finetune
+
+    out_dir, arm = sys.argv[1], sys.argv[2]
+    finetune.FRAME_TIE_FOLLOWS_LABELS, frame_convention.CUT_BY_MASK = ARMS[arm]
+    rejudge(out_dir, sys.argv[3:], arm, "s25", ROWS)
 
 
 if __name__ == "__main__":

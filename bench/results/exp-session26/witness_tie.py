@@ -10,16 +10,11 @@ both modes at that threshold (session 22's `judged_again` / `measured_row`). Usa
 OUTDIR holds the children (`runs/s24`, `runs/s25`). Appends one row per child to rows.jsonl here (`frame`: the
 frame step's record, with the witness when it was asked).
 """
-import json
-import logging
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session20"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session22"))
-from runs_children import each_child
-from seeded_claims import judged_again, measured_row
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session25"))
+from frame_tie import rejudge  # session 25's re-judging loop
 
 ROWS = Path(__file__).parent / "rows.jsonl"
 PARENT = Path(__file__).parents[3] / "checkpoints" / "mobile-coco128.weights.h5"
@@ -36,7 +31,7 @@ def main():
     import model.training.finetune as finetune
     import model.training.frame_witness as frame_witness
     from common.settings import Settings
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.checkpoint import load_checkpoint
 
     judge_child = finetune.judge_child
 
@@ -51,21 +46,12 @@ def main():
     witness, frame_convention.LABELS_BY_TEST, frame_witness.ONE_ACTION_TIE = ARMS[arm]
     if witness:
         finetune.judge_child = with_witness
-    out_dir = argv[0]
     parent_version = load_checkpoint(PARENT)[1].version
-    for _, out, spec, name, seed, k, split, accepted, path in each_child(["-", out_dir, *argv[1:]]):
-        started = time.monotonic()
-        stem = path.name.removesuffix(".weights.h5")
-        model, card = load_checkpoint(path)
+
+    def of_v7(card):
         assert card.parent == parent_version, "not a child of v7"
-        model, judgement, calibration, bank, frame = judged_again(model, card, {}, seed, accepted, "s26")
-        saved = save_checkpoint(model, out / f"{stem}.s26-{arm}.weights.h5", card)
-        del model
-        row = measured_row(arm, name, seed, k, saved, split, accepted, bank, calibration, judgement, started,
-                           frame=frame)
-        with open(ROWS, "a") as sink:
-            sink.write(json.dumps(row) + "\n")
-        logging.info(f"DONE {arm} %s: %s skip=%s witness=%s", spec, row["at"], frame.get("skip"), frame.get("witness"))
+
+    rejudge(argv[0], argv[1:], arm, "s26", ROWS, check=of_v7)
 
 
 if __name__ == "__main__":
