@@ -63,10 +63,9 @@ from model.training.holdout_effort import (
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS", "MAX_AVERAGE_TAIL",
-           "MAX_RUNS",
-           "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune",
-           "frame_convention", "judge_child"]
+__all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS",
+           "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult",
+           "FineTuneSettings", "finetune", "frame_convention", "judge_child", "parent_witness"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a

@@ -7,8 +7,8 @@ edge: both judgements are equal and the tie tells nothing. The accepted images t
 child trained on them, so it is no witness there; the **parent** never saw them and answers them as it answers any
 new image. With one box drawn per (image, label) with 2 or more instances, its suggestions that touch the frame
 are either labelled objects lying against the edge (dropping them costs misses) or objects the labels leave out
-(dropping them saves deletions). The skip is kept iff dropping them costs strictly less, at the parent's own threshold
-(with `ONE_ACTION_TIE`: less by more than one action over the objects answered, the recipe's near tie).
+(dropping them saves deletions). The skip is kept iff dropping them costs less, at the parent's own threshold, by more
+than one action over the objects answered (`ONE_ACTION_TIE`, the recipe's near tie; without it, by any amount).
 
 The parent answers as the worker does, without the project's exemplars (they are the images being answered). At
 most `WITNESS_IMAGES` images are answered, twice each (with and without the skip).
