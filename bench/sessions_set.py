@@ -127,7 +127,7 @@ def sessions_dataset(seed: int = 0, packed: bool = False, cut: bool = False):
                 region = canvas[inside]
                 region[:] = region * (1 - a[..., None]) + rgb[part] * a[..., None]
                 owner[inside][a >= 0.5] = len(pasted)
-                pasted.append(k if part == _overlap(0, 0, h, w)[1] else -1 - k)  # cut by the frame: not labelled
+                pasted.append(k if a.shape == alpha.shape else -1 - k)  # cut by the frame: not labelled
             pixels = look.apply(canvas, rng)
             instances = []
             for number, k in enumerate(pasted):

@@ -208,18 +208,18 @@ def judge_on_holdout(predictor, holdout: Dataset, train: Dataset, answer_setting
 
 
 def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again, tie_break: str = "highest",
-                    keep_on_tie=False):
+                    keep_on_tie=None):
     """Judge `child` again with its config's boolean `option` on, and keep the option only where that judgement, at
     its own calibrated threshold (`effort_at_calibration`), costs strictly less than `judgement` at its own: how the
     recipe's steps decide a change of answer on one held-out slice (a tie keeps the answer as it was, unless
-    `keep_on_tie`: other evidence favours the option and the slice only has to not contradict it).
+    `keep_on_tie` says otherwise: other evidence favours the option and the slice only has to not contradict it).
 
     Args:
         child: a `Predictor` whose `config` has `option` off; it is left on or off as decided.
         judgement: the child's judgement without the option; judge_again: `() -> HoldoutJudgement | None`, the
             child judged again (its config's option on).
-        keep_on_tie: a bool, or `() -> bool` asked only on a tie (evidence that costs time to gather, e.g. step 3's
-            witness).
+        keep_on_tie: `() -> bool`, asked only on a tie (evidence that costs time to gather, e.g. step 3's witness);
+            None: a tie keeps the answer as it was.
 
     Returns:
         `(kept, the judgement that stands, effort without, effort with the option or None when nothing was judged)`.
@@ -228,15 +228,11 @@ def kept_if_cheaper(child, option: str, judgement: HoldoutJudgement, judge_again
     child.config = child.config.replace(**{option: True})
     again = judge_again()
     with_option = again.effort_at_calibration(tie_break) if again else None
-    if with_option is not None and (with_option < without or with_option == without and _holds(keep_on_tie)):
+    tie_kept = keep_on_tie is not None and with_option == without and keep_on_tie()
+    if with_option is not None and (with_option < without or tie_kept):
         return True, again, without, with_option
     child.config = child.config.replace(**{option: False})
     return False, judgement, without, with_option
-
-
-def _holds(evidence) -> bool:
-    """A bool, or a callable asked for one."""
-    return bool(evidence() if callable(evidence) else evidence)
 
 
 def effort_text(effort: float | None) -> str:
