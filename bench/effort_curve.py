@@ -93,10 +93,14 @@ def measure(weights: Path, judged, bank_source) -> dict:
 
     settings = Settings.from_env().replace(checkpoint=str(weights), model_preset=None)
     predictor = load_predictor(settings)
-    threshold = float(predictor.config.detection_min_confidence if settings.score_threshold is None
-                      else settings.score_threshold)
+    config = predictor.config
+    threshold = float(config.drawn_box_threshold if settings.score_threshold is None else settings.score_threshold)
+    bank_threshold = float(config.detection_min_confidence if settings.score_threshold is None
+                           else settings.score_threshold)
     counted = (threshold, *SWEEP)
     out: dict = {"threshold": threshold, "sweep": {"thresholds": list(SWEEP)}}
+    if bank_threshold != threshold:  # a verifier re-scores drawn boxes' answers; the bank keeps the network's scores
+        out["bank_threshold"] = bank_threshold
     labels = [c for c in judged.categories if judged.images_with(judged.category_id(c))]
     trials = plan_trials(judged, labels, 1)
     claims = None  # the accepted images' exemplars serve the drawn boxes' answers when the model uses them
@@ -109,9 +113,10 @@ def measure(weights: Path, judged, bank_source) -> dict:
     if bank_source is not None:
         bank = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
         if bank:
+            bank_counted = (bank_threshold, *SWEEP)
             run = run_bank_effort(judged, plan_bank_trials(judged, list(bank)),
-                                  BankAnswerer.from_settings(predictor, bank, settings, min(counted)),
-                                  thresholds=counted)
+                                  BankAnswerer.from_settings(predictor, bank, settings, min(bank_counted)),
+                                  thresholds=bank_counted)
             out["bank"] = _figures(run.summary(0))
             out["sweep"]["bank"] = _errors_per_threshold(run, len(counted))
     return out

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ["REFERENCE_IOU", "AnswerThresholds", "confident_copies", "expanded_reference", "find_for_drawn_boxes",
            "find_for_labels", "find_instances", "off_frame", "pooled_reference", "prediction_long_side",
            "reference_gate", "one_label_per_object", "scale_boxes", "seeded_bank_answer", "unclaimed",
-           "with_own_bank", "outvoted", "VOTE_FLOOR"]
+           "with_own_bank", "outvoted", "verified", "VOTE_FLOOR"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,10 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     `detection_label_claims` on and `others` given, the project's other labels claim their objects
     (`unclaimed`). With `detection_drawn_bank` on and `own` given, the drawn label's own exemplars join the answer
     before the claims (`with_own_bank`); then an answer the reference gate withdrew is the bank's alone. With
-    `detection_label_vote` on and both `own` and `others` given, the labels' exemplars vote last (`outvoted`).
+    `detection_label_vote` on and both `own` and `others` given, the labels' exemplars vote (`outvoted`). With a
+    verifier (`detection_verifier`), all of that runs on the network's scores from `model.verifier.CANDIDATE_FLOOR`
+    up, and last the verifier re-scores the answer and cuts it at the request's threshold, else at the model's
+    `detection_verifier_threshold` (`verified`).
 
     Args:
         image: `(H, W, 3)` uint8, the image `query` encodes; boxes: `(K, 4)` xyxy pixels of it.
@@ -145,6 +148,13 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     Returns:
         The predictor's `Instance`s in `image`'s pixels, best first.
     """
+    verifier = _verifier_of(predictor)
+    if verifier is not None:  # every step below on the network's scores from the verifier's floor; its cut last
+        from model.verifier import CANDIDATE_FLOOR
+
+        asked = (predictor.config.drawn_box_threshold if thresholds.score_threshold is None
+                 else float(thresholds.score_threshold))
+        thresholds = AnswerThresholds(CANDIDATE_FLOOR, thresholds.nms_threshold, thresholds.max_instances)
     answer = _gated_answer(predictor, image, query, reference, thresholds, boxes)
     if own and predictor.config.detection_drawn_bank:
         answer = with_own_bank(predictor, image, query, answer or [], own, thresholds)
@@ -154,6 +164,8 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
         answer = unclaimed(predictor, query, answer, others, thresholds, image=image)
     if own and others and predictor.config.detection_label_vote:
         answer = outvoted(predictor, query, answer, own, others, thresholds)
+    if verifier is not None and answer:
+        answer = verified(verifier, query, answer, boxes, asked)
     return answer
 
 
@@ -260,6 +272,46 @@ def _asked_score(predictor, thresholds) -> float:
     if thresholds.score_threshold is None:
         return float(predictor.config.detection_min_confidence)
     return float(thresholds.score_threshold)
+
+
+def _verifier_of(predictor):
+    """The model's `Verifier` (model/verifier.py), or None when it has none."""
+    values = predictor.config.detection_verifier
+    if not values:
+        return None
+    from model.verifier import Verifier
+
+    return Verifier.from_config(values)
+
+
+def verified(verifier, query, instances: list, boxes, threshold: float) -> list:
+    """A drawn box's answer re-scored by `verifier`: each instance's score becomes the verifier's probability
+    (its features read off the query's frozen backbone taps, `model.verifier`), the answer re-ordered by it and cut
+    at `threshold`. The masks and boxes are the network's.
+
+    Args:
+        query: the `EncodedImage` (with "taps": the model has a verifier); instances: the network's answer, best
+            first, boxes in the image's pixels; boxes: `(K, 4)` xyxy pixels of the drawn boxes.
+
+    Returns:
+        The instances whose probability is at least `threshold`, most probable first.
+    """
+    from model.verifier import box_descriptors, canvas_boxes, suggestion_features, unit_feature_map
+
+    fine, coarse = (np.asarray(tap[0], np.float32) for tap in query.features["taps"])
+    features = unit_feature_map(fine, coarse)
+    info = query.info
+    offset = (info.window[1], info.window[0])
+    found = np.stack([np.asarray(i.box, np.float64) for i in instances])
+    drawn = np.asarray(boxes, np.float64).reshape(-1, 4)
+    drawn_descriptor = box_descriptors(features, canvas_boxes(drawn, info.scale, offset)).mean(axis=0)
+    drawn_descriptor /= max(float(np.linalg.norm(drawn_descriptor)), 1e-6)
+    cosines = box_descriptors(features, canvas_boxes(found, info.scale, offset)) @ drawn_descriptor
+    scores = np.array([float(i.score) for i in instances])
+    probability = verifier.probability(suggestion_features(scores, found, drawn, cosines))
+    order = np.argsort(-probability, kind="stable")
+    return [dataclasses.replace(instances[j], score=float(probability[j])) for j in order
+            if probability[j] >= threshold]
 
 
 def _gated_answer(predictor, image: np.ndarray, query, reference, thresholds, boxes) -> list | None:

@@ -131,6 +131,12 @@ class ModelConfig:
     # Drop every suggestion touching the image frame (model/frame_convention.py): set by the fine-tuning recipe for
     # a project whose accepted labels leave objects cut by the frame out; kept when a drawn box touches the frame.
     detection_skip_border: bool = False
+    # A drawn box's answer re-scored by a verifier (model/verifier.py): 13 numbers (intercept, then the weights,
+    # means and standard deviations of its 4 features), empty = off. With it the network answers at the verifier's
+    # candidate floor, each suggestion's score becomes the verifier's probability, and the answer is cut at
+    # detection_verifier_threshold instead of detection_min_confidence (which still cuts batch pre-annotation).
+    detection_verifier: tuple[float, ...] = ()
+    detection_verifier_threshold: float = 0.5
     # Training defaults (the paper's)
     learning_rate: float = 0.02
     momentum: float = 0.9
@@ -177,6 +183,13 @@ class ModelConfig:
                 raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if not 0 <= self.detection_bank_seed <= 1:  # also refuses NaN
             raise ValueError(f"detection_bank_seed must be 0 (off) or a score in (0, 1], got {self.detection_bank_seed}")
+        if not 0 <= self.detection_verifier_threshold <= 1:
+            raise ValueError("detection_verifier_threshold must be a probability in [0, 1], got "
+                             f"{self.detection_verifier_threshold}")
+        if self.detection_verifier:
+            from model.verifier import Verifier
+
+            Verifier.from_config(self.detection_verifier)  # refuses a wrong count or non-finite numbers
         if not 0 <= self.detection_claims_seed <= 1:
             raise ValueError("detection_claims_seed must be 0 (off) or a score in (0, 1], got "
                              f"{self.detection_claims_seed}")
@@ -186,6 +199,12 @@ class ModelConfig:
         """Whether a drawn box's answer uses the project's accepted exemplars: the other labels' claims, the drawn
         label's own bank joining, or the labels' vote."""
         return self.detection_label_claims or self.detection_drawn_bank or self.detection_label_vote
+
+    @property
+    def drawn_box_threshold(self) -> float:
+        """The score a drawn box's answer is cut at when the request sends none: the verifier's threshold when the
+        model has a verifier (its scores are then the verifier's probabilities), else `detection_min_confidence`."""
+        return float(self.detection_verifier_threshold if self.detection_verifier else self.detection_min_confidence)
 
     @property
     def anchors_per_location(self) -> int:

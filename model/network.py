@@ -83,14 +83,20 @@ class SiameseMaskRCNN(keras.Model):
         Returns:
             "pyramid": list of 5 levels [B, h, w, F]. With conditioning "roi" also "proposals" [B, P, 4] normalised
             `(y1, x1, y2, x2)` (P = rpn_post_nms_test, zero rows padding), "valid" [B, P] bool and "rois"
-            [B, P, pool, pool, F], the proposals pooled from the pyramid (in the pyramid's dtype).
+            [B, P, pool, pool, F], the proposals pooled from the pyramid (in the pyramid's dtype). With a verifier
+            (`detection_verifier`, model/verifier.py) also "taps": the backbone's C3 and C4 [B, h, w, C] (strides 8
+            and 16), its frozen features.
         """
-        pyramid = self.pyramid(images)
+        taps = self.backbone(images, training=False)
+        pyramid = self.fpn(taps, training=False)
+        features = {"pyramid": pyramid}
+        if self.config.detection_verifier:
+            features["taps"] = [taps[1], taps[2]]
         if self.config.conditioning == "pyramid":
-            return {"pyramid": pyramid}
+            return features
         proposals, valid = self._propose(pyramid, self.config.rpn_post_nms_test)
         rois = pyramid_roi_align(_roi_levels_float32(pyramid), proposals, self.config.pool_size, self.config.image_size)
-        return {"pyramid": pyramid, "proposals": proposals, "valid": valid, "rois": tf.cast(rois, pyramid[0].dtype)}
+        return {**features, "proposals": proposals, "valid": valid, "rois": tf.cast(rois, pyramid[0].dtype)}
 
     def encode_references(self, references):
         """[B, K, R, R, 3] molded references -> [B, L, F], the K-shot average of the pooled pyramids."""

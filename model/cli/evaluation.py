@@ -163,7 +163,7 @@ def cmd_calibrate(args) -> int:
     print(json.dumps({"threshold": calibration.threshold,
                       "mean_effort": dict(zip(calibration.thresholds, calibration.mean_effort, strict=True))},
                      indent=1))
-    print(f"wrote {args.out} (detection_min_confidence {calibration.threshold})", file=sys.stderr)
+    print(f"wrote {args.out} (drawn-box threshold {calibration.threshold})", file=sys.stderr)
     return 0
 
 
@@ -239,8 +239,9 @@ def _effort_answerer(args, bank=None, claims=None):
     predictor = load_predictor(settings, **dict(args.set))
     # The service's SCORE_THRESHOLD, or when unset the model's calibrated one, as the worker answers.
     service_threshold = settings.score_threshold
-    if service_threshold is None:
-        service_threshold = predictor.config.detection_min_confidence
+    if service_threshold is None:  # a drawn box's (its verifier's, when it has one) or the bank's
+        service_threshold = (predictor.config.detection_min_confidence if args.bank
+                             else predictor.config.drawn_box_threshold)
     thresholds = args.threshold or [service_threshold]
     if args.bank:  # batch pre-annotation: the accepted data's exemplar bank answers, no box drawn
         from model.evaluation.bank_answerer import BankAnswerer

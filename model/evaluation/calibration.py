@@ -186,7 +186,9 @@ def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], ou
         if on_set:
             on_set(development.name, run)
     calibration = choose_threshold(tuple(thresholds), efforts)
-    model.config = model.config.replace(detection_min_confidence=calibration.threshold)
+    # The threshold a drawn box's answer is cut at: its verifier's, when the model re-scores with one.
+    field = "detection_verifier_threshold" if model.config.detection_verifier else "detection_min_confidence"
+    model.config = model.config.replace(**{field: calibration.threshold})
     new_card = ModelCard(version=version or f"{card.version}-calibrated", preset=card.preset, config={},
                          parent=card.version, training=dict(card.training), metrics=dict(card.metrics),
                          notes=card.notes)

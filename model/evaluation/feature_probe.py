@@ -25,6 +25,7 @@ import numpy as np
 from model.evaluation.effort import Suggestions
 from model.evaluation.effort_runner import QueryImage
 from model.evaluation.matching import nms
+from model.verifier import unit_feature_map
 
 __all__ = ["DEFAULT_PROBE_THRESHOLD", "FeatureProbe"]
 
@@ -77,10 +78,7 @@ class FeatureProbe:
         """`(H, W, 3)` uint8 RGB -> `(ceil(H/8), ceil(W/8), C)` float32 unit vectors (both layers concatenated)."""
         batch = self._preprocess(pixels[None].astype(np.float32))
         fine, coarse = (np.asarray(t[0], np.float32) for t in self._network(batch, training=False))
-        coarse = cv2.resize(coarse, (fine.shape[1], fine.shape[0]), interpolation=cv2.INTER_LINEAR)
-        if coarse.ndim == 2:
-            coarse = coarse[..., None]
-        return _normalised(np.concatenate([_normalised(fine), _normalised(coarse)], axis=-1))
+        return unit_feature_map(fine, coarse)
 
     def __call__(self, image: QueryImage, reference_box: np.ndarray, label: str | None = None) -> Suggestions:
         height, width = image.pixels.shape[:2]

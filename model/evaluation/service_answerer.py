@@ -57,7 +57,7 @@ class ServiceAnswerer:
         """From a `common.settings.Settings` (duck-typed); `score_threshold` replaces its SCORE_THRESHOLD."""
         score = settings.score_threshold if score_threshold is None else score_threshold
         if score is None:  # SCORE_THRESHOLD unset: the model's calibrated threshold, as the worker answers
-            score = predictor.config.detection_min_confidence
+            score = predictor.config.drawn_box_threshold
         thresholds = AnswerThresholds(score, settings.nms_threshold, settings.max_instances)
         return cls(predictor, thresholds, decode_factor=settings.decode_factor, max_pixels=settings.max_image_pixels,
                    claims=claims)

@@ -88,6 +88,11 @@ FRAME_TIE_WITNESS = True
 """Step 3's frame convention on such a tie: True (since session 26) asks the parent on the accepted images
 (`model.training.frame_witness`) and keeps the skip iff dropping its suggestions at the frame costs less there by more
 than one action; False drops it (unless `FRAME_TIE_FOLLOWS_LABELS`) (docs/learning-loop.md, session 26)."""
+NETWORK_SCORES = {"detection_verifier": ()}
+"""How the recipe loads the parent, for the child, its judgement and the witness: without the parent's verifier
+(`model.verifier`, fitted on the parent's own scores, which a child's are not). The child answers with its network's
+scores; the parent is judged as its network answers (session 27: children and the gate with a verifier are not
+measured yet)."""
 CHILD_SIZE_TOLERANCE = 0.0
 """The child's `detection_size_tolerance`: its size prior is off. The prior serves a parent that has never seen the
 kind and leans on the drawn box's size; a child has learnt the project's kinds, at other sizes too (copy-paste at
@@ -265,7 +270,7 @@ def finetune(
         raise ValueError("no accepted annotation with an instance yet: nothing to fine-tune on; accept an "
                          "annotation with at least one region first")
 
-    parent_model, parent_card = load_checkpoint(parent_checkpoint)
+    parent_model, parent_card = load_checkpoint(parent_checkpoint, **NETWORK_SCORES)
     # Parent and child are judged alike, bank on, whatever the parent's own step 5 said (the gate compares them).
     parent_model.config = parent_model.config.replace(detection_bank_answers=True)
     parent_threshold = float(parent_model.config.detection_min_confidence)
@@ -274,7 +279,7 @@ def finetune(
                                         extra_thresholds=(parent_threshold,))
     del parent, parent_model
 
-    model, _ = load_checkpoint(parent_checkpoint)  # a separate copy: the parent stays as it was
+    model, _ = load_checkpoint(parent_checkpoint, **NETWORK_SCORES)  # a separate copy: the parent stays as it was
     # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so); the
     # drawn label's bank joins a drawn box's answer only where step 3 decides so (a parent's True is not inherited).
     model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE,
@@ -464,7 +469,7 @@ def parent_witness(parent_checkpoint, train_set: Dataset, answer_settings):
     from model.predictor import Predictor
     from model.training.frame_witness import frame_witness
 
-    parent_model, parent_card = load_checkpoint(parent_checkpoint)
+    parent_model, parent_card = load_checkpoint(parent_checkpoint, **NETWORK_SCORES)
     return frame_witness(Predictor(parent_model, version=parent_card.version, fold_batch_norm=True), train_set,
                          answer_settings)
 

@@ -62,7 +62,7 @@ class FrameWitness:
 
 
 def frame_witness(parent, accepted: Dataset, answer_settings) -> FrameWitness | None:
-    """Ask the `parent` (`model.predictor.Predictor`, its config's `detection_min_confidence` its threshold; its
+    """Ask the `parent` (`model.predictor.Predictor`, its config's `drawn_box_threshold` its threshold; its
     `detection_skip_border` is set for the second answer and put back) on the first `WITNESS_IMAGES` of the
     `accepted` images, one box drawn per (image, label) with 2+ instances.
 
@@ -71,7 +71,7 @@ def frame_witness(parent, accepted: Dataset, answer_settings) -> FrameWitness | 
     """
     images = Dataset(accepted.categories, accepted.images[:WITNESS_IMAGES], accepted.name)
     no_exemplars = Dataset(accepted.categories, (), accepted.name)
-    threshold = round(float(parent.config.detection_min_confidence), 4)
+    threshold = round(parent.config.drawn_box_threshold, 4)
     was = parent.config.detection_skip_border
     efforts, instances = [], 0
     try:

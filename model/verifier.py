@@ -1,0 +1,199 @@
+"""A second look at a drawn box's answer: each suggestion re-scored from what the network's score leaves out.
+
+The network's score says how well a proposal matches the reference after heads trained on a few dozen classes and
+the synthetic generator. Below its calibrated threshold it finds most copies of a kind but cannot tell them from
+look-alike distractors, and the frozen ImageNet features it was built on still can (the frozen-feature probe alone
+finds droplets). The verifier is a logistic regression over four numbers per suggestion:
+
+- `score_logit`: the network's score (after the size prior), as a logit;
+- `cosine`: the cosine between the suggestion's and the drawn box's frozen-feature descriptors (`box_descriptors`:
+  the backbone's stride-8 and stride-16 maps, MobileNetV2's `block_6_expand_relu` and `block_13_expand_relu`, each
+  L2-normalised per position, the coarse one upsampled, concatenated; a box's descriptor is the mean of bilinear
+  samples on a 3 x 3 grid over its central half);
+- `size_change`: |ln(size / drawn size)|, size = sqrt(box area);
+- `aspect_change`: |ln(aspect / drawn aspect)|, aspect = width / height.
+
+Its probability of the suggestion being right replaces the score, and the drawn-box answer is cut at
+`detection_verifier_threshold` (the request's threshold when it sends one). The network answers at
+`CANDIDATE_FLOOR` first: the verifier was fitted on suggestions scoring at least that. Several drawn boxes: the
+drawn descriptor is their descriptors' mean, the drawn size and aspect their geometric means.
+
+A model holds its verifier in `detection_verifier` (`Verifier.to_config`: 13 numbers). Fitted by `fit_verifier`
+(Newton's method, standardised features); see docs/model-quality.md for how the shipped one was fitted and chosen.
+Pure numpy; nothing happens at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "Verifier", "box_descriptors", "canvas_boxes",
+           "fit_verifier", "suggestion_features", "unit_feature_map"]
+
+FEATURES = ("score_logit", "cosine", "size_change", "aspect_change")
+CANDIDATE_FLOOR = 0.3
+"""The network score a verified answer is first asked at (the lowest score of the fit's suggestions)."""
+FEATURE_STRIDE = 8
+"""Pixels of the network's input per cell of the descriptor map (the finer tap's stride)."""
+GRID_OFFSETS = (-0.25, 0.0, 0.25)
+"""Where a box's descriptor is sampled: these fractions of its width and height from its centre (its central half)."""
+CONFIG_LENGTH = 1 + 3 * len(FEATURES)
+"""A verifier in a model config: intercept, one weight, mean and standard deviation per feature."""
+SCORE_CLIP = 1e-4
+FIT_PENALTY = 1e-3
+"""L2 penalty on the standardised weights (not the intercept) of `fit_verifier`."""
+_EPSILON = 1e-6
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Unit vectors along the last axis."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), _EPSILON)
+
+
+def unit_feature_map(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """`(h, w, C1)` stride-8 and `(h', w', C2)` stride-16 maps -> `(h, w, C1 + C2)` float32 unit vectors: each map
+    L2-normalised per position, the coarse one resized to the fine one's grid (bilinear), concatenated and
+    normalised again."""
+    fine = np.asarray(fine, np.float32)
+    coarse = cv2.resize(np.asarray(coarse, np.float32), (fine.shape[1], fine.shape[0]),
+                        interpolation=cv2.INTER_LINEAR)
+    if coarse.ndim == 2:
+        coarse = coarse[..., None]
+    return _unit(np.concatenate([_unit(fine), _unit(coarse)], axis=-1)).astype(np.float32)
+
+
+def canvas_boxes(boxes: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """`(P, 4)` xyxy pixels of the original image -> the same boxes in pixels of the network's input, which holds the
+    image resized by `scale` with its top-left corner at `offset` = (x, y)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    shift = np.array([offset[0], offset[1], offset[0], offset[1]], np.float64)
+    return boxes * float(scale) + shift
+
+
+def box_descriptors(features: np.ndarray, boxes: np.ndarray, stride: int = FEATURE_STRIDE) -> np.ndarray:
+    """`(P, C)` unit descriptors of `(P, 4)` xyxy boxes in pixels of the map's input (`canvas_boxes`), read off the
+    `(h, w, C)` map (`unit_feature_map`) of stride `stride`: the mean of bilinear samples on the 3 x 3 grid
+    `GRID_OFFSETS` over each box's central half, normalised. Samples outside the map read its edge."""
+    features = np.asarray(features, np.float32)
+    rows, cols, channels = features.shape
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return np.zeros((0, channels), np.float32)
+    offsets = np.asarray(GRID_OFFSETS, np.float64)
+    centre_x, centre_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    width, height = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    xs = (centre_x[:, None] + offsets[None] * width[:, None])[:, None, :].repeat(3, axis=1)   # (P, 3, 3)
+    ys = (centre_y[:, None] + offsets[None] * height[:, None])[:, :, None].repeat(3, axis=2)  # (P, 3, 3)
+    u = np.clip(xs / stride - 0.5, 0, cols - 1).reshape(-1)
+    v = np.clip(ys / stride - 0.5, 0, rows - 1).reshape(-1)
+    u0, v0 = np.floor(u).astype(int), np.floor(v).astype(int)
+    u1, v1 = np.minimum(u0 + 1, cols - 1), np.minimum(v0 + 1, rows - 1)
+    fu, fv = (u - u0)[:, None], (v - v0)[:, None]
+    samples = ((1 - fu) * (1 - fv) * features[v0, u0] + fu * (1 - fv) * features[v0, u1]
+               + (1 - fu) * fv * features[v1, u0] + fu * fv * features[v1, u1])
+    return _unit(samples.reshape(len(boxes), 9, channels).mean(axis=1)).astype(np.float32)
+
+
+def _sizes(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sqrt(area) and width / height of `(P, 4)` xyxy boxes (sides at least 1 px)."""
+    width = np.maximum(boxes[:, 2] - boxes[:, 0], 1.0)
+    height = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    return np.sqrt(width * height), width / height
+
+
+def suggestion_features(scores, boxes, drawn_boxes, cosines) -> np.ndarray:
+    """`(P, 4)` raw features (`FEATURES` order) of P suggestions.
+
+    Args:
+        scores: `(P,)` the network's scores; boxes: `(P, 4)` xyxy pixels; drawn_boxes: `(K, 4)` xyxy pixels of the
+            same image; cosines: `(P,)` each suggestion's descriptor cosine with the drawn boxes' descriptor.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    drawn = np.asarray(drawn_boxes, np.float64).reshape(-1, 4)
+    scores = np.clip(np.asarray(scores, np.float64).reshape(-1), SCORE_CLIP, 1 - SCORE_CLIP)
+    size, aspect = _sizes(boxes)
+    drawn_size, drawn_aspect = _sizes(drawn)
+    return np.stack([
+        np.log(scores / (1 - scores)),
+        np.asarray(cosines, np.float64).reshape(-1),
+        np.abs(np.log(size) - np.log(drawn_size).mean()),
+        np.abs(np.log(aspect) - np.log(drawn_aspect).mean()),
+    ], axis=1)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A fitted verifier: `probability(features)` for `(P, 4)` raw features (`suggestion_features`).
+
+    Attributes:
+        intercept: the logit at the features' means; weights, mean, std: `(4,)`, one per feature (`FEATURES`),
+            the weights acting on (feature - mean) / std.
+    """
+
+    intercept: float
+    weights: tuple[float, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for name in ("weights", "mean", "std"):
+            values = getattr(self, name)
+            if len(values) != len(FEATURES) or not np.all(np.isfinite(values)):
+                raise ValueError(f"a verifier's {name} needs {len(FEATURES)} finite numbers (one per feature "
+                                 f"{FEATURES}), got {values!r}")
+        if min(self.std) <= 0 or not np.isfinite(self.intercept):
+            raise ValueError(f"a verifier's std must be positive and its intercept finite, got {self.std!r}, "
+                             f"{self.intercept!r}")
+
+    @classmethod
+    def from_config(cls, values) -> Verifier | None:
+        """The verifier a model config's `detection_verifier` holds; None for an empty one (off)."""
+        values = tuple(float(v) for v in values)
+        if not values:
+            return None
+        if len(values) != CONFIG_LENGTH:
+            raise ValueError(f"detection_verifier needs {CONFIG_LENGTH} numbers (intercept, then weights, means and "
+                             f"standard deviations of {FEATURES}) or none (off), got {len(values)}")
+        n = len(FEATURES)
+        return cls(values[0], values[1:1 + n], values[1 + n:1 + 2 * n], values[1 + 2 * n:])
+
+    def to_config(self) -> tuple[float, ...]:
+        """The 13 numbers of `detection_verifier`."""
+        return (float(self.intercept), *map(float, self.weights), *map(float, self.mean), *map(float, self.std))
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """`(P,)` probabilities of `(P, 4)` raw features."""
+        z = (np.asarray(features, np.float64).reshape(-1, len(FEATURES)) - self.mean) / self.std
+        return 1.0 / (1.0 + np.exp(-(self.intercept + z @ np.asarray(self.weights))))
+
+
+def fit_verifier(features: np.ndarray, right: np.ndarray, penalty: float = FIT_PENALTY,
+                 max_steps: int = 50) -> Verifier:
+    """Logistic regression of `right` on `(N, 4)` raw features, standardised by their mean and standard deviation,
+    by Newton's method with an L2 `penalty` on the weights (not the intercept).
+
+    Raises:
+        ValueError: fewer than 2 suggestions, or all of one kind (nothing to tell apart).
+    """
+    x = np.asarray(features, np.float64).reshape(-1, len(FEATURES))
+    y = np.asarray(right, np.float64).reshape(-1)
+    if len(x) != len(y) or len(y) < 2 or y.min() == y.max():
+        raise ValueError(f"fitting a verifier needs right and wrong suggestions; got {int(y.sum())} right of {len(y)}")
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    design = np.hstack([np.ones((len(x), 1)), (x - mean) / std])
+    w = np.zeros(design.shape[1])
+    ridge = penalty * np.eye(len(w))
+    ridge[0, 0] = 0.0
+    for _ in range(max_steps):
+        p = 1.0 / (1.0 + np.exp(-design @ w))
+        gradient = design.T @ (p - y) / len(y) + ridge @ w
+        hessian = (design * (p * (1 - p))[:, None]).T @ design / len(y) + ridge
+        step = np.linalg.solve(hessian + _EPSILON * np.eye(len(w)), gradient)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return Verifier(float(w[0]), tuple(w[1:]), tuple(mean), tuple(std))

@@ -1,0 +1,236 @@
+"""The verifier (model/verifier.py): descriptors, features, the fit, the config, and a drawn box's answer re-scored."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from model.config import ModelConfig
+from model.verifier import (
+    CANDIDATE_FLOOR,
+    CONFIG_LENGTH,
+    FEATURES,
+    Verifier,
+    box_descriptors,
+    canvas_boxes,
+    fit_verifier,
+    suggestion_features,
+    unit_feature_map,
+)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def constant(probability: float) -> tuple[float, ...]:
+    """A verifier config that gives every suggestion `probability`."""
+    return Verifier(_logit(probability), (0.0,) * 4, (0.0,) * 4, (1.0,) * 4).to_config()
+
+
+def cosine_only(weight: float = 5.0) -> tuple[float, ...]:
+    """A verifier config that ranks by the descriptor cosine alone (standardised around 0.5)."""
+    return Verifier(0.0, (0.0, weight, 0.0, 0.0), (0.0, 0.5, 0.0, 0.0), (1.0, 0.25, 1.0, 1.0)).to_config()
+
+
+# --- descriptors -------------------------------------------------------------------------------------------------
+
+def test_the_feature_map_is_unit_vectors_on_the_fine_grid():
+    rng = np.random.default_rng(0)
+    fine, coarse = rng.random((8, 10, 3)), rng.random((4, 5, 2))
+    features = unit_feature_map(fine, coarse)
+    assert features.shape == (8, 10, 5)
+    assert np.allclose(np.linalg.norm(features, axis=-1), 1.0, atol=1e-5)
+    # each half carries its own map's direction, at equal weight
+    assert np.allclose(np.linalg.norm(features[..., :3], axis=-1), np.sqrt(0.5), atol=1e-5)
+
+
+def _two_halves() -> np.ndarray:
+    """A (4, 8, 2) map: (1, 0) on the left half, (0, 1) on the right half."""
+    features = np.zeros((4, 8, 2), np.float32)
+    features[:, :4, 0] = 1.0
+    features[:, 4:, 1] = 1.0
+    return features
+
+
+def test_a_box_reads_the_descriptor_of_its_central_half():
+    features = _two_halves()
+    left = box_descriptors(features, np.array([[0, 0, 24, 32]]), stride=8)  # cells 0..2: the left half
+    right = box_descriptors(features, np.array([[40, 0, 64, 32]]), stride=8)
+    assert np.allclose(left, [[1, 0]], atol=1e-6) and np.allclose(right, [[0, 1]], atol=1e-6)
+    straddling = box_descriptors(features, np.array([[16, 0, 48, 32]]), stride=8)[0]  # centred on the border
+    assert straddling[0] == pytest.approx(straddling[1], abs=1e-6)
+    assert np.linalg.norm(straddling) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_boxes_outside_the_map_read_its_edge_and_no_box_gives_no_row():
+    features = _two_halves()
+    outside = box_descriptors(features, np.array([[500, 500, 540, 540], [-90, 0, -50, 10]]), stride=8)
+    assert np.allclose(outside, [[0, 1], [1, 0]], atol=1e-6)
+    assert box_descriptors(features, np.zeros((0, 4))).shape == (0, 2)
+
+
+def test_canvas_boxes_scale_then_shift():
+    moved = canvas_boxes(np.array([[10, 20, 30, 60]]), 0.5, offset=(7, 3))
+    assert np.allclose(moved, [[12, 13, 22, 33]])
+
+
+# --- features and the verifier -----------------------------------------------------------------------------------
+
+def test_suggestion_features_by_hand():
+    drawn = np.array([[0, 0, 20, 10]])  # size sqrt(200), aspect 2
+    boxes = np.array([[0, 0, 20, 10], [0, 0, 40, 20], [0, 0, 10, 20]])
+    features = suggestion_features([0.5, 0.9, 0.2], boxes, drawn, [1.0, 0.8, 0.1])
+    assert features.shape == (3, len(FEATURES))
+    assert np.allclose(features[:, 0], [0.0, _logit(0.9), _logit(0.2)])
+    assert np.allclose(features[:, 1], [1.0, 0.8, 0.1])
+    assert np.allclose(features[:, 2], [0.0, math.log(2), 0.0])  # twice the side; the same area turned
+    assert np.allclose(features[:, 3], [0.0, 0.0, math.log(4)])  # aspect 2 -> 0.5
+
+
+def test_several_drawn_boxes_give_their_geometric_mean_size():
+    drawn = np.array([[0, 0, 10, 10], [0, 0, 40, 40]])  # sizes 10 and 40: geometric mean 20
+    features = suggestion_features([0.5], np.array([[0, 0, 20, 20]]), drawn, [1.0])
+    assert features[0, 2] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_config_round_trip_and_its_refusals():
+    verifier = Verifier(0.3, (1.0, 2.0, -0.5, -0.1), (1.0, 0.8, 0.2, 0.3), (1.5, 0.1, 0.2, 0.4))
+    values = verifier.to_config()
+    assert len(values) == CONFIG_LENGTH and Verifier.from_config(values) == verifier
+    assert Verifier.from_config(()) is None
+    with pytest.raises(ValueError, match="13 numbers"):
+        Verifier.from_config(values[:-1])
+    with pytest.raises(ValueError, match="finite"):
+        Verifier(0.0, (float("nan"), 0, 0, 0), (0,) * 4, (1,) * 4)
+    with pytest.raises(ValueError, match="positive"):
+        Verifier(0.0, (0,) * 4, (0,) * 4, (1, 1, 0, 1))
+
+
+def test_the_model_config_carries_a_verifier_and_its_threshold():
+    plain = ModelConfig(name="plain")
+    assert plain.detection_verifier == () and plain.drawn_box_threshold == plain.detection_min_confidence
+    verifying = plain.replace(detection_verifier=constant(0.7), detection_verifier_threshold=0.6)
+    assert verifying.drawn_box_threshold == 0.6
+    again = ModelConfig.from_dict(verifying.to_dict())  # a card stores the numbers as a JSON list
+    assert again.detection_verifier == verifying.detection_verifier
+    with pytest.raises(ValueError, match="detection_verifier needs 13"):
+        plain.replace(detection_verifier=(1.0, 2.0))
+    with pytest.raises(ValueError, match="detection_verifier_threshold"):
+        plain.replace(detection_verifier_threshold=1.5)
+
+
+def test_probability_rises_with_a_positive_weight():
+    verifier = Verifier.from_config(cosine_only())
+    features = suggestion_features([0.5, 0.5], np.array([[0, 0, 10, 10]] * 2), np.array([[0, 0, 10, 10]]),
+                                   [0.2, 0.9])
+    low, high = verifier.probability(features)
+    assert 0 < low < 0.5 < high < 1
+
+
+def test_the_fit_finds_what_tells_right_from_wrong():
+    rng = np.random.default_rng(0)
+    n = 2000
+    right = rng.random(n) < 0.4
+    features = np.stack([
+        rng.normal(0, 1, n),                             # the score says nothing here
+        np.where(right, 0.8, 0.4) + rng.normal(0, 0.1, n),  # the cosine says much
+        np.abs(rng.normal(0, 0.3, n)) + np.where(right, 0, 0.3),  # wrong ones differ in size
+        np.abs(rng.normal(0, 0.2, n)),
+    ], axis=1)
+    verifier = fit_verifier(features, right)
+    assert verifier.weights[1] > 2 and verifier.weights[2] < 0 and abs(verifier.weights[0]) < 0.3
+    predicted = verifier.probability(features) >= 0.5
+    assert (predicted == right).mean() > 0.95
+    with pytest.raises(ValueError, match="right and wrong"):
+        fit_verifier(features, np.ones(n, bool))
+
+
+# --- a drawn box's answer ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def verifying_predictor():
+    """A tiny network built with a verifier (its encoded images carry the backbone's taps)."""
+    import keras
+
+    from model.builder import build_model
+    from model.predictor import Predictor
+    from model.presets import get_preset
+
+    keras.utils.set_random_seed(0)
+    config = get_preset("tiny", detection_verifier=constant(0.7), detection_verifier_threshold=0.5)
+    return Predictor(build_model(config), version="tiny-verifier")
+
+
+@pytest.fixture(scope="module")
+def drawn(verifying_predictor):
+    image = np.random.default_rng(1).integers(0, 255, (150, 220, 3), dtype=np.uint8)
+    box = np.array([[20, 30, 60, 90]], np.float32)
+    return image, box, verifying_predictor.encode_image(image), verifying_predictor.encode_references(image, box)
+
+
+def test_an_encoded_image_carries_the_taps_only_with_a_verifier(verifying_predictor, tiny_predictor, drawn):
+    _, _, query, _ = drawn
+    fine, coarse = query.features["taps"]
+    size = verifying_predictor.config.image_size
+    assert tuple(fine.shape[1:3]) == (size // 8, size // 8) and tuple(coarse.shape[1:3]) == (size // 16, size // 16)
+    assert "taps" not in tiny_predictor.encode_image(drawn[0]).features
+
+
+def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predictor, drawn):
+    """A verifier giving every suggestion 0.7: the answer is the network's from the floor, each scored 0.7; the
+    model's own threshold (SCORE_THRESHOLD unset) or the request's cuts on that probability."""
+    from answer_helpers import with_config
+
+    from model.answering import AnswerThresholds, find_for_drawn_boxes, find_instances
+
+    image, box, query, reference = drawn
+    network = find_instances(with_config(verifying_predictor, detection_verifier=()), query, reference,
+                             AnswerThresholds(CANDIDATE_FLOOR, 0.5, 50), reference_boxes=box)
+    assert network, "the tiny network must answer the drawn box at the floor"
+    answer = find_for_drawn_boxes(verifying_predictor, image, query, reference, AnswerThresholds(None, 0.5, 50), box)
+    assert sorted(np.round([i.box for i in answer], 3).tolist()) == sorted(np.round([i.box for i in network],
+                                                                                    3).tolist())
+    assert {round(i.score, 6) for i in answer} == {0.7}
+    assert find_for_drawn_boxes(verifying_predictor, image, query, reference, AnswerThresholds(0.75, 0.5, 50),
+                                box) == []
+    stricter = with_config(verifying_predictor, detection_verifier_threshold=0.8)
+    assert find_for_drawn_boxes(stricter, image, query, reference, AnswerThresholds(None, 0.5, 50), box) == []
+
+
+def _halves_query(height: int = 64, width: int = 128):
+    """An encoded-image stand-in whose taps read (1, 0) on the left half of the image and (0, 1) on the right."""
+    from types import SimpleNamespace
+
+    from model.preprocess import ResizeInfo
+
+    fine = np.zeros((1, height // 8, width // 8, 2), np.float32)
+    fine[:, :, : width // 16, 0] = 1.0
+    fine[:, :, width // 16:, 1] = 1.0
+    coarse = np.zeros((1, height // 16, width // 16, 2), np.float32)
+    coarse[:, :, : width // 32, 0] = 1.0
+    coarse[:, :, width // 32:, 1] = 1.0
+    return SimpleNamespace(features={"taps": [fine, coarse]},
+                           info=ResizeInfo((height, width), 1.0, (0, 0, height, width), width))
+
+
+def test_the_verifier_orders_the_answer_and_keeps_the_cut_property():
+    """Ranked by the cosine, a copy looking like the drawn object outranks a better-scored one that does not; an
+    answer at a threshold is the answer at a lower one cut there (the effort sweeps rely on it)."""
+    from answer_helpers import instance
+
+    from model.answering import verified
+
+    query = _halves_query()
+    drawn = np.array([[8, 16, 24, 48]], np.float32)  # on the left half
+    found = [instance([96, 16, 112, 48], 0.95), instance([32, 16, 48, 48], 0.4), instance([60, 16, 76, 48], 0.6)]
+    verifier = Verifier.from_config(cosine_only())
+    answer = verified(verifier, query, found, drawn, 0.0)
+    assert [float(i.box[0]) for i in answer] == [32.0, 60.0, 96.0]  # left look-alike, the border, the right
+    assert answer[0].score > 0.9 > answer[-1].score
+    assert [i.score for i in answer] == sorted((i.score for i in answer), reverse=True)
+    for cut in (answer[0].score - 1e-9, (answer[1].score + answer[2].score) / 2):
+        assert [i.score for i in verified(verifier, query, found, drawn, cut)] == [
+            i.score for i in answer if i.score >= cut]
