@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 __all__ = ["CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "Verifier", "box_descriptors", "canvas_boxes",
-           "fit_verifier", "suggestion_features", "unit_feature_map"]
+           "fit_verifier", "logistic_fit", "suggestion_features", "unit_feature_map"]
 
 FEATURES = ("score_logit", "cosine", "size_change", "aspect_change")
 CANDIDATE_FLOOR = 0.3
@@ -170,15 +170,19 @@ class Verifier:
         return 1.0 / (1.0 + np.exp(-(self.intercept + z @ np.asarray(self.weights))))
 
 
-def fit_verifier(features: np.ndarray, right: np.ndarray, penalty: float = FIT_PENALTY,
-                 max_steps: int = 50) -> Verifier:
-    """Logistic regression of `right` on `(N, 4)` raw features, standardised by their mean and standard deviation,
-    by Newton's method with an L2 `penalty` on the weights (not the intercept).
+def logistic_fit(features: np.ndarray, right: np.ndarray, penalty: float = FIT_PENALTY,
+                 max_steps: int = 50) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Logistic regression of `right` on `(N, F)` features, standardised by their mean and standard deviation, by
+    Newton's method with an L2 `penalty` on the weights (not the intercept).
+
+    Returns:
+        `(intercept, weights (F,), mean (F,), std (F,))`, the weights acting on (feature - mean) / std.
 
     Raises:
-        ValueError: fewer than 2 suggestions, or all of one kind (nothing to tell apart).
+        ValueError: fewer than 2 rows, or every row of one kind (nothing to tell apart).
     """
-    x = np.asarray(features, np.float64).reshape(-1, len(FEATURES))
+    x = np.asarray(features, np.float64)
+    x = x.reshape(len(x), -1)
     y = np.asarray(right, np.float64).reshape(-1)
     if len(x) != len(y) or len(y) < 2 or y.min() == y.max():
         raise ValueError(f"fitting a verifier needs right and wrong suggestions; got {int(y.sum())} right of {len(y)}")
@@ -196,4 +200,16 @@ def fit_verifier(features: np.ndarray, right: np.ndarray, penalty: float = FIT_P
         w -= step
         if np.abs(step).max() < 1e-9:
             break
-    return Verifier(float(w[0]), tuple(w[1:]), tuple(mean), tuple(std))
+    return float(w[0]), w[1:], mean, std
+
+
+def fit_verifier(features: np.ndarray, right: np.ndarray, penalty: float = FIT_PENALTY,
+                 max_steps: int = 50) -> Verifier:
+    """The `Verifier` of `logistic_fit` on `(N, 4)` raw features (`suggestion_features`) and `(N,)` bools.
+
+    Raises:
+        ValueError: as `logistic_fit`.
+    """
+    x = np.asarray(features, np.float64).reshape(-1, len(FEATURES))
+    intercept, weights, mean, std = logistic_fit(x, right, penalty, max_steps)
+    return Verifier(intercept, tuple(weights), tuple(mean), tuple(std))
