@@ -118,7 +118,7 @@ def measure(weights: Path, judged, bank_source) -> dict:
                                   BankAnswerer.from_settings(predictor, bank, settings, min(bank_counted)),
                                   thresholds=bank_counted)
             out["bank"] = _figures(run.summary(0))
-            out["sweep"]["bank"] = _errors_per_threshold(run, len(counted))
+            out["sweep"]["bank"] = _errors_per_threshold(run, len(bank_counted))
     return out
 
 

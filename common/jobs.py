@@ -97,7 +97,8 @@ class ImageSource(_Schema):
 @dataclasses.dataclass(frozen=True)
 class Thresholds(_Schema):
     """What an answer keeps. `score_threshold` None: the model's own calibrated threshold (the
-    `detection_min_confidence` of its checkpoint's card)."""
+    `detection_min_confidence` of its checkpoint's card; for a drawn box's answer of a model with a verifier, its
+    `detection_verifier_threshold`)."""
 
     score_threshold: float | None
     nms_threshold: float

@@ -138,7 +138,9 @@ class Settings:
     score_threshold: float | None = _env(
         "SCORE_THRESHOLD", _fraction, None,
         "Minimum score of a suggestion. Unset: the model's own, calibrated with its checkpoint (its card's "
-        "detection_min_confidence: 0.5 for the first shipped checkpoints).")
+        "detection_min_confidence: 0.5 for the first shipped checkpoints; for a drawn box's answer of a model with "
+        "a verifier, its detection_verifier_threshold). Set, it cuts a drawn box's answer on the verifier's "
+        "probability when the model has one, and batch pre-annotation on the network's score.")
     nms_threshold: float = _env("NMS_THRESHOLD", _fraction, 0.5, "IoU above which overlapping detections merge.")
     max_instances: int = _env(
         "MAX_INSTANCES", _positive_int, 100,

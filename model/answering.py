@@ -27,7 +27,7 @@ class AnswerThresholds:
     """The three values an answer is found with (the service's are `SCORE_THRESHOLD`, `NMS_THRESHOLD` and
     `MAX_INSTANCES` of `common.settings`; `common.jobs.Thresholds` has the same fields)."""
 
-    score_threshold: float | None  # None: the model's calibrated `detection_min_confidence`
+    score_threshold: float | None  # None: the model's calibrated one (`ModelConfig.drawn_box_threshold` for a drawn box)
     nms_threshold: float
     max_instances: int
 
@@ -298,6 +298,10 @@ def verified(verifier, query, instances: list, boxes, threshold: float) -> list:
     """
     from model.verifier import box_descriptors, canvas_boxes, suggestion_features, unit_feature_map
 
+    if "taps" not in query.features:
+        raise ValueError("this answer needs a verifier's backbone taps, but the image was encoded by a network built "
+                         "without a verifier: load the checkpoint with detection_verifier in its config (from its "
+                         "card), not set on a predictor afterwards")
     fine, coarse = (np.asarray(tap[0], np.float32) for tap in query.features["taps"])
     features = unit_feature_map(fine, coarse)
     info = query.info

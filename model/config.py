@@ -206,6 +206,11 @@ class ModelConfig:
         model has a verifier (its scores are then the verifier's probabilities), else `detection_min_confidence`."""
         return float(self.detection_verifier_threshold if self.detection_verifier else self.detection_min_confidence)
 
+    def with_drawn_box_threshold(self, threshold: float) -> ModelConfig:
+        """A copy whose drawn-box threshold (`drawn_box_threshold`: the verifier's when there is one) is `threshold`."""
+        field_name = "detection_verifier_threshold" if self.detection_verifier else "detection_min_confidence"
+        return self.replace(**{field_name: float(threshold)})
+
     @property
     def anchors_per_location(self) -> int:
         return len(self.rpn_anchor_ratios)

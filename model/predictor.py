@@ -38,8 +38,8 @@ class Instance:
 @dataclass(frozen=True)
 class EncodedImage:
     """What the network computed from one query image alone (`SiameseMaskRCNN.encode_image`: the backbone + FPN
-    pyramid, and with conditioning "roi" the proposals and their pooled features; bfloat16 under that precision),
-    and how the image was resized."""
+    pyramid, with conditioning "roi" the proposals and their pooled features, with a verifier the backbone's
+    stride-8 and stride-16 "taps"; bfloat16 under that precision), and how the image was resized."""
 
     features: dict
     info: ResizeInfo

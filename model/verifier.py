@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "Verifier", "box_descriptors", "canvas_boxes",
+__all__ = ["CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "WITHOUT_VERIFIER", "Verifier", "box_descriptors", "canvas_boxes",
            "fit_verifier", "logistic_fit", "suggestion_features", "unit_feature_map"]
 
 FEATURES = ("score_logit", "cosine", "size_change", "aspect_change")
@@ -45,6 +45,10 @@ CONFIG_LENGTH = 1 + 3 * len(FEATURES)
 SCORE_CLIP = 1e-4
 FIT_PENALTY = 1e-3
 """L2 penalty on the standardised weights (not the intercept) of `fit_verifier`."""
+CV_MAX_CHANNELS = 512
+WITHOUT_VERIFIER = {"detection_verifier": ()}
+"""Config changes that load a checkpoint without its verifier: for anything that trains its weights further (a
+verifier is fitted on one network's scores) and for the fine-tuning recipe's parent (`model.training.finetune`)."""
 _EPSILON = 1e-6
 
 
@@ -58,10 +62,12 @@ def unit_feature_map(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     L2-normalised per position, the coarse one resized to the fine one's grid (bilinear), concatenated and
     normalised again."""
     fine = np.asarray(fine, np.float32)
-    coarse = cv2.resize(np.asarray(coarse, np.float32), (fine.shape[1], fine.shape[0]),
-                        interpolation=cv2.INTER_LINEAR)
-    if coarse.ndim == 2:
-        coarse = coarse[..., None]
+    coarse = np.asarray(coarse, np.float32).reshape(*np.shape(coarse)[:2], -1)
+    size = (fine.shape[1], fine.shape[0])
+    # OpenCV resizes at most 512 channels at once (ResNet's and EfficientNet-Lite's C4 have more).
+    pieces = [cv2.resize(coarse[..., i:i + CV_MAX_CHANNELS], size, interpolation=cv2.INTER_LINEAR)
+              for i in range(0, coarse.shape[-1], CV_MAX_CHANNELS)]
+    coarse = np.concatenate([p.reshape(size[1], size[0], -1) for p in pieces], axis=-1)
     return _unit(np.concatenate([_unit(fine), _unit(coarse)], axis=-1)).astype(np.float32)
 
 

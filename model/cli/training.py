@@ -93,7 +93,10 @@ def cmd_train(args) -> int:
     parent = None
     start_step = 0
     if args.init:
-        model, parent_card = load_checkpoint(args.init)
+        from model.verifier import WITHOUT_VERIFIER
+
+        # A verifier is fitted on one network's scores: training the weights further leaves it behind.
+        model, parent_card = load_checkpoint(args.init, **WITHOUT_VERIFIER)
         parent = parent_card.version
         if args.resume:
             start_step = int(parent_card.training.get("steps", 0))

@@ -9,7 +9,8 @@ range, takes the middle of its ties instead (`tie_break="middle"`, the recipe's 
 set (`tie_for`: a project version's held-out slice).
 
 `calibrate_checkpoint` runs the sweeps with the model answering as the worker does and writes a copy of the
-checkpoint whose config carries the chosen `detection_min_confidence` (and any inference settings changed with it),
+checkpoint whose config carries the chosen drawn-box threshold (`detection_min_confidence`, or a verifier's
+`detection_verifier_threshold`; any inference settings changed with it),
 with the sweeps in its card. Pure choice, no TensorFlow in this module's top level.
 """
 
@@ -186,9 +187,7 @@ def calibrate_checkpoint(weights: str | Path, sets: Sequence[DevelopmentSet], ou
         if on_set:
             on_set(development.name, run)
     calibration = choose_threshold(tuple(thresholds), efforts)
-    # The threshold a drawn box's answer is cut at: its verifier's, when the model re-scores with one.
-    field = "detection_verifier_threshold" if model.config.detection_verifier else "detection_min_confidence"
-    model.config = model.config.replace(**{field: calibration.threshold})
+    model.config = model.config.with_drawn_box_threshold(calibration.threshold)
     new_card = ModelCard(version=version or f"{card.version}-calibrated", preset=card.preset, config={},
                          parent=card.version, training=dict(card.training), metrics=dict(card.metrics),
                          notes=card.notes)

@@ -158,7 +158,9 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path, version: s
             changed = sorted(k for k in set(config) | set(first_config) if config.get(k) != first_config.get(k))
             raise ValueError(f"{path} has another configuration than {paths[0]} ({changed}): only snapshots of one "
                              "run average")
-    model, card = load_checkpoint(paths[0])
+    from model.verifier import WITHOUT_VERIFIER
+
+    model, card = load_checkpoint(paths[0], **WITHOUT_VERIFIER)  # new weights: a verifier fitted on others' is left
     weight_lists = [model.get_weights()]
     for path in paths[1:]:
         load_weights_into(model, path)

@@ -62,6 +62,7 @@ from model.training.holdout_effort import (
 )
 from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
+from model.verifier import WITHOUT_VERIFIER
 
 __all__ = ["CHILD_SIZE_TOLERANCE", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS",
            "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult",
@@ -88,7 +89,7 @@ FRAME_TIE_WITNESS = True
 """Step 3's frame convention on such a tie: True (since session 26) asks the parent on the accepted images
 (`model.training.frame_witness`) and keeps the skip iff dropping its suggestions at the frame costs less there by more
 than one action; False drops it (unless `FRAME_TIE_FOLLOWS_LABELS`) (docs/learning-loop.md, session 26)."""
-NETWORK_SCORES = {"detection_verifier": ()}
+NETWORK_SCORES = WITHOUT_VERIFIER
 """How the recipe loads the parent, for the child, its judgement and the witness: without the parent's verifier
 (`model.verifier`, fitted on the parent's own scores, which a child's are not). The child answers with its network's
 scores; the parent is judged as its network answers (session 27: children and the gate with a verifier are not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -45,6 +46,20 @@ def test_the_feature_map_is_unit_vectors_on_the_fine_grid():
     assert np.allclose(np.linalg.norm(features, axis=-1), 1.0, atol=1e-5)
     # each half carries its own map's direction, at equal weight
     assert np.allclose(np.linalg.norm(features[..., :3], axis=-1), np.sqrt(0.5), atol=1e-5)
+
+
+def test_the_feature_map_takes_more_channels_than_opencv_resizes_at_once():
+    """ResNet's and EfficientNet-Lite's stride-16 maps have more than 512 channels: resized as one channel at a time
+    would be."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    fine, coarse = rng.random((8, 10, 3)).astype(np.float32), rng.random((4, 5, 1030)).astype(np.float32)
+    features = unit_feature_map(fine, coarse)
+    assert features.shape == (8, 10, 3 + 1030)
+    resized = np.stack([cv2.resize(coarse[..., c], (10, 8), interpolation=cv2.INTER_LINEAR) for c in range(1030)], -1)
+    unit = lambda a: a / np.linalg.norm(a, axis=-1, keepdims=True)  # noqa: E731
+    assert np.allclose(features, unit(np.concatenate([unit(fine), unit(resized)], axis=-1)), atol=1e-5)
 
 
 def _two_halves() -> np.ndarray:
@@ -114,8 +129,10 @@ def test_the_model_config_carries_a_verifier_and_its_threshold():
     assert plain.detection_verifier == () and plain.drawn_box_threshold == plain.detection_min_confidence
     verifying = plain.replace(detection_verifier=constant(0.7), detection_verifier_threshold=0.6)
     assert verifying.drawn_box_threshold == 0.6
-    again = ModelConfig.from_dict(verifying.to_dict())  # a card stores the numbers as a JSON list
+    again = ModelConfig.from_dict(json.loads(json.dumps(verifying.to_dict())))  # a card stores a JSON list
     assert again.detection_verifier == verifying.detection_verifier
+    assert verifying.with_drawn_box_threshold(0.4).detection_verifier_threshold == 0.4
+    assert plain.with_drawn_box_threshold(0.4).detection_min_confidence == 0.4  # calibrate writes the one in use
     with pytest.raises(ValueError, match="detection_verifier needs 13"):
         plain.replace(detection_verifier=(1.0, 2.0))
     with pytest.raises(ValueError, match="detection_verifier_threshold"):
@@ -181,7 +198,8 @@ def test_an_encoded_image_carries_the_taps_only_with_a_verifier(verifying_predic
 
 def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predictor, drawn):
     """A verifier giving every suggestion 0.7: the answer is the network's from the floor, each scored 0.7; the
-    model's own threshold (SCORE_THRESHOLD unset) or the request's cuts on that probability."""
+    model's own threshold (SCORE_THRESHOLD unset) or the request's cuts on that probability. A verifier giving 0.9,
+    asked at 0.8: suggestions the network scores under 0.8 still come back (the network was asked at the floor)."""
     from answer_helpers import with_config
 
     from model.answering import AnswerThresholds, find_for_drawn_boxes, find_instances
@@ -198,6 +216,11 @@ def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predic
                                 box) == []
     stricter = with_config(verifying_predictor, detection_verifier_threshold=0.8)
     assert find_for_drawn_boxes(stricter, image, query, reference, AnswerThresholds(None, 0.5, 50), box) == []
+    under = [i for i in network if i.score < 0.8]
+    assert under, "the tiny network must score a suggestion between the floor and 0.8"
+    confident = with_config(verifying_predictor, detection_verifier=constant(0.9))
+    kept = find_for_drawn_boxes(confident, image, query, reference, AnswerThresholds(0.8, 0.5, 50), box)
+    assert len(kept) == len(network) and {round(i.score, 6) for i in kept} == {0.9}
 
 
 def _halves_query(height: int = 64, width: int = 128):

@@ -5,7 +5,7 @@ boxes, so the count can run again offline with other scores (verifier.py). The d
 `model.verifier.box_descriptors` (the dumps of session 27 were written by this script's own copy of it, checked
 equal to the last bit before it was folded). Usage (repo root):
 
-    PYTHONPATH=. python bench/results/exp-session27/verifier_dump.py SET OUT.jsonl [CHECKPOINT]
+    PYTHONPATH=. python bench/results/exp-session27/verifier_dump.py [--masks] SET OUT.jsonl [CHECKPOINT]
 
 SET: synthfit | train | synthetic | split2 | split1 | droplets.
 """
@@ -60,6 +60,25 @@ def cosines(probe: FeatureProbe, pixels: np.ndarray, scale: float, drawn: np.nda
     return [round(float(v), 5) for v in box_descriptors(features, canvas_boxes(boxes, scale)) @ reference]
 
 
+FILL_CLIP = (0.05, 1.0)
+
+
+def mask_stats(pixels: np.ndarray, boxes: np.ndarray, masks) -> tuple[list, list]:
+    """Part 3: each suggestion's mask fill (mask pixels / box area, clipped) and mean CIE Lab colour of the pixels
+    inside its mask (its box's when the mask is empty)."""
+    lab = cv2.cvtColor(pixels.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    fills, colours = [], []
+    for box, mask in zip(np.asarray(boxes, np.float64).reshape(-1, 4), masks or [], strict=True):
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        area = max((x2 - x1) * (y2 - y1), 1)
+        mask = np.asarray(mask, bool)
+        count = int(mask.sum())
+        fills.append(round(float(np.clip(count / area, *FILL_CLIP)), 5))
+        inside = lab[mask] if count else lab[max(y1, 0):max(y2, y1 + 1), max(x1, 0):max(x2, x1 + 1)].reshape(-1, 3)
+        colours.append([round(float(v), 3) for v in inside.mean(axis=0)] if len(inside) else [0.0, 0.0, 0.0])
+    return fills, colours
+
+
 def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weights.h5") -> None:
     path, data_format, images_dir, selection, seeds = SETS[name]
     dataset = load_dataset(path, data_format, images_dir=images_dir)
@@ -89,11 +108,19 @@ def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weig
             row["scores"] = [round(float(s), 5) for s in answer.scores]
             row["cos512"] = cosines(probe, pixels, network_scale, drawn, answer.boxes)
             row["cos_probe"] = cosines(probe, pixels, probe_scale, drawn, answer.boxes)
+            if MASKS:
+                row["fill"], row["lab"] = mask_stats(pixels, answer.boxes, answer.masks)
             sink.write(json.dumps(row) + "\n")
             sink.flush()
 
         run_effort(dataset, trials, answerer, thresholds=SWEEP, on_trial=on_trial)
 
 
+MASKS = False
+"""Part 3: `--masks` first on the command line also records each suggestion's mask fill and Lab colour."""
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    arguments = sys.argv[1:]
+    if arguments and arguments[0] == "--masks":
+        MASKS, arguments = True, arguments[1:]
+    main(*arguments)
