@@ -38,13 +38,17 @@ def dumping_run(name: str, checkpoint: str):
     dataset = load_dataset(path, data_format, images_dir=images_dir)
     classes = (tuple(dataset.categories) if selection == "all"
                else paper_split(selection).held_out_classes(dataset.categories))
+    return dataset, plan_trials(dataset, classes, seeds), answerer_at_floor(checkpoint)
+
+
+def answerer_at_floor(checkpoint: str) -> ServiceAnswerer:
+    """The checkpoint answering at the sweep's lowest threshold as the service does (bfloat16, folded BatchNorm, the
+    environment's NMS, cap and decoding)."""
     settings = Settings.from_env()
     model, card = load_checkpoint(checkpoint, precision="bfloat16")
     predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
-    answerer = ServiceAnswerer(predictor, AnswerThresholds(min(SWEEP), settings.nms_threshold,
-                                                           settings.max_instances),
-                               decode_factor=settings.decode_factor)
-    return dataset, plan_trials(dataset, classes, seeds), answerer
+    return ServiceAnswerer(predictor, AnswerThresholds(min(SWEEP), settings.nms_threshold, settings.max_instances),
+                           decode_factor=settings.decode_factor)
 
 
 def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weights.h5") -> None:

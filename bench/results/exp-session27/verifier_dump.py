@@ -12,20 +12,19 @@ SET: synthfit | train | synthetic | split2 | split1 | droplets.
 
 import json
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from common.settings import Settings
-from model.answering import AnswerThresholds
-from model.checkpoint import load_checkpoint
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session15"))
+from copies_dump import answerer_at_floor  # session 15's service-like answerer at the sweep's floor
+
 from model.data.loading import load_dataset
 from model.data.splits import paper_split
 from model.evaluation.calibration import SWEEP
 from model.evaluation.effort_runner import plan_trials, run_effort
 from model.evaluation.feature_probe import MAX_IMAGE_SIDE, REFERENCE_SIDE, FeatureProbe
-from model.evaluation.service_answerer import ServiceAnswerer
-from model.predictor import Predictor
 from model.verifier import box_descriptors, canvas_boxes
 
 NETWORK_SIDE = 512
@@ -83,12 +82,7 @@ def main(name: str, out: str, checkpoint: str = "checkpoints/mobile-coco128.weig
     path, data_format, images_dir, selection, seeds = SETS[name]
     dataset = load_dataset(path, data_format, images_dir=images_dir)
     trials = plan_trials(dataset, classes_of(dataset, selection), seeds)
-    settings = Settings.from_env()
-    model, card = load_checkpoint(checkpoint, precision="bfloat16")
-    predictor = Predictor(model, version=card.version, card=card, fold_batch_norm=True)
-    answerer = ServiceAnswerer(predictor, AnswerThresholds(min(SWEEP), settings.nms_threshold,
-                                                           settings.max_instances),
-                               decode_factor=settings.decode_factor)
+    answerer = answerer_at_floor(checkpoint)
     probe = FeatureProbe()
     with open(out, "w") as sink:
         def on_trial(result, image, answer, gt_boxes, gt_masks):
