@@ -7,7 +7,9 @@ equal to the last bit before it was folded). Usage (repo root):
 
     PYTHONPATH=. python bench/results/exp-session27/verifier_dump.py [--masks] SET OUT.jsonl [CHECKPOINT]
 
-SET: synthfit | train | synthetic | split2 | split1 | droplets.
+SET: synthfit | train | synthetic | split2 | split1 | droplets. CHECKPOINT: the session's dumps are v7's answers;
+since v11 became the default (its card has the verifier) pass v7's: the same weights with v7's card
+(`git show eff1dea:checkpoints/mobile-coco128.card.json`), e.g. `runs/s27/v7/mobile-coco128.weights.h5`.
 """
 
 import json
