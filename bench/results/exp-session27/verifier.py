@@ -123,7 +123,8 @@ def main() -> None:
     x, y = np.vstack(feats), np.concatenate(labels)
     if args.extra:  # part 2: the extra cosine as a fifth feature; part 3: fill and colour as sixth and seventh
         def extra_of(row):
-            return np.asarray(row[args.extra], np.float64).reshape(len(row["scores"]), -1)
+            values = np.asarray(row[args.extra], np.float64)
+            return values.reshape(len(row["scores"]), -1) if values.size else np.zeros((0, 2 if args.masks else 1))
 
         extra = np.vstack([extra_of(row)[~raw_features(row, args.cos)[1]] for name in FIT for row in data[name]])
         intercept, weights, mean, std = logistic_fit(np.hstack([x, extra]), y)
