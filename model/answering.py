@@ -165,7 +165,7 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     if own and others and predictor.config.detection_label_vote:
         answer = outvoted(predictor, query, answer, own, others, thresholds)
     if verifier is not None and answer:
-        answer = verified(verifier, query, answer, boxes, asked)
+        answer = verified(verifier, query, answer, boxes, asked, image=image)
     return answer
 
 
@@ -284,19 +284,29 @@ def _verifier_of(predictor):
     return Verifier.from_config(values)
 
 
-def verified(verifier, query, instances: list, boxes, threshold: float) -> list:
+def verified(verifier, query, instances: list, boxes, threshold: float, image: np.ndarray | None = None) -> list:
     """A drawn box's answer re-scored by `verifier`: each instance's score becomes the verifier's probability
-    (its features read off the query's frozen backbone taps, `model.verifier`), the answer re-ordered by it and cut
-    at `threshold`. The masks and boxes are the network's.
+    (its features read off the query's frozen backbone taps and, for a verifier of six features, its mask against
+    the drawn object's on `image`; `model.verifier`), the answer re-ordered by it and cut at `threshold`. The masks
+    and boxes are the network's.
 
     Args:
         query: the `EncodedImage` (with "taps": the model has a verifier); instances: the network's answer, best
-            first, boxes in the image's pixels; boxes: `(K, 4)` xyxy pixels of the drawn boxes.
+            first, boxes and masks in the image's pixels; boxes: `(K, 4)` xyxy pixels of the drawn boxes;
+            image: `(H, W, 3)` uint8, the image `query` encodes (needed by a verifier that reads masks).
 
     Returns:
         The instances whose probability is at least `threshold`, most probable first.
     """
-    from model.verifier import box_descriptors, canvas_boxes, suggestion_features, unit_feature_map
+    from model.images import to_rgb
+    from model.verifier import (
+        box_descriptors,
+        canvas_boxes,
+        mask_features,
+        reference_suggestion,
+        suggestion_features,
+        unit_feature_map,
+    )
 
     if "taps" not in query.features:
         raise ValueError("this answer needs a verifier's backbone taps, but the image was encoded by a network built "
@@ -312,7 +322,13 @@ def verified(verifier, query, instances: list, boxes, threshold: float) -> list:
     drawn_descriptor /= max(float(np.linalg.norm(drawn_descriptor)), 1e-6)
     cosines = box_descriptors(features, canvas_boxes(found, info.scale, offset)) @ drawn_descriptor
     scores = np.array([float(i.score) for i in instances])
-    probability = verifier.probability(suggestion_features(scores, found, drawn, cosines))
+    features = suggestion_features(scores, found, drawn, cosines)
+    if verifier.reads_masks:
+        if image is None:
+            raise ValueError("this model's verifier reads the suggestions' masks: pass the image the answer is on")
+        reference = reference_suggestion(found, scores, drawn)
+        features = np.hstack([features, mask_features(to_rgb(image), found, [i.mask for i in instances], reference)])
+    probability = verifier.probability(features)
     order = np.argsort(-probability, kind="stable")
     return [dataclasses.replace(instances[j], score=float(probability[j])) for j in order
             if probability[j] >= threshold]

@@ -2,8 +2,7 @@
 
 The network's score says how well a proposal matches the reference after heads trained on a few dozen classes and
 the synthetic generator. Below its calibrated threshold it finds most copies of a kind but cannot tell them from
-look-alike distractors, and the frozen ImageNet features it was built on still can (the frozen-feature probe alone
-finds droplets). The verifier is a logistic regression over four numbers per suggestion:
+look-alike distractors. The verifier is a logistic regression over four or six numbers per suggestion:
 
 - `score_logit`: the network's score (after the size prior), as a logit;
 - `cosine`: the cosine between the suggestion's and the drawn box's frozen-feature descriptors (`box_descriptors`:
@@ -11,14 +10,18 @@ finds droplets). The verifier is a logistic regression over four numbers per sug
   L2-normalised per position, the coarse one upsampled, concatenated; a box's descriptor is the mean of bilinear
   samples on a 3 x 3 grid over its central half);
 - `size_change`: |ln(size / drawn size)|, size = sqrt(box area);
-- `aspect_change`: |ln(aspect / drawn aspect)|, aspect = width / height.
+- `aspect_change`: |ln(aspect / drawn aspect)|, aspect = width / height;
+- with six: `fill_change`, |ln(fill / reference fill)|, fill = mask pixels / box area clipped to `FILL_CLIP`, and
+  `colour_distance`, the distance between the mean CIE Lab colours inside the suggestion's mask and the reference's
+  / 100 (`mask_features`); the reference is the answer's own suggestion on the drawn object (`reference_suggestion`:
+  box IoU >= 0.5 with a drawn box, the closest, ties to the better score); both 0 when there is none.
 
 Its probability of the suggestion being right replaces the score, and the drawn-box answer is cut at
 `detection_verifier_threshold` (the request's threshold when it sends one). The network answers at
 `CANDIDATE_FLOOR` first: the verifier was fitted on suggestions scoring at least that. Several drawn boxes: the
 drawn descriptor is their descriptors' mean, the drawn size and aspect their geometric means.
 
-A model holds its verifier in `detection_verifier` (`Verifier.to_config`: 13 numbers). Fitted by `fit_verifier`
+A model holds its verifier in `detection_verifier` (`Verifier.to_config`: 13 numbers for four features, 19 for six). Fitted by `fit_verifier`
 (Newton's method, standardised features); see docs/model-quality.md for how the shipped one was fitted and chosen.
 Pure numpy; nothing happens at import.
 """
@@ -30,18 +33,25 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "WITHOUT_VERIFIER", "Verifier", "box_descriptors", "canvas_boxes",
-           "fit_verifier", "logistic_fit", "suggestion_features", "unit_feature_map"]
+__all__ = ["BOX_FEATURES", "CANDIDATE_FLOOR", "FEATURES", "FEATURE_STRIDE", "WITHOUT_VERIFIER", "Verifier",
+           "box_descriptors", "canvas_boxes", "fit_verifier", "logistic_fit", "mask_features", "reference_suggestion",
+           "suggestion_features", "unit_feature_map"]
 
-FEATURES = ("score_logit", "cosine", "size_change", "aspect_change")
+FEATURES = ("score_logit", "cosine", "size_change", "aspect_change", "fill_change", "colour_distance")
+BOX_FEATURES = 4
+"""The first four features need only boxes and scores; the last two need the suggestions' masks and the image."""
 CANDIDATE_FLOOR = 0.3
 """The network score a verified answer is first asked at (the lowest score of the fit's suggestions)."""
 FEATURE_STRIDE = 8
 """Pixels of the network's input per cell of the descriptor map (the finer tap's stride)."""
 GRID_OFFSETS = (-0.25, 0.0, 0.25)
 """Where a box's descriptor is sampled: these fractions of its width and height from its centre (its central half)."""
-CONFIG_LENGTH = 1 + 3 * len(FEATURES)
-"""A verifier in a model config: intercept, one weight, mean and standard deviation per feature."""
+CONFIG_LENGTHS = {1 + 3 * BOX_FEATURES: BOX_FEATURES, 1 + 3 * len(FEATURES): len(FEATURES)}
+"""A verifier in a model config: intercept, then one weight, mean and standard deviation per feature it reads (the
+first four of `FEATURES`, or all six)."""
+FILL_CLIP = (0.05, 1.0)
+REFERENCE_IOU = 0.5
+LAB_SCALE = 100.0
 SCORE_CLIP = 1e-4
 FIT_PENALTY = 1e-3
 """L2 penalty on the standardised weights (not the intercept) of `fit_verifier`."""
@@ -111,7 +121,7 @@ def _sizes(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def suggestion_features(scores, boxes, drawn_boxes, cosines) -> np.ndarray:
-    """`(P, 4)` raw features (`FEATURES` order) of P suggestions.
+    """`(P, 4)` raw box features (the first `BOX_FEATURES` of `FEATURES`) of P suggestions.
 
     Args:
         scores: `(P,)` the network's scores; boxes: `(P, 4)` xyxy pixels; drawn_boxes: `(K, 4)` xyxy pixels of the
@@ -130,6 +140,61 @@ def suggestion_features(scores, boxes, drawn_boxes, cosines) -> np.ndarray:
     ], axis=1)
 
 
+def reference_suggestion(boxes, scores, drawn_boxes) -> int | None:
+    """The index of the suggestion that is a drawn object: the highest box IoU with a drawn box, at least
+    `REFERENCE_IOU`, ties to the better score; None when there is none. Boxes `(P, 4)` / `(K, 4)` xyxy pixels."""
+    from model.evaluation.matching import box_iou
+
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return None
+    iou = box_iou(boxes, np.asarray(drawn_boxes, np.float64).reshape(-1, 4)).max(axis=1)
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    best = min(range(len(boxes)), key=lambda p: (-iou[p], -scores[p], p))
+    return best if iou[best] >= REFERENCE_IOU else None
+
+
+def _fill_and_colour(lab_of, box, mask, shape) -> tuple[float, np.ndarray]:
+    """One suggestion's mask fill (clipped) and mean Lab colour inside its mask (its box's when the mask is empty);
+    `lab_of(y1, y2, x1, x2)` gives the Lab pixels of an image window."""
+    height, width = shape
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1 = min(max(x1, 0), width - 1), min(max(y1, 0), height - 1)
+    x2, y2 = min(max(x2, x1 + 1), width), min(max(y2, y1 + 1), height)
+    mask = np.asarray(mask, bool)
+    count = int(mask.sum())
+    fill = float(np.clip(count / max((x2 - x1) * (y2 - y1), 1), *FILL_CLIP))
+    if count:
+        rows, cols = np.nonzero(mask)
+        top, left = rows.min(), cols.min()
+        window = lab_of(top, rows.max() + 1, left, cols.max() + 1)
+        return fill, window[rows - top, cols - left].mean(axis=0)
+    return fill, lab_of(y1, y2, x1, x2).reshape(-1, 3).mean(axis=0)
+
+
+def mask_features(image: np.ndarray, boxes, masks, reference: int | None) -> np.ndarray:
+    """`(P, 2)`: `fill_change` and `colour_distance` of each suggestion against suggestion `reference` (zeros when
+    None).
+
+    Args:
+        image: `(H, W, 3)` uint8 RGB the masks lie on; boxes: `(P, 4)` xyxy pixels; masks: P `(H, W)` bool.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if reference is None or not len(boxes):
+        return np.zeros((len(boxes), 2))
+    import cv2 as _cv2
+
+    def lab_of(y1, y2, x1, x2):
+        return _cv2.cvtColor(np.ascontiguousarray(image[y1:y2, x1:x2]).astype(np.float32) / 255.0,
+                             _cv2.COLOR_RGB2LAB)
+
+    stats = [_fill_and_colour(lab_of, box, mask, image.shape[:2]) for box, mask in zip(boxes, masks, strict=True)]
+    fills = np.array([f for f, _ in stats])
+    colours = np.stack([c for _, c in stats])
+    return np.stack([np.abs(np.log(fills / fills[reference])),
+                     np.linalg.norm(colours - colours[reference], axis=1) / LAB_SCALE], axis=1)
+
+
 @dataclass(frozen=True)
 class Verifier:
     """A fitted verifier: `probability(features)` for `(P, 4)` raw features (`suggestion_features`).
@@ -145,11 +210,12 @@ class Verifier:
     std: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        counts = sorted(CONFIG_LENGTHS.values())
         for name in ("weights", "mean", "std"):
             values = getattr(self, name)
-            if len(values) != len(FEATURES) or not np.all(np.isfinite(values)):
-                raise ValueError(f"a verifier's {name} needs {len(FEATURES)} finite numbers (one per feature "
-                                 f"{FEATURES}), got {values!r}")
+            if len(values) != len(self.weights) or len(values) not in counts or not np.all(np.isfinite(values)):
+                raise ValueError(f"a verifier's {name} needs {' or '.join(map(str, counts))} finite numbers, one "
+                                 f"per feature it reads (the first of {FEATURES}), got {values!r}")
         if min(self.std) <= 0 or not np.isfinite(self.intercept):
             raise ValueError(f"a verifier's std must be positive and its intercept finite, got {self.std!r}, "
                              f"{self.intercept!r}")
@@ -160,19 +226,25 @@ class Verifier:
         values = tuple(float(v) for v in values)
         if not values:
             return None
-        if len(values) != CONFIG_LENGTH:
-            raise ValueError(f"detection_verifier needs {CONFIG_LENGTH} numbers (intercept, then weights, means and "
-                             f"standard deviations of {FEATURES}) or none (off), got {len(values)}")
-        n = len(FEATURES)
+        if len(values) not in CONFIG_LENGTHS:
+            raise ValueError(f"detection_verifier needs {' or '.join(map(str, sorted(CONFIG_LENGTHS)))} numbers "
+                             f"(intercept, then weights, means and standard deviations of the first 4 or all of "
+                             f"{FEATURES}) or none (off), got {len(values)}")
+        n = CONFIG_LENGTHS[len(values)]
         return cls(values[0], values[1:1 + n], values[1 + n:1 + 2 * n], values[1 + 2 * n:])
 
+    @property
+    def reads_masks(self) -> bool:
+        """Whether it reads the mask features (six features), which need the suggestions' masks and the image."""
+        return len(self.weights) > BOX_FEATURES
+
     def to_config(self) -> tuple[float, ...]:
-        """The 13 numbers of `detection_verifier`."""
+        """The numbers of `detection_verifier` (13 or 19)."""
         return (float(self.intercept), *map(float, self.weights), *map(float, self.mean), *map(float, self.std))
 
     def probability(self, features: np.ndarray) -> np.ndarray:
-        """`(P,)` probabilities of `(P, 4)` raw features."""
-        z = (np.asarray(features, np.float64).reshape(-1, len(FEATURES)) - self.mean) / self.std
+        """`(P,)` probabilities of `(P, F)` raw features (F = the features it reads, 4 or 6)."""
+        z = (np.asarray(features, np.float64).reshape(-1, len(self.weights)) - self.mean) / self.std
         return 1.0 / (1.0 + np.exp(-(self.intercept + z @ np.asarray(self.weights))))
 
 
@@ -211,11 +283,13 @@ def logistic_fit(features: np.ndarray, right: np.ndarray, penalty: float = FIT_P
 
 def fit_verifier(features: np.ndarray, right: np.ndarray, penalty: float = FIT_PENALTY,
                  max_steps: int = 50) -> Verifier:
-    """The `Verifier` of `logistic_fit` on `(N, 4)` raw features (`suggestion_features`) and `(N,)` bools.
+    """The `Verifier` of `logistic_fit` on `(N, 4)` or `(N, 6)` raw features (`suggestion_features`, with
+    `mask_features` beside them) and `(N,)` bools.
 
     Raises:
         ValueError: as `logistic_fit`.
     """
-    x = np.asarray(features, np.float64).reshape(-1, len(FEATURES))
+    x = np.asarray(features, np.float64)
+    x = x.reshape(len(x), -1)
     intercept, weights, mean, std = logistic_fit(x, right, penalty, max_steps)
     return Verifier(intercept, tuple(weights), tuple(mean), tuple(std))

@@ -10,13 +10,16 @@ import pytest
 
 from model.config import ModelConfig
 from model.verifier import (
+    BOX_FEATURES,
     CANDIDATE_FLOOR,
-    CONFIG_LENGTH,
+    CONFIG_LENGTHS,
     FEATURES,
     Verifier,
     box_descriptors,
     canvas_boxes,
     fit_verifier,
+    mask_features,
+    reference_suggestion,
     suggestion_features,
     unit_feature_map,
 )
@@ -98,7 +101,7 @@ def test_suggestion_features_by_hand():
     drawn = np.array([[0, 0, 20, 10]])  # size sqrt(200), aspect 2
     boxes = np.array([[0, 0, 20, 10], [0, 0, 40, 20], [0, 0, 10, 20]])
     features = suggestion_features([0.5, 0.9, 0.2], boxes, drawn, [1.0, 0.8, 0.1])
-    assert features.shape == (3, len(FEATURES))
+    assert features.shape == (3, BOX_FEATURES) and FEATURES[:BOX_FEATURES][-1] == "aspect_change"
     assert np.allclose(features[:, 0], [0.0, _logit(0.9), _logit(0.2)])
     assert np.allclose(features[:, 1], [1.0, 0.8, 0.1])
     assert np.allclose(features[:, 2], [0.0, math.log(2), 0.0])  # twice the side; the same area turned
@@ -114,10 +117,14 @@ def test_several_drawn_boxes_give_their_geometric_mean_size():
 def test_the_config_round_trip_and_its_refusals():
     verifier = Verifier(0.3, (1.0, 2.0, -0.5, -0.1), (1.0, 0.8, 0.2, 0.3), (1.5, 0.1, 0.2, 0.4))
     values = verifier.to_config()
-    assert len(values) == CONFIG_LENGTH and Verifier.from_config(values) == verifier
+    assert CONFIG_LENGTHS[len(values)] == 4 and Verifier.from_config(values) == verifier
+    six = Verifier(0.3, (1.0, 2.0, -0.5, -0.1, -0.2, -1.5), (1,) * 6, (1,) * 6)
+    assert Verifier.from_config(six.to_config()) == six and six.reads_masks and not verifier.reads_masks
     assert Verifier.from_config(()) is None
-    with pytest.raises(ValueError, match="13 numbers"):
+    with pytest.raises(ValueError, match="13 or 19 numbers"):
         Verifier.from_config(values[:-1])
+    with pytest.raises(ValueError, match="4 or 6 finite numbers"):
+        Verifier(0.0, (0,) * 5, (0,) * 5, (1,) * 5)
     with pytest.raises(ValueError, match="finite"):
         Verifier(0.0, (float("nan"), 0, 0, 0), (0,) * 4, (1,) * 4)
     with pytest.raises(ValueError, match="positive"):
@@ -133,10 +140,39 @@ def test_the_model_config_carries_a_verifier_and_its_threshold():
     assert again.detection_verifier == verifying.detection_verifier
     assert verifying.with_drawn_box_threshold(0.4).detection_verifier_threshold == 0.4
     assert plain.with_drawn_box_threshold(0.4).detection_min_confidence == 0.4  # calibrate writes the one in use
-    with pytest.raises(ValueError, match="detection_verifier needs 13"):
+    with pytest.raises(ValueError, match="detection_verifier needs 13 or 19"):
         plain.replace(detection_verifier=(1.0, 2.0))
     with pytest.raises(ValueError, match="detection_verifier_threshold"):
         plain.replace(detection_verifier_threshold=1.5)
+
+
+def test_the_reference_suggestion_is_the_closest_to_a_drawn_box():
+    drawn = np.array([[0, 0, 10, 10]])
+    boxes = np.array([[50, 50, 60, 60], [1, 0, 10, 10], [0, 0, 10, 11], [0, 0, 30, 30]])
+    assert reference_suggestion(boxes, [0.9, 0.5, 0.6, 0.99], drawn) == 2  # IoU 100/110 beats 90/100 and 100/900
+    assert reference_suggestion(boxes[[0, 3]], [0.9, 0.99], drawn) is None  # IoU 0.11: not the drawn object
+    tied = np.array([[0, 0, 10, 10], [0, 0, 10, 10]])
+    assert reference_suggestion(tied, [0.4, 0.8], drawn) == 1  # ties go to the better score
+    assert reference_suggestion(np.zeros((0, 4)), [], drawn) is None
+
+
+def test_mask_features_by_hand():
+    """Fill and colour against the reference: a red square (full), a red disc-ish half box, a blue square."""
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[0:10, 0:10] = (255, 0, 0)
+    image[20:30, 0:10] = (255, 0, 0)
+    image[0:10, 30:40] = (0, 0, 255)
+    masks = np.zeros((3, 40, 60), bool)
+    masks[0, 0:10, 0:10] = True
+    masks[1, 20:30, 0:5] = True  # half its box
+    masks[2, 0:10, 30:40] = True
+    boxes = np.array([[0, 0, 10, 10], [0, 20, 10, 30], [30, 0, 40, 10]])
+    features = mask_features(image, boxes, masks, reference=0)
+    assert features.shape == (3, 2)
+    assert np.allclose(features[:, 0], [0.0, np.log(2), 0.0], atol=1e-6)
+    assert features[0, 1] == pytest.approx(0.0) and features[1, 1] == pytest.approx(0.0, abs=1e-5)
+    assert features[2, 1] > 1.0  # red against blue: far apart in Lab
+    assert np.all(mask_features(image, boxes, masks, reference=None) == 0)
 
 
 def test_probability_rises_with_a_positive_weight():
@@ -221,6 +257,10 @@ def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predic
     confident = with_config(verifying_predictor, detection_verifier=constant(0.9))
     kept = find_for_drawn_boxes(confident, image, query, reference, AnswerThresholds(0.8, 0.5, 50), box)
     assert len(kept) == len(network) and {round(i.score, 6) for i in kept} == {0.9}
+    six = Verifier(_logit(0.7), (0.0,) * 6, (0.0,) * 6, (1.0,) * 6).to_config()  # reads masks and colours too
+    with_masks = find_for_drawn_boxes(with_config(verifying_predictor, detection_verifier=six), image, query,
+                                      reference, AnswerThresholds(None, 0.5, 50), box)
+    assert {round(i.score, 6) for i in with_masks} == {0.7} and len(with_masks) == len(network)
 
 
 def _halves_query(height: int = 64, width: int = 128):
@@ -254,6 +294,8 @@ def test_the_verifier_orders_the_answer_and_keeps_the_cut_property():
     assert [float(i.box[0]) for i in answer] == [32.0, 60.0, 96.0]  # left look-alike, the border, the right
     assert answer[0].score > 0.9 > answer[-1].score
     assert [i.score for i in answer] == sorted((i.score for i in answer), reverse=True)
+    with pytest.raises(ValueError, match="pass the image"):
+        verified(Verifier(0.0, (0.0,) * 6, (0.0,) * 6, (1.0,) * 6), query, found, drawn, 0.0)
     for cut in (answer[0].score - 1e-9, (answer[1].score + answer[2].score) / 2):
         assert [i.score for i in verified(verifier, query, found, drawn, cut)] == [
             i.score for i in answer if i.score >= cut]

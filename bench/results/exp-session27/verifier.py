@@ -130,6 +130,9 @@ def main() -> None:
         intercept, weights, mean, std = logistic_fit(np.hstack([x, extra]), y)
         print(f"fit: {len(y)} suggestions, {int(y.sum())} right; weights (intercept, {args.features},{args.extra}):",
               [round(intercept, 3)] + np.round(weights, 3).tolist())
+        if args.masks and columns == [0, 1, 2, 3] and args.cos == "cos512":  # model.verifier's six features
+            config = Verifier(intercept, tuple(weights), tuple(mean), tuple(std)).to_config()
+            print("detection_verifier =", json.dumps([round(v, 6) for v in config]))
 
         def verifier(row):
             f, _, _ = raw_features(row, args.cos)
