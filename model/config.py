@@ -131,8 +131,8 @@ class ModelConfig:
     # Drop every suggestion touching the image frame (model/frame_convention.py): set by the fine-tuning recipe for
     # a project whose accepted labels leave objects cut by the frame out; kept when a drawn box touches the frame.
     detection_skip_border: bool = False
-    # A drawn box's answer re-scored by a verifier (model/verifier.py): 13 numbers (intercept, then the weights,
-    # means and standard deviations of its 4 features), empty = off. With it the network answers at the verifier's
+    # A drawn box's answer re-scored by a verifier (model/verifier.py): 13 or 19 numbers (intercept, then the
+    # weights, means and standard deviations of its 4 or 6 features), empty = off. With it the network answers at the verifier's
     # candidate floor, each suggestion's score becomes the verifier's probability, and the answer is cut at
     # detection_verifier_threshold instead of detection_min_confidence (which still cuts batch pre-annotation).
     detection_verifier: tuple[float, ...] = ()
