@@ -143,15 +143,13 @@ def suggestion_features(scores, boxes, drawn_boxes, cosines) -> np.ndarray:
 def reference_suggestion(boxes, scores, drawn_boxes) -> int | None:
     """The index of the suggestion that is a drawn object: the highest box IoU with a drawn box, at least
     `REFERENCE_IOU`, ties to the better score; None when there is none. Boxes `(P, 4)` / `(K, 4)` xyxy pixels."""
-    from model.evaluation.matching import box_iou
+    from model.evaluation.matching import box_iou, closest_box
 
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if not len(boxes):
         return None
     iou = box_iou(boxes, np.asarray(drawn_boxes, np.float64).reshape(-1, 4)).max(axis=1)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    best = min(range(len(boxes)), key=lambda p: (-iou[p], -scores[p], p))
-    return best if iou[best] >= REFERENCE_IOU else None
+    return closest_box(iou, scores, REFERENCE_IOU)
 
 
 def _fill_and_colour(lab_of, box, mask, shape) -> tuple[float, np.ndarray]:

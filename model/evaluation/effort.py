@@ -28,7 +28,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from model.evaluation.matching import MATCH_IOU, box_iou
+from model.evaluation.matching import MATCH_IOU, box_iou, closest_box
 
 __all__ = ["EffortSummary", "SuggestionKind", "Suggestions", "TrialCounts", "count_trial", "mask_iou"]
 
@@ -182,10 +182,8 @@ def count_trial(
 
     dropped = 0
     if reference_index is not None and len(suggestions):
-        to_reference = iou[:, reference_index]
-        # The suggestion that *is* the reference: the closest one, ties to the better score.
-        best = min(range(len(suggestions)), key=lambda p: (-to_reference[p], -suggestions.scores[p], p))
-        if to_reference[best] >= MATCH_IOU:
+        best = closest_box(iou[:, reference_index], suggestions.scores)  # the suggestion that *is* the reference
+        if best is not None:
             kinds[best], matched[best], dropped = SuggestionKind.REFERENCE, reference_index, 1
 
     taken = np.zeros(n, dtype=bool)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MATCH_IOU", "QueryOutcome", "box_iou", "match_query", "nms", "precision_recall_at"]
+__all__ = ["MATCH_IOU", "QueryOutcome", "box_iou", "closest_box", "match_query", "nms", "precision_recall_at"]
 
 MATCH_IOU = 0.5
 """An instance counts as found when a returned box overlaps it with IoU >= 0.5 (the AP50 criterion)."""
@@ -28,6 +28,24 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
+
+
+
+def closest_box(iou: np.ndarray, scores: np.ndarray, min_iou: float = MATCH_IOU) -> int | None:
+    """The index of the box that *is* a given object: the highest IoU with it, ties to the better score, then the
+    lower index; None when there are no boxes or the highest IoU is under `min_iou`. How the measure finds the
+    suggestion that is the drawn reference, and the verifier the suggestion on the drawn object.
+
+    Args:
+        iou: `(P,)` each box's IoU with the object (or the best over several objects).
+        scores: `(P,)` the boxes' scores.
+    """
+    iou = np.asarray(iou, np.float64).reshape(-1)
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if not len(iou):
+        return None
+    best = min(range(len(iou)), key=lambda p: (-iou[p], -scores[p], p))
+    return best if iou[best] >= min_iou else None
 
 
 def nms(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.evaluation.matching import box_iou, match_query, nms, precision_recall_at
+from model.evaluation.matching import box_iou, closest_box, match_query, nms, precision_recall_at
 
 
 def test_box_iou_hand_values():
@@ -52,3 +52,12 @@ def test_mean_over_queries_skips_empty_queries_for_precision():
 def test_low_overlap_is_not_a_hit():
     outcome = match_query(np.array([[0, 0, 10, 10]]), [1.0], np.array([[4, 0, 14, 10]]))  # IoU 6/14
     assert not outcome.is_hit.any()
+
+
+def test_closest_box_takes_the_highest_iou_then_the_better_score_then_the_lower_index():
+    assert closest_box([0.6, 0.9, 0.7], [0.9, 0.1, 0.99]) == 1  # overlap first, whatever the score
+    assert closest_box([0.8, 0.8, 0.3], [0.4, 0.7, 0.99]) == 1  # a tie on overlap goes to the better score
+    assert closest_box([0.8, 0.8], [0.5, 0.5]) == 0  # then to the lower index
+    assert closest_box([0.49, 0.2], [0.9, 0.9]) is None  # under MATCH_IOU: no box is the object
+    assert closest_box([0.49, 0.2], [0.9, 0.9], min_iou=0.4) == 0
+    assert closest_box([], []) is None
