@@ -76,13 +76,15 @@ def _errors_per_threshold(run, positions: int) -> list:
     return [None if v is None else round(v, 4) for v in values]
 
 
-def measure(weights: Path, judged, bank_source) -> dict:
+def measure(weights: Path, judged, bank_source, modes: tuple[str, ...] = ("interactive", "bank")) -> dict:
     """Both modes on `judged` with the checkpoint loaded and answering as the worker does (its threshold, or
     SCORE_THRESHOLD when the environment sets one).
 
     Each mode answers once at the lowest of the calibration sweep and its own threshold, and is counted at its
     threshold (the figures) and at every threshold of the sweep (`sweep`: errors per instance per threshold), so
-    that another rule for choosing a version's threshold can be judged on the same answers."""
+    that another rule for choosing a version's threshold can be judged on the same answers. `modes` picks which of
+    the two are answered (a study of drawn boxes alone skips the bank's answers; the accepted images still serve the
+    drawn boxes' claims)."""
     from common.settings import Settings
     from model.evaluation.bank_answerer import BankAnswerer
     from model.evaluation.bank_effort import bank_from_dataset, plan_bank_trials, run_bank_effort
@@ -106,11 +108,12 @@ def measure(weights: Path, judged, bank_source) -> dict:
     claims = None  # the accepted images' exemplars serve the drawn boxes' answers when the model uses them
     if bank_source is not None and predictor.config.uses_project_exemplars:
         claims = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
-    run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted), claims=claims),
-                     thresholds=counted)
-    out["interactive"] = _figures(run.summary(0))
-    out["sweep"]["interactive"] = _errors_per_threshold(run, len(counted))
-    if bank_source is not None:
+    if "interactive" in modes:
+        run = run_effort(judged, trials, ServiceAnswerer.from_settings(predictor, settings, min(counted),
+                                                                       claims=claims), thresholds=counted)
+        out["interactive"] = _figures(run.summary(0))
+        out["sweep"]["interactive"] = _errors_per_threshold(run, len(counted))
+    if bank_source is not None and "bank" in modes:
         bank = bank_from_dataset(bank_source, [c for c in bank_source.categories if c in labels])
         if bank:
             bank_counted = (bank_threshold, *SWEEP)

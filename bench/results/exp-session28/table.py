@@ -1,0 +1,79 @@
+"""Session 28's decision (prereg.md): per group, today's box drawn / bank errors per instance against arm VP (the
+parent's verifier at its threshold: box drawn changes, bank is today's) and the diagnostic VC (the verifier's
+threshold from the child's held-out slice), at k = 5 unless named. Usage:
+
+    python bench/results/exp-session28/table.py [--markdown OUT]
+"""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "exp-session26"))
+from ta_table import arm_rows, today  # session 26: W2 figures per child, and its arms' rows
+
+HERE = Path(__file__).parent
+TA_DROPLETS = {("droplets", 4, 5), ("droplets", 5, 5), ("droplets", 8, 5), ("droplets", 11, 5), ("droplets", 4, 10)}
+GROUPS = {"sessions": "sessions", "sessions-packed": "sessions-packed", "coco128": "coco128 + synthetic",
+          "synthetic": "coco128 + synthetic", "sessions-cut": "sessions-cut", "droplets": "droplets (report)"}
+DECIDING = ("sessions", "sessions-packed", "coco128 + synthetic", "sessions-cut")
+
+
+def todays() -> dict:
+    """`{(set, seed, k): (threshold, box, bank)}` as session 26 left each child: the PETA2 row, else the PE row, else
+    (the droplets named) the TA row, else W2 / sessions-cut's CL (`ta_table.today`)."""
+    out = dict(today())
+    for arm, keep in (("TA", TA_DROPLETS.__contains__), ("PE", lambda key: True), ("PETA2", lambda key: True)):
+        for key, row in arm_rows(arm).items():
+            if keep(key):
+                out[key] = (row["threshold"], row["at"]["interactive"], row["at"].get("bank", 1.0))
+    return out
+
+
+def rows() -> list[dict]:
+    """The VP rows, one per child (the last if a child was run twice), each with today's figures (`todays`)."""
+    base = todays()
+    out = {}
+    for line in (HERE / "rows.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["arm"] == "VP":
+            key = (row["set"], row["seed"], row["k"])
+            out[key] = row | {"today": base.get(key)}
+    return list(out.values())
+
+
+def mean(values):
+    values = list(values)
+    return sum(values) / len(values) if values else float("nan")
+
+
+def main():
+    groups: dict[str, list[dict]] = {}
+    for row in rows():
+        name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+        groups.setdefault(name, []).append(row)
+    lines = ["| group | n | today: box / bank (mean) | VP: box / bank (mean) | VC: box (mean) |", "|---|---|---|---|---|"]
+    deciding = [row for name in DECIDING for row in groups.get(name, [])]
+
+    def cells(members):
+        known = [r for r in members if r["today"]]
+        box, bank = mean(r["today"][1] for r in known), mean(r["today"][2] for r in known)
+        vp = mean(r["box"] for r in known)
+        vc = mean(r.get("VC_box", r["box"]) for r in known)
+        return (len(known), f"{box:.4f} / {bank:.4f} (**{(box + bank) / 2:.4f}**)",
+                f"{vp:.4f} / {bank:.4f} (**{(vp + bank) / 2:.4f}**)", f"{vc:.4f} ({(vc + bank) / 2:.4f})")
+
+    for name, members in [*sorted(groups.items()), ("deciding 48", deciding)]:
+        n, today, vp, vc = cells(members)
+        if n:
+            lines.append(f"| {name} | {n} | {today} | {vp} | {vc} |")
+        else:
+            lines.append(f"| {name} | {len(members)} | n/a | VP box {mean(r['box'] for r in members):.4f} | "
+                         f"{mean(r.get('VC_box', r['box']) for r in members):.4f} |")
+    text = "\n".join(lines)
+    print(text)
+    if "--markdown" in sys.argv:
+        Path(sys.argv[sys.argv.index("--markdown") + 1]).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
