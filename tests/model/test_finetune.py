@@ -15,8 +15,10 @@ from model.training.finetune import (
     FineTuneSettings,
     _run_steps,
     finetune,
+    inherited_verifier,
 )
 from model.training.holdout_split import split_holdout
+from model.verifier import Verifier
 
 
 def _square_image(seed: int, n: int = 3):
@@ -126,6 +128,8 @@ def test_finetune_writes_a_loadable_child_with_held_out_effort_and_threshold(tin
     assert frame["skip"] is frame["witness"]["says_skip"] is model.config.detection_skip_border
     assert model.config.detection_drawn_bank is False and card.training["drawn_bank"]["value"] is False
     assert "not decided" in card.training["drawn_bank"]["why"]
+    # a parent without a verifier gives a child without one
+    assert model.config.detection_verifier == () and card.training["verifier"]["value"] is False
     assert read_card(parent).version == "tiny-v1"  # the parent is untouched
 
 
@@ -135,8 +139,10 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
 
     parent = tmp_path / "parent.weights.h5"
     own = tiny_model.config
-    # a parent whose own bank did not pay, with a size prior for drawn boxes (as the shipped one)
-    tiny_model.config = own.replace(detection_bank_answers=False, detection_size_tolerance=1.25)
+    # a parent whose own bank did not pay, with a size prior and a verifier for drawn boxes (as the shipped one)
+    verifier = Verifier(0.4, (1.0, 2.0, -0.5, -0.1), (1.0, 0.8, 0.2, 0.3), (1.5, 0.1, 0.2, 0.4)).to_config()
+    tiny_model.config = own.replace(detection_bank_answers=False, detection_size_tolerance=1.25,
+                                    detection_verifier=verifier, detection_verifier_threshold=0.55)
     try:
         save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
     finally:
@@ -154,6 +160,20 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     assert child_config.detection_bank_answers is True
     # the child has learnt the kinds: it answers drawn boxes without its parent's size prior
     assert child_config.detection_size_tolerance == CHILD_SIZE_TOLERANCE == 0.0
+    # and through its parent's verifier, at the parent's threshold; batch pre-annotation keeps its own threshold
+    assert child_config.detection_verifier == verifier and child_config.detection_verifier_threshold == 0.55
+    assert child_config.drawn_box_threshold == 0.55 and child_config.detection_min_confidence == FIXED_THRESHOLD
+    assert card.training["verifier"]["value"] is True and card.training["verifier"]["threshold"] == 0.55
+    assert "weights" not in card.training["verifier"]
+
+
+def test_a_child_inherits_its_parents_verifier_or_none():
+    assert inherited_verifier({})["value"] is False
+    assert inherited_verifier({"detection_verifier": []})["value"] is False
+    numbers = [0.1] * 13
+    got = inherited_verifier({"detection_verifier": numbers, "detection_verifier_threshold": 0.6})
+    assert got["value"] is True and got["weights"] == tuple(numbers) and got["threshold"] == 0.6
+    assert "0.6" in got["why"]
 
 
 @pytest.mark.parametrize(("effort", "answers"), [(0.2, True), (0.999, True), (1.0, False), (1.4, False)])
