@@ -4,7 +4,7 @@ step's skip as session 26 left it; measured on the curve's judged images in the 
 the verifier's probability), and the diagnostic VC (the verifier's threshold chosen on the child's own held-out
 slice). Usage:
 
-    PYTHONPATH=. python bench/results/exp-session28/child_verifier.py [--check] SET:SEED:K [...]
+    PYTHONPATH=. python bench/results/exp-session28/child_verifier.py [--check | --arm VP|VU] SET:SEED:K [...]
 
 `--check`: the child measured as today (no verifier, today's threshold and skip) instead, to compare with session
 26's table. Appends one row per child to rows.jsonl here.
@@ -26,6 +26,8 @@ ROWS = HERE / "rows.jsonl"
 KEPT = [ROOT / "runs" / d for d in ("s24", "s25", "s26", "s25/k10", "s26/k10")]
 PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
 OUT = ROOT / "runs" / "s28"
+ARMS = {"VP": {}, "VU": {"detection_drawn_bank": True}}
+"""Per arm, the config changes beside the verifier and today's skip."""
 TA_DROPLETS = {("droplets", 4, 5), ("droplets", 5, 5), ("droplets", 8, 5), ("droplets", 11, 5), ("droplets", 4, 10)}
 """Session 26: these droplet children decide as under TA (their PETA2 runs were stopped for time)."""
 
@@ -80,6 +82,9 @@ def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     argv = sys.argv[1:]
     check = argv[0] == "--check"
+    arm = "check" if check else "VP"
+    if argv[0] == "--arm":  # VU (part 2): VP with the drawn label's bank joining each drawn box's answer
+        arm, argv = argv[1], argv[2:]
     specs = argv[1:] if check else argv
     parent = read_card(PARENT).config
     base = today()
@@ -99,9 +104,9 @@ def main():
             changes = {"detection_skip_border": skip, "detection_min_confidence": threshold}
         else:
             changes = {"detection_skip_border": skip, "detection_verifier": tuple(parent["detection_verifier"]),
-                       "detection_verifier_threshold": parent["detection_verifier_threshold"]}
+                       "detection_verifier_threshold": parent["detection_verifier_threshold"],
+                       **ARMS[arm]}
         model, card = load_checkpoint(path, **changes)
-        arm = "check" if check else "VP"
         saved = save_checkpoint(model, OUT / f"{path.name.removesuffix('.weights.h5')}.s28-{arm}.weights.h5", card)
         del model
         got = measure(saved, split.judged, accepted, modes=("interactive",))
@@ -109,7 +114,8 @@ def main():
                "today": base.get(key), "threshold": got["threshold"],
                "box": got["interactive"]["errors_per_instance"], "figures": got["interactive"],
                "sweep": got["sweep"]}
-        if not check:
+        row["bank_answers"] = bool(card.config.get("detection_bank_answers", True))
+        if arm == "VP":
             vc = vc_threshold(saved, seed, accepted)
             row["VC"] = vc
             if vc["threshold"] is not None:

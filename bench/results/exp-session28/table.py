@@ -20,8 +20,14 @@ DECIDING = ("sessions", "sessions-packed", "coco128 + synthetic", "sessions-cut"
 
 def todays() -> dict:
     """`{(set, seed, k): (threshold, box, bank)}` as session 26 left each child: the PETA2 row, else the PE row, else
-    (the droplets named) the TA row, else W2 / sessions-cut's CL (`ta_table.today`)."""
+    (the droplets named) the TA row, else W2 / sessions-cut's CL (`ta_table.today`) / droplets k = 10 session 25's
+    W2-recipe rows."""
     out = dict(today())
+    session25 = Path(__file__).parents[1] / "exp-session25" / "rows.jsonl"
+    for line in session25.read_text().splitlines():  # droplets at k = 10: session 25's W2 run of the recipe
+        row = json.loads(line)
+        if row["arm"] == "W2-recipe":
+            out[(row["set"], row["seed"], row["k"])] = (row["threshold"], row["at"]["interactive"], row["at"]["bank"])
     for arm, keep in (("TA", TA_DROPLETS.__contains__), ("PE", lambda key: True), ("PETA2", lambda key: True)):
         for key, row in arm_rows(arm).items():
             if keep(key):
