@@ -276,6 +276,7 @@ def cmd_finetune(args) -> int:
                       "frame_convention": result.card.training["frame_convention"],
                       "refit": result.card.training["refit"],
                       "drawn_bank": result.card.training["drawn_bank"],
+                      "verifier": result.card.training["verifier"],
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0

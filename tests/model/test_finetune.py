@@ -165,6 +165,18 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     assert child_config.drawn_box_threshold == 0.55 and child_config.detection_min_confidence == FIXED_THRESHOLD
     assert card.training["verifier"]["value"] is True and card.training["verifier"]["threshold"] == 0.55
     assert "weights" not in card.training["verifier"]
+    # trained without the verifier's taps, loaded with them: a drawn box's answer goes through the verifier
+    from model.answering import AnswerThresholds, find_for_drawn_boxes
+    from model.predictor import Predictor
+
+    child = Predictor(load_checkpoint(result.weights_path)[0], version="tiny-v2")
+    image = project(1).images[0].load_image()
+    box = np.array([[20, 20, 60, 60]], np.float32)
+    query = child.encode_image(image)
+    assert "taps" in query.features
+    answer = find_for_drawn_boxes(child, image, query, child.encode_references(image, box),
+                                  AnswerThresholds(0.55, 0.5, 100), box)
+    assert all(0.55 <= instance.score <= 1 for instance in answer)
 
 
 def test_a_child_inherits_its_parents_verifier_or_none():

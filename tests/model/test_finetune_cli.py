@@ -77,3 +77,5 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert card.training["settings"]["drawn_bank"] == "held-out" and summary["drawn_bank"] == card.training["drawn_bank"]
     assert card.config["detection_drawn_bank"] is summary["drawn_bank"]["value"]
     assert "holdout_effort" in summary["drawn_bank"] or "no held-out image" in summary["drawn_bank"]["why"]
+    assert summary["verifier"] == card.training["verifier"]
+    assert bool(card.config["detection_verifier"]) is summary["verifier"]["value"]
