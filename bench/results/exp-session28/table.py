@@ -35,16 +35,38 @@ def todays() -> dict:
     return out
 
 
-def rows() -> list[dict]:
-    """The VP rows, one per child (the last if a child was run twice), each with today's figures (`todays`)."""
+def rows(arm: str = "VP") -> list[dict]:
+    """An arm's rows, one per child (the last if a child was run twice), each with today's figures (`todays`)."""
     base = todays()
     out = {}
     for line in (HERE / "rows.jsonl").read_text().splitlines():
         row = json.loads(line)
-        if row["arm"] == "VP":
+        if row["arm"] == arm:
             key = (row["set"], row["seed"], row["k"])
             out[key] = row | {"today": base.get(key)}
     return list(out.values())
+
+
+def part_two() -> str:
+    """Part 2's table: VP against VU (the drawn label's bank joining) and VUB (the join only where the child's bank
+    answers; VP's row elsewhere), box drawn / bank, on the children VU has run."""
+    vp = {(r["set"], r["seed"], r["k"]): r for r in rows("VP")}
+    groups: dict[str, list] = {}
+    for row in rows("VU"):
+        key = (row["set"], row["seed"], row["k"])
+        if key in vp and row["today"]:
+            name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+            groups.setdefault(name, []).append((vp[key], row))
+    lines = ["| group | n | VP: box / bank (mean) | VU: box / bank (mean) | VUB: box (mean) |", "|---|---|---|---|---|"]
+    deciding = [pair for name in DECIDING for pair in groups.get(name, [])]
+    for name, pairs in [*sorted(groups.items()), ("deciding", deciding)]:
+        bank = mean(a["today"][2] for a, _ in pairs)
+        box_vp, box_vu = mean(a["box"] for a, _ in pairs), mean(b["box"] for _, b in pairs)
+        box_vub = mean(b["box"] if b["bank_answers"] else a["box"] for a, b in pairs)
+        lines.append(f"| {name} | {len(pairs)} | {box_vp:.4f} / {bank:.4f} (**{(box_vp + bank) / 2:.4f}**) | "
+                     f"{box_vu:.4f} / {bank:.4f} (**{(box_vu + bank) / 2:.4f}**) | {box_vub:.4f} "
+                     f"({(box_vub + bank) / 2:.4f}) |")
+    return "\n".join(lines)
 
 
 def mean(values):
@@ -75,7 +97,7 @@ def main():
         else:
             lines.append(f"| {name} | {len(members)} | n/a | VP box {mean(r['box'] for r in members):.4f} | "
                          f"{mean(r.get('VC_box', r['box']) for r in members):.4f} |")
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n\nPart 2:\n\n" + part_two()
     print(text)
     if "--markdown" in sys.argv:
         Path(sys.argv[sys.argv.index("--markdown") + 1]).write_text(text + "\n")
