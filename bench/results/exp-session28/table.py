@@ -74,6 +74,27 @@ def mean(values):
     return sum(values) / len(values) if values else float("nan")
 
 
+def part_three() -> str:
+    """Part 3's table: VP against VH (VU's row where the child's held-out slice, judged with the verifier, is cheaper
+    with the join; VP's elsewhere), box drawn / bank, on the children VH has judged."""
+    vp = {(r["set"], r["seed"], r["k"]): r for r in rows("VP")}
+    vu = {(r["set"], r["seed"], r["k"]): r for r in rows("VU")}
+    groups: dict[str, list] = {}
+    for row in rows("VH"):
+        key = (row["set"], row["seed"], row["k"])
+        if key in vp and key in vu and vp[key]["today"]:
+            name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+            groups.setdefault(name, []).append((vp[key], vu[key] if row["join"] else vp[key], row["join"]))
+    lines = ["| group | n | joins | VP: box / bank (mean) | VH: box / bank (mean) |", "|---|---|---|---|---|"]
+    deciding = [triple for name in DECIDING for triple in groups.get(name, [])]
+    for name, triples in [*sorted(groups.items()), ("deciding", deciding)]:
+        bank = mean(a["today"][2] for a, _, _ in triples)
+        box_vp, box_vh = mean(a["box"] for a, _, _ in triples), mean(b["box"] for _, b, _ in triples)
+        lines.append(f"| {name} | {len(triples)} | {sum(j for _, _, j in triples)} | {box_vp:.4f} / {bank:.4f} "
+                     f"(**{(box_vp + bank) / 2:.4f}**) | {box_vh:.4f} / {bank:.4f} (**{(box_vh + bank) / 2:.4f}**) |")
+    return "\n".join(lines)
+
+
 def main():
     groups: dict[str, list[dict]] = {}
     for row in rows():
@@ -97,7 +118,7 @@ def main():
         else:
             lines.append(f"| {name} | {len(members)} | n/a | VP box {mean(r['box'] for r in members):.4f} | "
                          f"{mean(r.get('VC_box', r['box']) for r in members):.4f} |")
-    text = "\n".join(lines) + "\n\nPart 2:\n\n" + part_two()
+    text = "\n".join(lines) + "\n\nPart 2:\n\n" + part_two() + "\n\nPart 3:\n\n" + part_three()
     print(text)
     if "--markdown" in sys.argv:
         Path(sys.argv[sys.argv.index("--markdown") + 1]).write_text(text + "\n")
