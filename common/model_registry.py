@@ -124,7 +124,8 @@ class ModelRegistry:
         """Complete versions, oldest first: version, parent, created, held-out metrics, activation, whether its bank
         pre-annotates (`bank_answers`: `{value, why}`, None for versions from before the recipe decided it), whether
         it drops suggestions on objects cut by the frame (`frame_convention`: `{skip, why, ...}`, None for versions
-        from before session 16's recipe), active."""
+        from before session 16's recipe), whether its drawn boxes are answered through its parent's verifier
+        (`verifier`: `{value, threshold, why}`, None for versions from before session 28's recipe), active."""
         folder = self.versions_dir(project_id)
         if not folder.is_dir():
             return []
@@ -142,7 +143,8 @@ class ModelRegistry:
                 "metrics": (card.get("metrics") or {}).get("holdout"), "activation": training.get("activation"),
                 "train_images": training.get("train_images"), "holdout_images": training.get("holdout_images"),
                 "steps": training.get("steps"), "bank_answers": training.get("bank_answers"),
-                "frame_convention": training.get("frame_convention"), "active": version == active,
+                "frame_convention": training.get("frame_convention"), "verifier": training.get("verifier"),
+                "active": version == active,
             }))
         return [entry for _, entry in sorted(found, key=lambda item: item[0])]
 

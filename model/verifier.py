@@ -58,7 +58,8 @@ FIT_PENALTY = 1e-3
 CV_MAX_CHANNELS = 512
 WITHOUT_VERIFIER = {"detection_verifier": ()}
 """Config changes that load a checkpoint without its verifier: for anything that trains its weights further (a
-verifier is fitted on one network's scores) and for the fine-tuning recipe's parent (`model.training.finetune`)."""
+verifier is fitted on one network's scores) and for the fine-tuning recipe's parent (`model.training.finetune`, which
+judges on network scores; its saved child carries the parent's verifier again, `finetune.CHILD_VERIFIER`)."""
 _EPSILON = 1e-6
 
 

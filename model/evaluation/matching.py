@@ -30,7 +30,6 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
 
 
-
 def closest_box(iou: np.ndarray, scores: np.ndarray, min_iou: float = MATCH_IOU) -> int | None:
     """The index of the box that *is* a given object: the highest IoU with it, ties to the better score, then the
     lower index; None when there are no boxes or the highest IoU is under `min_iou`. How the measure finds the

@@ -48,6 +48,14 @@ def test_the_listing_says_whether_a_version_drops_objects_cut_by_the_frame(tmp_p
     assert [v["frame_convention"] for v in registry.list_versions(1)] == [None, skips]
 
 
+def test_the_listing_says_whether_a_versions_drawn_boxes_go_through_its_parents_verifier(tmp_path, redis_conn):
+    registry = ModelRegistry(tmp_path, redis_conn)
+    verifier = {"value": True, "threshold": 0.6, "why": "the parent's verifier (19 numbers) re-scores ..."}
+    _write_version(registry, 1, 1)  # a version from before session 28's recipe
+    _write_version(registry, 1, 2, verifier=verifier)
+    assert [v["verifier"] for v in registry.list_versions(1)] == [None, verifier]
+
+
 def test_versions_listing_activation_and_redis_loss(tmp_path, redis_conn):
     registry = ModelRegistry(tmp_path, redis_conn)
     assert registry.next_version(1) == "project-1-v1" and registry.list_versions(1) == []

@@ -183,9 +183,36 @@ def test_a_child_inherits_its_parents_verifier_or_none():
     assert inherited_verifier({})["value"] is False
     assert inherited_verifier({"detection_verifier": []})["value"] is False
     numbers = [0.1] * 13
-    got = inherited_verifier({"detection_verifier": numbers, "detection_verifier_threshold": 0.6})
+    parent = {"detection_verifier": numbers, "detection_verifier_threshold": 0.6}
+    got = inherited_verifier(parent)
     assert got["value"] is True and got["weights"] == tuple(numbers) and got["threshold"] == 0.6
     assert "0.6" in got["why"]
+    # a child whose backbone was trained too reads other taps than the verifier was fitted on
+    trained_backbone = inherited_verifier(parent, "all")
+    assert trained_backbone["value"] is False and "backbone" in trained_backbone["why"]
+
+
+@pytest.mark.slow
+def test_a_judged_child_keeps_its_own_calibrated_threshold_beside_its_parents_verifier(tiny_model, tmp_path):
+    """With a held-out slice: judging, calibration and the gate run on network scores (the parent's figures are
+    read at its network threshold), and the verifier, added last, keeps the parent's threshold."""
+    parent = tmp_path / "parent.weights.h5"
+    own = tiny_model.config
+    verifier = Verifier(0.4, (1.0, 2.0, -0.5, -0.1), (1.0, 0.8, 0.2, 0.3), (1.5, 0.1, 0.2, 0.4)).to_config()
+    tiny_model.config = own.replace(detection_verifier=verifier, detection_verifier_threshold=0.85)
+    try:
+        save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
+    finally:
+        tiny_model.config = own
+    result = finetune(parent, project(5), tmp_path / "child.weights.h5", "tiny-v2",
+                      FineTuneSettings(max_steps=3, time_budget_s=120, holdout_fraction=0.4))
+    card = read_card(result.weights_path)
+    threshold = card.training["score_threshold"]["value"]
+    assert result.holdout_images == 2 and card.metrics["calibration"]["threshold"] == threshold
+    assert card.config["detection_min_confidence"] == threshold == card.metrics["holdout"]["new"]["threshold"]
+    assert card.metrics["holdout"]["parent"]["threshold"] == own.detection_min_confidence == 0.5
+    assert card.config["detection_verifier"] == list(verifier) and card.config["detection_verifier_threshold"] == 0.85
+    assert card.training["verifier"] == {"value": True, "threshold": 0.85, "why": card.training["verifier"]["why"]}
 
 
 @pytest.mark.parametrize(("effort", "answers"), [(0.2, True), (0.999, True), (1.0, False), (1.4, False)])
