@@ -136,7 +136,8 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     before the claims (`with_own_bank`); then an answer the reference gate withdrew is the bank's alone. With
     `detection_label_vote` on and both `own` and `others` given, the labels' exemplars vote (`outvoted`). With a
     verifier (`detection_verifier`), all of that runs on the network's scores from `model.verifier.CANDIDATE_FLOOR`
-    up, and last the verifier re-scores the answer and cuts it at the request's threshold, else at the model's
+    up (the other labels' claiming answers from the model's network threshold, `CLAIMS_AT_NETWORK_THRESHOLD`), and
+    last the verifier re-scores the answer and cuts it at the request's threshold, else at the model's
     `detection_verifier_threshold` (`verified`).
 
     Args:
@@ -161,7 +162,7 @@ def find_for_drawn_boxes(predictor, image: np.ndarray, query, reference, thresho
     if not answer:
         return []
     if others and predictor.config.detection_label_claims:
-        answer = unclaimed(predictor, query, answer, others, thresholds, image=image)
+        answer = _claimed_answer(predictor, query, answer, others, thresholds, verifier, image)
     if own and others and predictor.config.detection_label_vote:
         answer = outvoted(predictor, query, answer, own, others, thresholds)
     if verifier is not None and answer:
@@ -272,6 +273,38 @@ def _asked_score(predictor, thresholds) -> float:
     if thresholds.score_threshold is None:
         return float(predictor.config.detection_min_confidence)
     return float(thresholds.score_threshold)
+
+
+CLAIMS_AT_NETWORK_THRESHOLD = True
+"""With a verifier, the other labels claim objects only with answers at the model's network threshold
+(`detection_min_confidence`), not from the verifier's floor: a right suggestion the network scores low, which the
+verifier keeps, is otherwise dropped wherever another label's exemplars score its object a little higher (session
+28, docs/learning-loop.md). Without a verifier the claims run at the answer's own threshold, as before."""
+
+
+CLAIMS_ON_CONFIDENT_ONLY = False
+"""With a verifier (and `CLAIMS_AT_NETWORK_THRESHOLD`), the claims judge only the drawn answer's suggestions the
+network scores at least its threshold; the others are left to the verifier (session 28, part 5)."""
+
+
+def _claiming(predictor, thresholds, verifier):
+    """The thresholds the other labels' claiming answers are found with (`CLAIMS_AT_NETWORK_THRESHOLD`)."""
+    if verifier is None or not CLAIMS_AT_NETWORK_THRESHOLD:
+        return thresholds
+    network = max(float(predictor.config.detection_min_confidence), float(thresholds.score_threshold))
+    return AnswerThresholds(network, thresholds.nms_threshold, thresholds.max_instances)
+
+
+def _claimed_answer(predictor, query, answer: list, others: dict, thresholds, verifier, image) -> list:
+    """`unclaimed` as `find_for_drawn_boxes` applies it: the other labels answered at `_claiming`'s thresholds, and
+    with `CLAIMS_ON_CONFIDENT_ONLY` only the suggestions scoring at least that threshold judged (best first)."""
+    claiming = _claiming(predictor, thresholds, verifier)
+    if verifier is None or not CLAIMS_ON_CONFIDENT_ONLY:
+        return unclaimed(predictor, query, answer, others, claiming, image=image)
+    confident = [i for i in answer if i.score >= claiming.score_threshold]
+    unsure = [i for i in answer if i.score < claiming.score_threshold]
+    kept = unclaimed(predictor, query, confident, others, claiming, image=image) if confident else []
+    return sorted(kept + unsure, key=lambda i: -i.score)
 
 
 def _verifier_of(predictor):

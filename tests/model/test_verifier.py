@@ -263,6 +263,28 @@ def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predic
     assert {round(i.score, 6) for i in with_masks} == {0.7} and len(with_masks) == len(network)
 
 
+def test_with_a_verifier_other_labels_claim_only_with_answers_at_the_networks_threshold(verifying_predictor, drawn):
+    """The drawn answer runs from the floor, but another label claims an object only with an answer the network
+    scores at least `detection_min_confidence`: with that at 1.0 nothing is claimed, and without a verifier the
+    claims keep the answer's own thresholds."""
+    from answer_helpers import with_config
+
+    from model.answering import AnswerThresholds, _claiming, _verifier_of, find_for_drawn_boxes
+
+    image, box, query, reference = drawn
+    at = AnswerThresholds(None, 0.5, 50)
+    plain = find_for_drawn_boxes(verifying_predictor, image, query, reference, at, box)
+    assert plain, "the tiny network must answer the drawn box"
+    unsure = with_config(verifying_predictor, detection_label_claims=True, detection_min_confidence=1.0)
+    twin = find_for_drawn_boxes(unsure, image, query, reference, at, box, others={"twin": [reference]})
+    assert [i.box.tolist() for i in twin] == [i.box.tolist() for i in plain]
+    floor = AnswerThresholds(CANDIDATE_FLOOR, 0.5, 50)
+    claiming = with_config(verifying_predictor, detection_min_confidence=0.85)
+    assert _claiming(claiming, floor, _verifier_of(claiming)) == AnswerThresholds(0.85, 0.5, 50)
+    assert _claiming(claiming, floor, None) == floor
+    assert _claiming(with_config(claiming, detection_min_confidence=0.1), floor, _verifier_of(claiming)) == floor
+
+
 def _halves_query(height: int = 64, width: int = 128):
     """An encoded-image stand-in whose taps read (1, 0) on the left half of the image and (0, 1) on the right."""
     from types import SimpleNamespace

@@ -26,7 +26,9 @@ ROWS = HERE / "rows.jsonl"
 KEPT = [ROOT / "runs" / d for d in ("s24", "s25", "s26", "s25/k10", "s26/k10")]
 PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
 OUT = ROOT / "runs" / "s28"
-ARMS = {"VP": {}, "VU": {"detection_drawn_bank": True}}
+ARMS = {"VP": {}, "VU": {"detection_drawn_bank": True}, "VPC": {}, "VPX": {}}
+"""VPC (part 4) is VP answered by `model.answering` with `CLAIMS_AT_NETWORK_THRESHOLD` on; VPX (part 5) with
+`CLAIMS_ON_CONFIDENT_ONLY` on too."""
 """Per arm, the config changes beside the verifier and today's skip."""
 TA_DROPLETS = {("droplets", 4, 5), ("droplets", 5, 5), ("droplets", 8, 5), ("droplets", 11, 5), ("droplets", 4, 10)}
 """Session 26: these droplet children decide as under TA (their PETA2 runs were stopped for time)."""
@@ -86,6 +88,10 @@ def main():
     if argv[0] == "--arm":  # VU (part 2): VP with the drawn label's bank joining each drawn box's answer
         arm, argv = argv[1], argv[2:]
     specs = argv[1:] if check else argv
+    if arm == "VPX":
+        import model.answering as answering
+
+        answering.CLAIMS_ON_CONFIDENT_ONLY = True
     parent = read_card(PARENT).config
     base = today()
     OUT.mkdir(parents=True, exist_ok=True)
