@@ -153,3 +153,37 @@ def test_the_vote_needs_the_models_option_and_both_labels_exemplars(tiny_predict
     got = find_for_drawn_boxes(voting, image, query, drawn, EVERYTHING, boxes, others={"dust": [reference]},
                                own=[drawn])
     assert scores(got) == scores(outvoted(voting, query, plain, [drawn], {"dust": [reference]}, EVERYTHING))
+
+
+def test_with_a_verifier_the_claims_answer_at_the_networks_threshold_and_judge_only_what_it_is_sure_of(
+        tiny_predictor, scene, monkeypatch):
+    """With `CLAIMS_ON_CONFIDENT_ONLY` (measured, off by default) and a verifier, another label claims an object only
+    with an answer at the model's network threshold, and only a drawn suggestion the network scores at least that
+    threshold can be claimed (`model.answering._claimed_answer`): the lower ones are the verifier's to judge."""
+    import model.answering as answering
+    from model.verifier import Verifier
+
+    image, query, reference, first = scene
+    verifier = Verifier(0.0, (0.0,) * 4, (0.0,) * 4, (1.0,) * 4)
+    threshold = first[0].score - 0.01  # the other label finds first[0] above the network threshold
+    predictor = with_config(tiny_predictor, detection_min_confidence=threshold)
+    sure = made(first[0].box, first[0].score - 1e-3)  # sure, and the other label scores its object higher: claimed
+    unsure = made(first[0].box, threshold / 2)  # under the threshold: the verifier's to judge
+    far = made(_far_box(first, image.shape[:2]), 0.01)
+    others = {"dust": [reference]}
+    floor = AnswerThresholds(0.0, 0.5, 50)
+    # the default: the claims judge every suggestion, the other labels answering from the answer's own threshold
+    got = answering._claimed_answer(predictor, query, [unsure, far], others, floor, verifier, image)
+    assert scores(got) == scores([far])
+    monkeypatch.setattr(answering, "CLAIMS_ON_CONFIDENT_ONLY", True)
+    got = answering._claimed_answer(predictor, query, [sure, far], others, floor, verifier, image)
+    assert scores(got) == scores([far])
+    got = answering._claimed_answer(predictor, query, [unsure, far], others, floor, verifier, image)
+    assert sorted(scores(got)) == sorted(scores([unsure, far]))
+    # without a verifier the claims keep the answer's own thresholds and judge every suggestion, as before
+    got = answering._claimed_answer(predictor, query, [unsure, far], others, floor, None, image)
+    assert scores(got) == scores([far])
+    monkeypatch.setattr(answering, "CLAIMS_ON_CONFIDENT_ONLY", False)
+    monkeypatch.setattr(answering, "CLAIMS_AT_NETWORK_THRESHOLD", True)  # part 4's rule alone judges the unsure too
+    got = answering._claimed_answer(predictor, query, [unsure, far], others, floor, verifier, image)
+    assert scores(got) == scores([far])

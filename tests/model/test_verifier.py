@@ -263,13 +263,20 @@ def test_the_network_answers_at_the_floor_and_the_verifier_cuts(verifying_predic
     assert {round(i.score, 6) for i in with_masks} == {0.7} and len(with_masks) == len(network)
 
 
-def test_with_a_verifier_other_labels_claim_only_with_answers_at_the_networks_threshold(verifying_predictor, drawn):
-    """The drawn answer runs from the floor, but another label claims an object only with an answer the network
-    scores at least `detection_min_confidence`: with that at 1.0 nothing is claimed, and without a verifier the
-    claims keep the answer's own thresholds."""
+def test_with_a_verifier_other_labels_claim_only_with_answers_at_the_networks_threshold(verifying_predictor, drawn,
+                                                                                       monkeypatch):
+    """With `CLAIMS_AT_NETWORK_THRESHOLD` (measured, off by default) the drawn answer runs from the floor, but
+    another label claims an object only with an answer the network scores at least `detection_min_confidence`: with
+    that at 1.0 nothing is claimed, and without a verifier the claims keep the answer's own thresholds."""
     from answer_helpers import with_config
 
+    import model.answering as answering
     from model.answering import AnswerThresholds, _claiming, _verifier_of, find_for_drawn_boxes
+
+    floor = AnswerThresholds(CANDIDATE_FLOOR, 0.5, 50)
+    sure = with_config(verifying_predictor, detection_min_confidence=0.85)
+    assert _claiming(sure, floor, _verifier_of(sure)) == floor  # the default: claims from the floor
+    monkeypatch.setattr(answering, "CLAIMS_AT_NETWORK_THRESHOLD", True)
 
     image, box, query, reference = drawn
     at = AnswerThresholds(None, 0.5, 50)
@@ -278,7 +285,6 @@ def test_with_a_verifier_other_labels_claim_only_with_answers_at_the_networks_th
     unsure = with_config(verifying_predictor, detection_label_claims=True, detection_min_confidence=1.0)
     twin = find_for_drawn_boxes(unsure, image, query, reference, at, box, others={"twin": [reference]})
     assert [i.box.tolist() for i in twin] == [i.box.tolist() for i in plain]
-    floor = AnswerThresholds(CANDIDATE_FLOOR, 0.5, 50)
     claiming = with_config(verifying_predictor, detection_min_confidence=0.85)
     assert _claiming(claiming, floor, _verifier_of(claiming)) == AnswerThresholds(0.85, 0.5, 50)
     assert _claiming(claiming, floor, None) == floor
