@@ -53,10 +53,11 @@ def today_skip(key, card) -> tuple[bool, str]:
     return bool(card.config.get("detection_skip_border", False)), "card"
 
 
-def vc_threshold(weights: Path, seed: int, accepted) -> dict:
-    """Diagnostic VC: the verifier's threshold chosen on the child's own held-out slice (drawn mode only)."""
+def held_out_drawn(weights: Path, seed: int, accepted, extra_thresholds: tuple[float, ...] = ()):
+    """The saved child at `weights`, loaded as the worker loads it, judged on its own held-out slice (the recipe's
+    split for `seed`) in the drawn mode alone, the training images' exemplars serving the answer:
+    `(its config, the HoldoutJudgement or None)`. Part 1's VC and part 3's VH (`join_holdout.py`) read it."""
     from common.settings import Settings
-    from model.evaluation.calibration import choose_threshold, noise_tie, tie_for
     from model.training.finetune import FineTuneSettings
     from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
     from model.training.holdout_split import split_holdout
@@ -65,7 +66,16 @@ def vc_threshold(weights: Path, seed: int, accepted) -> dict:
     settings = Settings.from_env().replace(checkpoint=str(weights), model_preset=None)
     predictor = load_predictor(settings)
     own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
-    judgement = judge_on_holdout(predictor, own.holdout, own.train, settings, modes=(INTERACTIVE,))
+    return predictor.config, judge_on_holdout(predictor, own.holdout, own.train, settings, modes=(INTERACTIVE,),
+                                              extra_thresholds=extra_thresholds)
+
+
+def vc_threshold(weights: Path, seed: int, accepted) -> dict:
+    """Diagnostic VC: the verifier's threshold chosen on the child's own held-out slice (drawn mode only)."""
+    from model.evaluation.calibration import choose_threshold, noise_tie, tie_for
+    from model.training.holdout_effort import INTERACTIVE
+
+    _, judgement = held_out_drawn(weights, seed, accepted)
     if judgement is None:
         return {"threshold": None, "why": "no drawn trial on the held-out slice"}
     efforts = judgement.efforts()

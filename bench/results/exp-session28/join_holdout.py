@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "finetune-session14"))
+sys.path.insert(0, str(Path(__file__).parent))
+from child_verifier import held_out_drawn  # parts 1 and 3 judge a child's held-out slice alike
 from children import args_for  # session 14: the curve's split per seed
 
 HERE = Path(__file__).parent
@@ -22,18 +24,11 @@ ROWS = HERE / "rows.jsonl"
 
 def slice_effort(weights: Path, seed: int, accepted) -> float | None:
     """The held-out slice's drawn-mode effort at the checkpoint's verifier threshold (None: no drawn trial)."""
-    from common.settings import Settings
-    from model.training.finetune import FineTuneSettings
-    from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
-    from model.training.holdout_split import split_holdout
-    from worker.runtime import load_predictor
+    from model.checkpoint import read_card
+    from model.config import ModelConfig
 
-    settings = Settings.from_env().replace(checkpoint=str(weights), model_preset=None)
-    predictor = load_predictor(settings)
-    own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
-    threshold = predictor.config.drawn_box_threshold
-    judgement = judge_on_holdout(predictor, own.holdout, own.train, settings, modes=(INTERACTIVE,),
-                                 extra_thresholds=(threshold,))
+    threshold = ModelConfig.from_dict(read_card(weights).config).drawn_box_threshold
+    _, judgement = held_out_drawn(weights, seed, accepted, extra_thresholds=(threshold,))
     return None if judgement is None else judgement.figures_at(threshold)["effort"]
 
 

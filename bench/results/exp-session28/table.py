@@ -55,7 +55,7 @@ def part_two() -> str:
     for row in rows("VU"):
         key = (row["set"], row["seed"], row["k"])
         if key in vp and row["today"]:
-            name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+            name = group_of(row)
             groups.setdefault(name, []).append((vp[key], row))
     lines = ["| group | n | VP: box / bank (mean) | VU: box / bank (mean) | VUB: box (mean) |", "|---|---|---|---|---|"]
     deciding = [pair for name in DECIDING for pair in groups.get(name, [])]
@@ -67,6 +67,11 @@ def part_two() -> str:
                      f"{box_vu:.4f} / {bank:.4f} (**{(box_vu + bank) / 2:.4f}**) | {box_vub:.4f} "
                      f"({(box_vub + bank) / 2:.4f}) |")
     return "\n".join(lines)
+
+
+def group_of(row: dict) -> str:
+    """A child's group in the tables: its set's, with k named unless it is 5."""
+    return GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
 
 
 def mean(values):
@@ -83,7 +88,7 @@ def part_three() -> str:
     for row in rows("VH"):
         key = (row["set"], row["seed"], row["k"])
         if key in vp and key in vu and vp[key]["today"]:
-            name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+            name = group_of(row)
             groups.setdefault(name, []).append((vp[key], vu[key] if row["join"] else vp[key], row["join"]))
     lines = ["| group | n | joins | VP: box / bank (mean) | VH: box / bank (mean) |", "|---|---|---|---|---|"]
     deciding = [triple for name in DECIDING for triple in groups.get(name, [])]
@@ -98,7 +103,7 @@ def part_three() -> str:
 def main():
     groups: dict[str, list[dict]] = {}
     for row in rows():
-        name = GROUPS[row["set"]] + ("" if row["k"] == 5 else f" k={row['k']}")
+        name = group_of(row)
         groups.setdefault(name, []).append(row)
     lines = ["| group | n | today: box / bank (mean) | VP: box / bank (mean) | VC: box (mean) |", "|---|---|---|---|---|"]
     deciding = [row for name in DECIDING for row in groups.get(name, [])]
