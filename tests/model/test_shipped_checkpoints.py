@@ -58,11 +58,26 @@ def _check_effort_table(table: dict) -> None:
         model = rows["model"]
         assert 0 <= model["floor"] <= model["effort"]
         assert model["effort"] == pytest.approx(model["floor"] + model["errors_per_instance"], abs=2e-3)
-        # Better than the previous default on the sets where the model saves work; on coco128's held-out classes,
-        # where neither saves any (effort about 1.0), at most NO_WORSE above it (v12 equals v7 there; v11, its first
-        # verifier, was 3 deletions of 674 objects above: docs/model-quality.md).
+        # No worse than the previous default; on coco128's held-out classes, where neither saves any (effort about
+        # 1.0), at most NO_WORSE above it (v12 equals v7 there; v11, its first verifier, was 3 deletions of 674
+        # objects above: docs/model-quality.md). v13 changes answers with a project's bank only, so it equals v12
+        # on these sets (re-measured) and its gain is in the card's `training.label_claims` table.
         slack = NO_WORSE if name == NOTHING_SAVED_SET else 0.0
-        assert model["effort"] < rows["previous-default"]["effort"] + slack, name
+        assert model["effort"] <= rows["previous-default"]["effort"] + slack, name
         best_baseline = min(rows["template"]["effort"], rows["features"]["effort"])
         assert table[name]["beats_baselines"] == (model["effort"] < best_baseline), name
     assert table["synthetic"]["beats_baselines"]  # droplets and coco128 held-out: as measured (docs/model-quality.md)
+
+
+def test_default_checkpoint_answers_without_label_claims_as_its_card_measured():
+    """v13 (session 29): the default answers a drawn box without the other labels' claims, and its card holds the
+    measurement that chose it (session 28 part 6): lower box-drawn errors with claims off, overall and per group."""
+    from model.checkpoint import read_card
+    from model.config import ModelConfig
+
+    card = read_card(CHECKPOINTS / "mobile-coco128.weights.h5")
+    assert ModelConfig.from_dict(card.config).detection_label_claims is False
+    groups = card.training["label_claims"]["groups"]
+    assert any(name.startswith("deciding") for name in groups)
+    for name, figures in groups.items():
+        assert figures["claims_off"] < figures["claims_on"], name
