@@ -125,7 +125,9 @@ class ModelRegistry:
         pre-annotates (`bank_answers`: `{value, why}`, None for versions from before the recipe decided it), whether
         it drops suggestions on objects cut by the frame (`frame_convention`: `{skip, why, ...}`, None for versions
         from before session 16's recipe), whether its drawn boxes are answered through its parent's verifier
-        (`verifier`: `{value, threshold, why}`, None for versions from before session 28's recipe), active."""
+        (`verifier`: `{value, threshold, why}`, None for versions from before session 28's recipe), whether the
+        other labels claim its drawn boxes' suggestions (`label_claims`: `{value, parent, why}`, None before session
+        29's recipe), active."""
         folder = self.versions_dir(project_id)
         if not folder.is_dir():
             return []
@@ -144,7 +146,7 @@ class ModelRegistry:
                 "train_images": training.get("train_images"), "holdout_images": training.get("holdout_images"),
                 "steps": training.get("steps"), "bank_answers": training.get("bank_answers"),
                 "frame_convention": training.get("frame_convention"), "verifier": training.get("verifier"),
-                "active": version == active,
+                "label_claims": training.get("label_claims"), "active": version == active,
             }))
         return [entry for _, entry in sorted(found, key=lambda item: item[0])]
 

@@ -277,6 +277,7 @@ def cmd_finetune(args) -> int:
                       "refit": result.card.training["refit"],
                       "drawn_bank": result.card.training["drawn_bank"],
                       "verifier": result.card.training["verifier"],
+                      "label_claims": result.card.training["label_claims"],
                       "gate": {"would_activate": allowed, "reason": reason}}, indent=1))
     print(f"wrote {result.weights_path} (and its model card)", file=sys.stderr)
     return 0

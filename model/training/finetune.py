@@ -40,6 +40,9 @@ One code path for the Train button and automatic training (`worker.training`) an
 7. the saved child carries its parent's verifier, if it has one (`CHILD_VERIFIER`, since session 28): drawn boxes'
    answers re-scored by it and cut at the parent's verifier threshold; steps 3-6 and the gate run on network scores.
 
+Whatever the parent's card says, the child answers without the size prior (`CHILD_SIZE_TOLERANCE`) and without the
+other labels' claims (`CHILD_LABEL_CLAIMS`, since session 29), from step 2 on.
+
 The card holds the recipe's settings, both versions' held-out figures and the sweeps; `FineTuneResult.effort_gate`
 says whether the child may replace its parent (lower is better: a child with higher held-out effort is refused).
 """
@@ -67,9 +70,9 @@ from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 from model.verifier import WITHOUT_VERIFIER
 
-__all__ = ["CHILD_SIZE_TOLERANCE", "CHILD_VERIFIER", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS",
+__all__ = ["CHILD_LABEL_CLAIMS", "CHILD_SIZE_TOLERANCE", "CHILD_VERIFIER", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS",
            "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult",
-           "FineTuneSettings", "finetune", "frame_convention", "inherited_verifier", "judge_child",
+           "FineTuneSettings", "finetune", "frame_convention", "inherited_verifier", "judge_child", "label_claims_record",
            "parent_witness"]
 
 FIXED_THRESHOLD = 0.7
@@ -107,6 +110,12 @@ which are the parent's when the recipe trains the heads only (`layers` "heads", 
 children was measured, not implied. With `layers` "all" the backbone changes and the verifier is not carried over
 (not measured). Batch pre-annotation keeps the child's network scores at its calibrated `detection_min_confidence`. A
 parent without a verifier gives a child without one."""
+CHILD_LABEL_CLAIMS = False
+"""The child's `detection_label_claims`, whatever its parent's card says: with a project's exemplars, whether the
+other labels claim a drawn box's suggestions (`model.answering`). Off since session 29 (docs/learning-loop.md): the
+48 deciding kept children, answering through their parent's verifier, went from 0.1439 to 0.1325 errors per instance
+with a box drawn without them (sessions-cut 0.191 -> 0.150, no group worse); the default parent dropped them too
+(`mobile-coco128-v13`). Applied from the start, so the child is judged and calibrated as it will answer."""
 CHILD_SIZE_TOLERANCE = 0.0
 """The child's `detection_size_tolerance`: its size prior is off. The prior serves a parent that has never seen the
 kind and leans on the drawn box's size; a child has learnt the project's kinds, at other sizes too (copy-paste at
@@ -297,7 +306,7 @@ def finetune(
     # Step 5 decides afresh for this child; the child answers without the parent's size prior (it is judged so); the
     # drawn label's bank joins a drawn box's answer only where step 3 decides so (a parent's True is not inherited).
     model.config = model.config.replace(detection_bank_answers=True, detection_size_tolerance=CHILD_SIZE_TOLERANCE,
-                                        detection_drawn_bank=False)
+                                        detection_drawn_bank=False, detection_label_claims=CHILD_LABEL_CLAIMS)
     initial_weights = model.get_weights() if settings.refit and holdout.images else None
     steps, train_seconds, history, tail_snapshots = _train(model, train_set, settings, on_progress, on_run)
 
@@ -351,6 +360,7 @@ def finetune(
             "frame_convention": frame,
             "drawn_bank": drawn_bank,
             "verifier": {k: v for k, v in verifier.items() if k != "weights"},
+            "label_claims": label_claims_record(parent_card.config),
         },
         metrics={"holdout": metrics,
                  "calibration": calibration.to_dict() if calibration else None,
@@ -549,6 +559,16 @@ def _frame_step(convention, child, judgement, judge_again, witness=None):
                      f"{without:.4f}){heard}, so cut objects are suggested")
     record["skip"] = False
     return False, judgement, record
+
+
+def label_claims_record(parent_config: dict) -> dict:
+    """The card's `training.label_claims`: `{"value": CHILD_LABEL_CLAIMS, "parent": the parent's, "why"}`."""
+    parent = bool(parent_config.get("detection_label_claims", ModelConfig.detection_label_claims))
+    state = "on" if CHILD_LABEL_CLAIMS else "off"
+    return {"value": CHILD_LABEL_CLAIMS, "parent": parent,
+            "why": f"the recipe sets the other labels' claims {state} for every child (CHILD_LABEL_CLAIMS; the "
+                   f"parent's are {'on' if parent else 'off'}): session 29 measured children answering drawn boxes "
+                   "through the verifier better without them"}
 
 
 def inherited_verifier(parent_config: dict, layers: str = "heads") -> dict:

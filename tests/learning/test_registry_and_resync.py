@@ -56,6 +56,14 @@ def test_the_listing_says_whether_a_versions_drawn_boxes_go_through_its_parents_
     assert [v["verifier"] for v in registry.list_versions(1)] == [None, verifier]
 
 
+def test_the_listing_says_whether_other_labels_claim_a_versions_drawn_answers(tmp_path, redis_conn):
+    registry = ModelRegistry(tmp_path, redis_conn)
+    claims = {"value": False, "parent": True, "why": "the recipe sets the other labels' claims off ..."}
+    _write_version(registry, 1, 1)  # a version from before session 29's recipe
+    _write_version(registry, 1, 2, label_claims=claims)
+    assert [v["label_claims"] for v in registry.list_versions(1)] == [None, claims]
+
+
 def test_versions_listing_activation_and_redis_loss(tmp_path, redis_conn):
     registry = ModelRegistry(tmp_path, redis_conn)
     assert registry.next_version(1) == "project-1-v1" and registry.list_versions(1) == []

@@ -7,6 +7,7 @@ from project_scenes import project
 from model.checkpoint import ModelCard, read_card, save_checkpoint
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 from model.training.finetune import (
+    CHILD_LABEL_CLAIMS,
     CHILD_SIZE_TOLERANCE,
     FIXED_THRESHOLD,
     MAX_RUNS,
@@ -16,6 +17,7 @@ from model.training.finetune import (
     _run_steps,
     finetune,
     inherited_verifier,
+    label_claims_record,
 )
 from model.training.holdout_split import split_holdout
 from model.verifier import Verifier
@@ -142,7 +144,8 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     # a parent whose own bank did not pay, with a size prior and a verifier for drawn boxes (as the shipped one)
     verifier = Verifier(0.4, (1.0, 2.0, -0.5, -0.1), (1.0, 0.8, 0.2, 0.3), (1.5, 0.1, 0.2, 0.4)).to_config()
     tiny_model.config = own.replace(detection_bank_answers=False, detection_size_tolerance=1.25,
-                                    detection_verifier=verifier, detection_verifier_threshold=0.55)
+                                    detection_verifier=verifier, detection_verifier_threshold=0.55,
+                                    detection_label_claims=True)
     try:
         save_checkpoint(tiny_model, parent, ModelCard(version="tiny-v1", preset="tiny", config={}))
     finally:
@@ -160,6 +163,9 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     assert child_config.detection_bank_answers is True
     # the child has learnt the kinds: it answers drawn boxes without its parent's size prior
     assert child_config.detection_size_tolerance == CHILD_SIZE_TOLERANCE == 0.0
+    # and without the other labels' claims, which its parent had (session 29), as its card records
+    assert child_config.detection_label_claims is CHILD_LABEL_CLAIMS is False
+    assert card.training["label_claims"]["value"] is False and card.training["label_claims"]["parent"] is True
     # and through its parent's verifier, at the parent's threshold; batch pre-annotation keeps its own threshold
     assert child_config.detection_verifier == verifier and child_config.detection_verifier_threshold == 0.55
     assert child_config.drawn_box_threshold == 0.55 and child_config.detection_min_confidence == FIXED_THRESHOLD
@@ -177,6 +183,14 @@ def test_finetune_on_one_image_takes_the_fixed_threshold(tiny_model, tmp_path):
     answer = find_for_drawn_boxes(child, image, query, child.encode_references(image, box),
                                   AnswerThresholds(0.55, 0.5, 100), box)
     assert all(0.55 <= instance.score <= 1 for instance in answer)
+
+
+def test_the_childs_claims_are_the_recipes_whatever_the_parents():
+    for parent in ({}, {"detection_label_claims": True}, {"detection_label_claims": False}):
+        record = label_claims_record(parent)
+        assert record["value"] is CHILD_LABEL_CLAIMS
+        assert record["parent"] is bool(parent.get("detection_label_claims", False))
+        assert ("parent's are on" in record["why"]) is record["parent"]
 
 
 def test_a_child_inherits_its_parents_verifier_or_none():
