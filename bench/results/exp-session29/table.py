@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "exp-session28"))
-from table import group_of, mean  # session 28: one group name per set  # noqa: E402
+from table import group_of, mean, todays  # session 28: group names, each child's figures  # noqa: E402
 
 
 def rows(name: str) -> list[dict]:
@@ -32,5 +32,71 @@ def part1() -> str:
     return "\n".join(lines)
 
 
+def at(sweep: list | None, thresholds: list, value: float) -> float | None:
+    """A sweep's effort at `value` (the nearest threshold)."""
+    if sweep is None:
+        return None
+    return sweep[min(range(len(thresholds)), key=lambda i: abs(thresholds[i] - value))]
+
+
+def held_out(version: dict, thresholds: list, network: float, scoring: str, claims: str) -> float:
+    """A version's held-out effort as a gate reads it: the mean over the modes judged of the drawn mode (through the
+    verifier at 0.6 when `scoring` is "verifier", else at `network`) and the bank mode at `network`."""
+    drawn = at(version[scoring][claims], thresholds, 0.6 if scoring == "verifier" else network)
+    bank = at(version["bank"], thresholds, network)
+    values = [v for v in (drawn, bank) if v is not None]
+    return sum(values) / len(values)
+
+
+SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+"""`model.evaluation.calibration.SWEEP` (0.85 is in it): a row whose slice had no drawn trial names no sweep."""
+GATES = {"G0 (network, claims on)": ("network", "on"), "G13 (network, claims off)": ("network", "off"),
+         "GV (verifier, claims off)": ("verifier", "off")}
+
+
+def part2() -> str:
+    vpn = {(r["set"], r["seed"], r["k"]): r for r in rows("rows.jsonl") if r["arm"] == "VPN"}
+    s28 = HERE.parent / "exp-session28" / "rows.jsonl"
+    vp = {(r["set"], r["seed"], r["k"]): r for r in map(json.loads, s28.read_text().splitlines()) if r["arm"] == "VP"}
+    pc0 = {(r["set"], r["seed"], r["k"]): r for r in map(json.loads, s28.read_text().splitlines())
+           if r["arm"] == "PC0"}
+    base = todays()
+    groups = defaultdict(list)
+    for row in rows("gate.jsonl"):
+        key = (row["set"], row["seed"], row["k"])
+        child_box = (vpn.get(key) or vp[key])["box"]  # droplets: one label, VPN = VP
+        child = (child_box + base[key][2]) / 2  # its bank figure as session 26 left it (session 28's tables)
+        # droplets (report): PC0 was not measured there, so the parent's served figure is unknown (nan)
+        parent_box = pc0[key]["off"] if key in pc0 else float("nan")
+        parent = (parent_box + row["parent_bank"]["errors_per_instance"]) / 2
+        got = {"child": child, "parent": parent, "oracle": min(child, parent)}
+        thresholds = row["slice"]["child"]["thresholds"] or row["slice"]["parent"]["thresholds"] or SWEEP
+        for name, (scoring, claims) in GATES.items():
+            mine = held_out(row["slice"]["child"], thresholds, row["child_threshold"], scoring, claims)
+            theirs = held_out(row["slice"]["parent"], thresholds, row["parent_threshold"], scoring, claims)
+            got[name] = child if mine <= theirs else parent
+            got[name + " allows"] = mine <= theirs
+        group = group_of(row)
+        groups[group].append(got)
+        if not group.startswith("droplets"):
+            groups["deciding 48"].append(got)
+    names = ["child", "parent", *GATES, "oracle"]
+    lines = ["| group | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for name in sorted(groups):
+        got = groups[name]
+        cells = []
+        for column in names:
+            cell = f"{mean(g[column] for g in got):.4f}"
+            if column in GATES:
+                cell += f" ({sum(g[column + ' allows'] for g in got)} allowed)"
+            cells.append(cell)
+        lines.append(f"| {name} | {len(got)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(part1())
+    print()
+    print("Part 2 (served errors per instance, mean of the two modes):")
+    print()
+    print(part2())
