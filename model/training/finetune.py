@@ -70,10 +70,10 @@ from model.training.holdout_split import split_holdout
 from model.training.trainer import StepLog, Trainer, TrainSettings
 from model.verifier import WITHOUT_VERIFIER
 
-__all__ = ["CHILD_LABEL_CLAIMS", "CHILD_SIZE_TOLERANCE", "CHILD_VERIFIER", "FIXED_THRESHOLD", "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS",
-           "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT", "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult",
-           "FineTuneSettings", "finetune", "frame_convention", "inherited_verifier", "judge_child", "label_claims_record",
-           "parent_witness"]
+__all__ = ["CHILD_LABEL_CLAIMS", "CHILD_SIZE_TOLERANCE", "CHILD_VERIFIER", "FIXED_THRESHOLD",
+           "FRAME_TIE_FOLLOWS_LABELS", "FRAME_TIE_WITNESS", "MAX_AVERAGE_TAIL", "MAX_RUNS", "NOTHING_EFFORT",
+           "RUN_SEED_STRIDE", "TAIL_AVERAGE_EVERY", "FineTuneResult", "FineTuneSettings", "finetune",
+           "frame_convention", "inherited_verifier", "judge_child", "label_claims_record", "parent_witness"]
 
 FIXED_THRESHOLD = 0.7
 """The child's score threshold when nothing is held out to calibrate it on (a project of one accepted image): a
@@ -294,7 +294,9 @@ def finetune(
                          "annotation with at least one region first")
 
     parent_model, parent_card = load_checkpoint(parent_checkpoint, **NETWORK_SCORES)
-    # Parent and child are judged alike, bank on, whatever the parent's own step 5 said (the gate compares them).
+    # Parent and child are both judged with the bank on, whatever the parent's own step 5 said (the gate compares
+    # them); otherwise each answers as it serves (the parent with its card's claims and size prior, the child
+    # with the recipe's).
     parent_model.config = parent_model.config.replace(detection_bank_answers=True)
     parent_threshold = float(parent_model.config.detection_min_confidence)
     parent = Predictor(parent_model, version=parent_card.version, fold_batch_norm=True)
@@ -568,7 +570,7 @@ def label_claims_record(parent_config: dict) -> dict:
     return {"value": CHILD_LABEL_CLAIMS, "parent": parent,
             "why": f"the recipe sets the other labels' claims {state} for every child (CHILD_LABEL_CLAIMS; the "
                    f"parent's are {'on' if parent else 'off'}): session 29 measured children answering drawn boxes "
-                   "through the verifier better without them"}
+                   f"through the verifier {'worse' if CHILD_LABEL_CLAIMS else 'better'} without them"}
 
 
 def inherited_verifier(parent_config: dict, layers: str = "heads") -> dict:

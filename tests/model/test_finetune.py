@@ -5,6 +5,7 @@ import pytest
 from project_scenes import project
 
 from model.checkpoint import ModelCard, read_card, save_checkpoint
+from model.config import ModelConfig
 from model.data.annotations import AnnotatedImage, Dataset, InstanceAnnotation
 from model.training.finetune import (
     CHILD_LABEL_CLAIMS,
@@ -189,7 +190,7 @@ def test_the_childs_claims_are_the_recipes_whatever_the_parents():
     for parent in ({}, {"detection_label_claims": True}, {"detection_label_claims": False}):
         record = label_claims_record(parent)
         assert record["value"] is CHILD_LABEL_CLAIMS
-        assert record["parent"] is bool(parent.get("detection_label_claims", False))
+        assert record["parent"] is parent.get("detection_label_claims", ModelConfig.detection_label_claims)
         assert ("parent's are on" in record["why"]) is record["parent"]
 
 

@@ -79,6 +79,6 @@ def test_finetune_cli_writes_a_checkpoint_whose_card_holds_held_out_effort_and_t
     assert "holdout_effort" in summary["drawn_bank"] or "no held-out image" in summary["drawn_bank"]["why"]
     assert summary["verifier"] == card.training["verifier"]
     assert bool(card.config["detection_verifier"]) is summary["verifier"]["value"]
-    # the other labels' claims: the recipe's own value whatever the parent's, printed as the card records it
+    # the other labels' claims: the recipe's value (CHILD_LABEL_CLAIMS), printed as the card records it
     assert summary["label_claims"] == card.training["label_claims"]
     assert card.config["detection_label_claims"] is summary["label_claims"]["value"] is False

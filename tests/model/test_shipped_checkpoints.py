@@ -29,7 +29,7 @@ def test_shipped_checkpoint_loads_and_its_card_reports_test_classes_against_base
     assert not set(training["test_classes"]) & set(training["train_classes"])
     assert not set(training["validation_classes"]) & set(training["train_classes"])
     if "effort" in card.metrics:  # v4 on: judged by the annotator's effort (docs/model-quality.md)
-        _check_effort_table(card.metrics["effort"])
+        _check_effort_table(card.metrics["effort"], same_weights=training.get("same_weights_as") == card.parent)
     else:
         held_out = card.metrics["coco128_split1"]["held-out"]["other-image-references"]
         assert set(held_out) == {"model", "untrained", "baseline"}
@@ -48,9 +48,11 @@ NOTHING_SAVED_SET = "coco128-split1-held-out"
 NO_WORSE = 0.005
 
 
-def _check_effort_table(table: dict) -> None:
+def _check_effort_table(table: dict, same_weights: bool = False) -> None:
     """The card's effort table: every development set, every row, and the model saving work over the previous
-    default everywhere and over both training-free baselines where the card says it does."""
+    default everywhere (or tying with it, on the same weights) and over both training-free baselines where the card
+    says it does. `same_weights`: the card
+    says its weights are its parent's, the previous default's (`training.same_weights_as`): it may tie with it."""
     assert set(EFFORT_SETS) <= set(table)
     for name in EFFORT_SETS:
         rows = table[name]["rows"]
@@ -58,12 +60,16 @@ def _check_effort_table(table: dict) -> None:
         model = rows["model"]
         assert 0 <= model["floor"] <= model["effort"]
         assert model["effort"] == pytest.approx(model["floor"] + model["errors_per_instance"], abs=2e-3)
-        # No worse than the previous default; on coco128's held-out classes, where neither saves any (effort about
-        # 1.0), at most NO_WORSE above it (v12 equals v7 there; v11, its first verifier, was 3 deletions of 674
-        # objects above: docs/model-quality.md). v13 changes answers with a project's bank only, so it equals v12
-        # on these sets (re-measured) and its gain is in the card's `training.label_claims` table.
+        # Better than the previous default on the sets where the model saves work; on coco128's held-out classes,
+        # where neither saves any (effort about 1.0), at most NO_WORSE above it (v12 equals v7 there; v11, its first
+        # verifier, was 3 deletions of 674 objects above: docs/model-quality.md). A card on its parent's weights
+        # (v13: v12 without label claims, which act only with a project's bank) ties with it on these sets
+        # (re-measured); its gain is in its `training.label_claims` table.
         slack = NO_WORSE if name == NOTHING_SAVED_SET else 0.0
-        assert model["effort"] <= rows["previous-default"]["effort"] + slack, name
+        if same_weights:
+            assert model["effort"] <= rows["previous-default"]["effort"] + slack, name
+        else:
+            assert model["effort"] < rows["previous-default"]["effort"] + slack, name
         best_baseline = min(rows["template"]["effort"], rows["features"]["effort"])
         assert table[name]["beats_baselines"] == (model["effort"] < best_baseline), name
     assert table["synthetic"]["beats_baselines"]  # droplets and coco128 held-out: as measured (docs/model-quality.md)
@@ -77,6 +83,7 @@ def test_default_checkpoint_answers_without_label_claims_as_its_card_measured():
 
     card = read_card(CHECKPOINTS / "mobile-coco128.weights.h5")
     assert ModelConfig.from_dict(card.config).detection_label_claims is False
+    assert card.training["label_claims"]["value"] is False  # the same record a child's card holds, with the table
     groups = card.training["label_claims"]["groups"]
     assert any(name.startswith("deciding") for name in groups)
     for name, figures in groups.items():
