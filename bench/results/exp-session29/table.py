@@ -94,9 +94,28 @@ def part2() -> str:
     return "\n".join(lines)
 
 
+def part3() -> str:
+    """Part 3: fresh k = 2 children of v13, box drawn, claims off (as trained) and on (K2C)."""
+    groups = defaultdict(list)
+    for row in rows("rows.jsonl"):
+        if row["arm"] == "K2":
+            groups[group_of(row)].append(row)
+            groups["deciding 24"].append(row)
+    lines = ["| group | n | claims off (as trained) | K2C: claims on | gate allows |", "|---|---|---|---|---|"]
+    for name in sorted(groups):
+        got = groups[name]
+        lines.append(f"| {name} | {len(got)} | {mean(r['off'] for r in got):.4f} | {mean(r['on'] for r in got):.4f} "
+                     f"| {sum(r['gate'] for r in got)} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(part1())
     print()
     print("Part 2 (served errors per instance, mean of the two modes):")
     print()
     print(part2())
+    print()
+    print("Part 3 (fresh k = 2 children, box drawn):")
+    print()
+    print(part3())
