@@ -10,8 +10,9 @@ box figure from session 28's rows).
 import json
 import logging
 import sys
-import time
 from pathlib import Path
+
+from study import append, each_spec, saved_with
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
@@ -19,9 +20,6 @@ ROWS = HERE / "rows.jsonl"
 S28 = ROOT / "runs" / "s28"
 VP_ROWS = HERE.parent / "exp-session28" / "rows.jsonl"
 OUT = ROOT / "runs" / "s29"
-
-sys.path.insert(0, str(HERE.parent / "finetune-session14"))
-from children import args_for  # session 14: the curve's split per seed  # noqa: E402
 
 
 def vp_box() -> dict:
@@ -31,28 +29,18 @@ def vp_box() -> dict:
 
 
 def main():
-    from bench.effort_curve import load_split, measure
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from bench.effort_curve import measure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     OUT.mkdir(parents=True, exist_ok=True)
     before = vp_box()
-    for spec in sys.argv[1:]:
-        started = time.monotonic()
-        name, seed, k = spec.split(":")
-        seed, k = int(seed), int(k)
-        split = load_split(name, args_for(seed), 10)
+    for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
         source = S28 / f"{name}-s{seed}-k{k}.s28-VP.weights.h5"
-        model, card = load_checkpoint(source, detection_label_claims=False)
-        saved = save_checkpoint(model, OUT / source.name.replace(".s28-VP.", ".s29-VPN."), card)
-        del model
-        got = measure(saved, split.judged, split.accepted(k), modes=("interactive",))
+        saved = saved_with(source, OUT / source.name.replace(".s28-VP.", ".s29-VPN."), detection_label_claims=False)
+        got = measure(saved, split.judged, accepted, modes=("interactive",))
         row = {"arm": "VPN", "set": name, "seed": seed, "k": k, "box": got["interactive"]["errors_per_instance"],
-               "figures": got["interactive"], "vp": before.get((name, seed, k)),
-               "seconds": round(time.monotonic() - started, 1)}
-        with open(ROWS, "a") as sink:
-            sink.write(json.dumps(row) + "\n")
-        logging.info("DONE VPN %s: box %s (VP %s)", spec, row["box"], row["vp"])
+               "figures": got["interactive"], "vp": before.get((name, seed, k)), "seconds": seconds()}
+        append(ROWS, row)
+        logging.info("DONE VPN %s:%d:%d: box %s (VP %s)", name, seed, k, row["box"], row["vp"])
 
 
 if __name__ == "__main__":

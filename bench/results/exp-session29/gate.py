@@ -9,20 +9,17 @@ Appends one row per child to gate.jsonl here: `slice[version][scoring][claims]` 
 `slice[version]["bank"]` = the bank sweep's, `thresholds` the sweep, `child_threshold` its calibrated network
 threshold, `parent_bank` the parent's bank figures on the judged images.
 """
-import json
 import logging
 import sys
-import time
 from pathlib import Path
+
+from study import append, each_spec
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 ROWS = HERE / "gate.jsonl"
 S28 = ROOT / "runs" / "s28"
 PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
-
-sys.path.insert(0, str(HERE.parent / "finetune-session14"))
-from children import args_for  # session 14: the curve's split per seed  # noqa: E402
 
 
 def judge(path: Path, holdout, train, settings) -> tuple[dict, float]:
@@ -50,31 +47,23 @@ def judge(path: Path, holdout, train, settings) -> tuple[dict, float]:
 
 
 def main():
-    from bench.effort_curve import load_split, measure
+    from bench.effort_curve import measure
     from common.settings import Settings
     from model.training.finetune import FineTuneSettings
     from model.training.holdout_split import split_holdout
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
-    for spec in sys.argv[1:]:
-        started = time.monotonic()
-        name, seed, k = spec.split(":")
-        seed, k = int(seed), int(k)
-        split = load_split(name, args_for(seed), 10)
-        accepted = split.accepted(k)
+    for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
         own = split_holdout(accepted, FineTuneSettings().holdout_fraction, seed)
         child, child_threshold = judge(S28 / f"{name}-s{seed}-k{k}.s28-VP.weights.h5", own.holdout, own.train,
                                        settings)
         parent, parent_threshold = judge(PARENT, own.holdout, own.train, settings)
         parent_bank = measure(PARENT, split.judged, accepted, modes=("bank",))["bank"]
-        row = {"set": name, "seed": seed, "k": k, "holdout_images": len(own.holdout.images),
-               "child_threshold": child_threshold, "parent_threshold": parent_threshold,
-               "slice": {"child": child, "parent": parent}, "parent_bank": parent_bank,
-               "seconds": round(time.monotonic() - started, 1)}
-        with open(ROWS, "a") as sink:
-            sink.write(json.dumps(row) + "\n")
-        logging.info("DONE gate %s", spec)
+        append(ROWS, {"set": name, "seed": seed, "k": k, "holdout_images": len(own.holdout.images),
+                      "child_threshold": child_threshold, "parent_threshold": parent_threshold,
+                      "slice": {"child": child, "parent": parent}, "parent_bank": parent_bank,
+                      "seconds": seconds()})
+        logging.info("DONE gate %s:%d:%d", name, seed, k)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,31 @@ def rows(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def part1() -> str:
+def grouped(arm: str, deciding: str) -> dict[str, list]:
+    """An arm's rows per group, and the deciding ones (not droplets, the arm's own k) under `deciding` too."""
     groups = defaultdict(list)
-    for row in rows("rows.jsonl"):
-        if row["arm"] == "VPN":
-            groups[group_of(row)].append(row)
-            if row["k"] == 5 and row["set"] != "droplets":
-                groups["deciding 48"].append(row)
-    lines = ["| group | n | VP: box | **VPN: box** |", "|---|---|---|---|"]
+    arm_rows = [row for row in rows("rows.jsonl") if row["arm"] == arm]
+    decided_k = min((row["k"] for row in arm_rows), default=None)
+    for row in arm_rows:
+        groups[group_of(row)].append(row)
+        if row["k"] == decided_k and row["set"] != "droplets":
+            groups[deciding].append(row)
+    return groups
+
+
+def arm_table(groups: dict[str, list], columns: dict[str, str]) -> str:
+    """One row per group: its size and, per column `{title: row key}`, the mean of that key (a sum for "gate")."""
+    lines = ["| group | n | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for name in sorted(groups):
         got = groups[name]
-        lines.append(f"| {name} | {len(got)} | {mean(r['vp'] for r in got):.4f} | "
-                     f"**{mean(r['box'] for r in got):.4f}** |")
+        cells = [str(sum(r[key] for r in got)) if key == "gate" else f"{mean(r[key] for r in got):.4f}"
+                 for key in columns.values()]
+        lines.append(f"| {name} | {len(got)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def part1() -> str:
+    return arm_table(grouped("VPN", "deciding 48"), {"VP: box": "vp", "VPN: box": "box"})
 
 
 def at(sweep: list | None, thresholds: list, value: float) -> float | None:
@@ -96,17 +108,8 @@ def part2() -> str:
 
 def part3() -> str:
     """Part 3: fresh k = 2 children of v13, box drawn, claims off (as trained) and on (K2C)."""
-    groups = defaultdict(list)
-    for row in rows("rows.jsonl"):
-        if row["arm"] == "K2":
-            groups[group_of(row)].append(row)
-            groups["deciding 24"].append(row)
-    lines = ["| group | n | claims off (as trained) | K2C: claims on | gate allows |", "|---|---|---|---|---|"]
-    for name in sorted(groups):
-        got = groups[name]
-        lines.append(f"| {name} | {len(got)} | {mean(r['off'] for r in got):.4f} | {mean(r['on'] for r in got):.4f} "
-                     f"| {sum(r['gate'] for r in got)} |")
-    return "\n".join(lines)
+    return arm_table(grouped("K2", "deciding 24"), {"claims off (as trained)": "off", "K2C: claims on": "on",
+                                                    "gate allows": "gate"})
 
 
 if __name__ == "__main__":
