@@ -110,8 +110,9 @@ def test_interactive_suggestions_include_the_reference_object(ls_client, interac
 
 @pytest.mark.xfail(strict=False, reason=(
     "'person' is a held-out class of the shipped checkpoint (paper split 1: never a target in its training); "
-    "mobile-coco128-v13 (v7 with a verifier, without label claims) suggests almost nothing on coco128's held-out classes at its "
-    "calibrated threshold (effort 1.001, docs/model-quality.md); a project-fine-tuned version should pass"))
+    "mobile-coco128-v13 (v7 with a verifier, without label claims) suggests almost nothing on coco128's held-out "
+    "classes at its calibrated threshold (effort 1.001, docs/model-quality.md); a project-fine-tuned version should "
+    "pass"))
 def test_interactive_finds_other_instances(ls_client, interactive_project):
     project, ml = interactive_project
     version = ls_client.ml_backend(ml["id"])["model_version"] or ""

@@ -50,9 +50,8 @@ NO_WORSE = 0.005
 
 def _check_effort_table(table: dict, same_weights: bool = False) -> None:
     """The card's effort table: every development set, every row, and the model saving work over the previous
-    default everywhere (or tying with it, on the same weights) and over both training-free baselines where the card
-    says it does. `same_weights`: the card
-    says its weights are its parent's, the previous default's (`training.same_weights_as`): it may tie with it."""
+    default everywhere and over both training-free baselines where the card says it does. With `same_weights` (the
+    card says its weights are its parent's, the previous default's: `training.same_weights_as`) it may tie with it."""
     assert set(EFFORT_SETS) <= set(table)
     for name in EFFORT_SETS:
         rows = table[name]["rows"]

@@ -1,4 +1,5 @@
-"""Session 29's tables (prereg.md): part 1 (VPN against session 28's VP, box drawn) and part 2 (the gates). Usage:
+"""Session 29's tables (prereg.md): part 1 (VPN against session 28's VP, box drawn), part 2 (the gates) and part 3
+(k = 2 children with and without the claims). Usage:
 
     PYTHONPATH=. python bench/results/exp-session29/table.py
 """
@@ -10,6 +11,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "exp-session28"))
 from table import group_of, mean, todays  # session 28: group names, each child's figures  # noqa: E402
+from table import rows as session28_rows  # session 28: an arm's rows, one per child  # noqa: E402
+
+from model.evaluation.calibration import SWEEP  # noqa: E402
 
 
 def rows(name: str) -> list[dict]:
@@ -54,24 +58,21 @@ def at(sweep: list | None, thresholds: list, value: float) -> float | None:
 def held_out(version: dict, thresholds: list, network: float, scoring: str, claims: str) -> float:
     """A version's held-out effort as a gate reads it: the mean over the modes judged of the drawn mode (through the
     verifier at 0.6 when `scoring` is "verifier", else at `network`) and the bank mode at `network`."""
-    drawn = at(version[scoring][claims], thresholds, 0.6 if scoring == "verifier" else network)
+    drawn = at(version[scoring][claims], thresholds, VERIFIER_THRESHOLD if scoring == "verifier" else network)
     bank = at(version["bank"], thresholds, network)
     values = [v for v in (drawn, bank) if v is not None]
     return sum(values) / len(values)
 
 
-SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
-"""`model.evaluation.calibration.SWEEP` (0.85 is in it): a row whose slice had no drawn trial names no sweep."""
+VERIFIER_THRESHOLD = 0.6
+"""The default's (and so every kept child's) `detection_verifier_threshold`: GV reads the drawn mode there."""
 GATES = {"G0 (network, claims on)": ("network", "on"), "G13 (network, claims off)": ("network", "off"),
          "GV (verifier, claims off)": ("verifier", "off")}
 
 
 def part2() -> str:
     vpn = {(r["set"], r["seed"], r["k"]): r for r in rows("rows.jsonl") if r["arm"] == "VPN"}
-    s28 = HERE.parent / "exp-session28" / "rows.jsonl"
-    vp = {(r["set"], r["seed"], r["k"]): r for r in map(json.loads, s28.read_text().splitlines()) if r["arm"] == "VP"}
-    pc0 = {(r["set"], r["seed"], r["k"]): r for r in map(json.loads, s28.read_text().splitlines())
-           if r["arm"] == "PC0"}
+    vp, pc0 = ({(r["set"], r["seed"], r["k"]): r for r in session28_rows(arm)} for arm in ("VP", "PC0"))
     base = todays()
     groups = defaultdict(list)
     for row in rows("gate.jsonl"):
@@ -82,7 +83,8 @@ def part2() -> str:
         parent_box = pc0[key]["off"] if key in pc0 else float("nan")
         parent = (parent_box + row["parent_bank"]["errors_per_instance"]) / 2
         got = {"child": child, "parent": parent, "oracle": min(child, parent)}
-        thresholds = row["slice"]["child"]["thresholds"] or row["slice"]["parent"]["thresholds"] or SWEEP
+        # a slice with no drawn trial names no sweep: the calibration sweep (0.85 is in it)
+        thresholds = row["slice"]["child"]["thresholds"] or row["slice"]["parent"]["thresholds"] or list(SWEEP)
         for name, (scoring, claims) in GATES.items():
             mine = held_out(row["slice"]["child"], thresholds, row["child_threshold"], scoring, claims)
             theirs = held_out(row["slice"]["parent"], thresholds, row["parent_threshold"], scoring, claims)
