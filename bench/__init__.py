@@ -18,6 +18,7 @@ a `tiny` smoke run produces a complete report. Results and what they mean: docs/
 | `photo_latency` | 12-megapixel photos end to end, `DECODE_FACTOR` on and off |
 | `worker_threads` | `WORKER_THREADS`: throughput and latency, default vs pinned |
 | `train_button` | Label Studio's Train button to a new active version, on the real service |
+| `webhook_latency` | `/webhook` with the queues empty and with hundreds of jobs waiting (Label Studio allows 1 s) |
 | `learning_curve` | what k accepted images teach the model (fine-tune and evaluate) |
 | `effort_curve` | the same in the annotator's effort: the recipe, one box drawn and the bank alone |
 | **shared steps** | |
