@@ -1,0 +1,135 @@
+"""Session 30's tables (prereg.md): part 1, the gate per mode (PM) against the gate as it is (G13), as served.
+
+    PYTHONPATH=. python bench/results/exp-session30/gate_table.py
+"""
+import importlib.util
+import json
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def _session29():
+    """Session 29's table module (loaded under its own name: it imports session 28's `table`)."""
+    spec = importlib.util.spec_from_file_location("session29_table", HERE.parent / "exp-session29" / "table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+S29 = _session29()
+VERIFIER_THRESHOLD = S29.VERIFIER_THRESHOLD
+COLUMNS = ("child", "parent", "G13", "PM", "PM-V", "oracle")
+MODES = ("box", "bank")
+
+
+def served(choice: dict[str, str], child: dict[str, float], parent: dict[str, float]) -> float:
+    """Errors per instance as served, mean of the two modes, each from the version `choice` names for it."""
+    return sum((child if choice[mode] == "child" else parent)[mode] for mode in MODES) / len(MODES)
+
+
+def per_mode(child: dict[str, float | None], parent: dict[str, float | None]) -> dict[str, str]:
+    """PM: each mode to the child iff its held-out effort there is not higher than the parent's (or nothing was
+    judged in that mode)."""
+    return {mode: "child" if child[mode] is None or parent[mode] is None or child[mode] <= parent[mode] else "parent"
+            for mode in MODES}
+
+
+def whole(child: dict[str, float | None], parent: dict[str, float | None]) -> dict[str, str]:
+    """G13: both modes to the child iff the mean of its judged modes is not higher than the parent's."""
+    def mean_of(figures):
+        values = [v for v in figures.values() if v is not None]
+        return sum(values) / len(values) if values else None
+
+    mine, theirs = mean_of(child), mean_of(parent)
+    winner = "child" if mine is None or theirs is None or mine <= theirs else "parent"
+    return dict.fromkeys(MODES, winner)
+
+
+def stored_k5() -> list[dict]:
+    """The 48 deciding k = 5 children of session 29 part 2 (and its droplets, reported), with each mode's held-out
+    effort (G13's inputs) and judged errors per instance for child and parent."""
+    vpn = {(r["set"], r["seed"], r["k"]): r for r in S29.rows("rows.jsonl") if r["arm"] == "VPN"}
+    vp, pc0 = ({(r["set"], r["seed"], r["k"]): r for r in S29.session28_rows(arm)} for arm in ("VP", "PC0"))
+    base = S29.todays()
+    out = []
+    for row in S29.rows("gate.jsonl"):
+        key = (row["set"], row["seed"], row["k"])
+        thresholds = row["slice"]["child"]["thresholds"] or row["slice"]["parent"]["thresholds"] or list(S29.SWEEP)
+        slices = {}
+        for name, version, network in (("child", row["slice"]["child"], row["child_threshold"]),
+                                       ("parent", row["slice"]["parent"], row["parent_threshold"])):
+            slices[name] = {"box": S29.at(version["network"]["off"], thresholds, network),
+                            "bank": S29.at(version["bank"], thresholds, network)}
+            slices[name + "-V"] = {"box": S29.at(version["verifier"]["off"], thresholds, VERIFIER_THRESHOLD),
+                                   "bank": slices[name]["bank"]}
+        parent_box = pc0[key]["off"] if key in pc0 else float("nan")
+        out.append({"set": row["set"], "seed": row["seed"], "k": row["k"], "slices": slices,
+                    "child": {"box": (vpn.get(key) or vp[key])["box"], "bank": base[key][2]},
+                    "parent": {"box": parent_box, "bank": row["parent_bank"]["errors_per_instance"]}})
+    return out
+
+
+def fresh() -> list[dict]:
+    """Part 1's fresh children (`per_mode.py`), in the same shape."""
+    out = []
+    path = HERE / "rows.jsonl"
+    for line in (path.read_text().splitlines() if path.exists() else []):
+        row = json.loads(line)
+        if row["arm"] != "PM":
+            continue
+        slices = {}
+        for name, key in (("child", "new"), ("parent", "parent")):
+            modes = ((row["holdout"] or {}).get(key) or {}).get("modes") or {}
+            slices[name] = {"box": (modes.get("interactive") or {}).get("effort"),
+                            "bank": (modes.get("bank") or {}).get("effort")}
+        out.append({"set": row["set"], "seed": row["seed"], "k": row["k"], "slices": slices,
+                    "child": {"box": row["child"]["interactive"]["errors_per_instance"],
+                              "bank": row["child"]["bank"]["errors_per_instance"]},
+                    "parent": {"box": row["parent"]["interactive"]["errors_per_instance"],
+                               "bank": row["parent"]["bank"]["errors_per_instance"]}})
+    return out
+
+
+def figures(child: dict) -> dict:
+    """One child's served figures per column, and which modes PM gives the child."""
+    s, c, p = child["slices"], child["child"], child["parent"]
+    pm = per_mode(s["child"], s["parent"])
+    got = {"child": served(dict.fromkeys(MODES, "child"), c, p), "parent": served(dict.fromkeys(MODES, "parent"), c, p),
+           "G13": served(whole(s["child"], s["parent"]), c, p), "PM": served(pm, c, p),
+           "oracle": sum(min(c[m], p[m]) for m in MODES) / len(MODES), "pm_modes": pm}
+    if "child-V" in s:
+        got["PM-V"] = served(per_mode(s["child-V"], s["parent-V"]), c, p)
+    return got
+
+
+GROUPS = {"sessions": "sessions", "sessions-packed": "sessions-packed", "coco128": "coco128 + synthetic",
+          "synthetic": "coco128 + synthetic", "sessions-cut": "sessions-cut", "droplets": "droplets (report)"}
+
+
+def part1() -> str:
+    groups = defaultdict(list)
+    for child in stored_k5() + fresh():
+        got = figures(child)
+        groups[GROUPS[child["set"]]].append(got)
+        groups[f"{GROUPS[child['set']]} k={child['k']}"].append(got)
+        if child["set"] != "droplets":
+            groups["deciding"].append(got)
+            groups[f"deciding k={child['k']}"].append(got)
+    lines = ["| group | n | " + " | ".join(COLUMNS) + " | PM: child draws / child's bank |",
+             "|---|---|" + "---|" * (len(COLUMNS) + 1)]
+    for name in sorted(groups):
+        got = groups[name]
+        cells = []
+        for column in COLUMNS:
+            values = [g[column] for g in got if column in g]
+            cells.append(f"{sum(values) / len(values):.4f}" if values else "")
+        draws = sum(g["pm_modes"]["box"] == "child" for g in got)
+        banks = sum(g["pm_modes"]["bank"] == "child" for g in got)
+        lines.append(f"| {name} | {len(got)} | " + " | ".join(cells) + f" | {draws} / {banks} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(part1())
