@@ -1,0 +1,67 @@
+"""Session 30 part 2 (prereg.md, arm P1): fresh children of the default (v13) from one accepted image; per child,
+both versions' drawn-mode effort on that image (network scores, claims off, each at its threshold and over the
+sweep) and, on the curve's judged images with the image as the bank, the child and the parent in both modes. Usage:
+
+    PYTHONPATH=. python bench/results/exp-session30/one_image.py SET:SEED:1 [...]
+
+Appends `{"arm": "P1", "set", "seed", "k", "own": {"child"|"parent": {"threshold", "effort", "sweep"}}, "child":
+figures, "parent": figures}` to rows.jsonl here (figures as `bench.effort_curve.measure`).
+"""
+import logging
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "exp-session29"))
+from study import append, each_spec  # session 29: one child per SET:SEED:K with the curve's split  # noqa: E402
+
+ROOT = HERE.parents[2]
+ROWS = HERE / "rows.jsonl"
+PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
+OUT = ROOT / "runs" / "s30" / "children"
+TIME_BUDGET_S = 900.0
+
+
+def drawn_on(path: Path, images, settings) -> dict:
+    """`path` (network scores, as the recipe judges) answering drawn boxes on `images`: its threshold, its effort
+    there and the sweep's."""
+    from model.checkpoint import load_checkpoint
+    from model.predictor import Predictor
+    from model.training.finetune import NETWORK_SCORES
+    from model.training.holdout_effort import INTERACTIVE, judge_on_holdout
+
+    model, card = load_checkpoint(path, **NETWORK_SCORES)
+    threshold = float(model.config.detection_min_confidence)
+    judged = judge_on_holdout(Predictor(model, version=card.version, fold_batch_norm=True), images, images, settings,
+                              modes=(INTERACTIVE,), extra_thresholds=(threshold,))
+    if judged is None:
+        return {"threshold": threshold, "effort": None, "sweep": None}
+    return {"threshold": threshold, "effort": judged.figures_at(threshold)["modes"][INTERACTIVE]["effort"],
+            "sweep": {"thresholds": list(judged.thresholds), "effort": list(judged.efforts()[INTERACTIVE])}}
+
+
+def main():
+    from bench.effort_curve import measure
+    from common.settings import Settings
+    from model.training.finetune import FineTuneSettings, finetune
+
+    settings = Settings.from_env()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
+        if k != 1:
+            raise SystemExit(f"part 2 is about children of one accepted image, not k = {k}")
+        path = OUT / f"{name}-s{seed}-k{k}.weights.h5"
+        result = finetune(PARENT, accepted, path, f"{name}-s{seed}-k{k}",
+                          FineTuneSettings(seed=seed, time_budget_s=TIME_BUDGET_S))
+        row = {"arm": "P1", "set": name, "seed": seed, "k": k, "steps": result.steps,
+               "threshold": result.card.training["score_threshold"]["value"],
+               "own": {"child": drawn_on(path, accepted, settings), "parent": drawn_on(PARENT, accepted, settings)}}
+        row["child"] = measure(path, split.judged, accepted)
+        row["parent"] = measure(PARENT, split.judged, accepted)
+        row["seconds"] = seconds()
+        append(ROWS, row)
+        logging.info("DONE P1 %s:%d:%d", name, seed, k)
+
+
+if __name__ == "__main__":
+    main()
