@@ -1,4 +1,5 @@
-"""Session 30's tables (prereg.md): part 1, the gate per mode (PM) against the gate as it is (G13), as served.
+"""Session 30's tables (prereg.md): part 1, the gate per mode (PM) against the gate as it is (G13), and part 2,
+children of one image leaving drawn boxes to their parent (P1) against today (P0), as served.
 
     PYTHONPATH=. python bench/results/exp-session30/gate_table.py
 """
@@ -131,5 +132,46 @@ def part1() -> str:
     return "\n".join(lines)
 
 
+
+
+def part2() -> str:
+    """Part 2: children of one accepted image; P0 (the child serves both modes) against P1 (the parent keeps drawn
+    boxes where, on the accepted image, its drawn effort as served is not higher than the child's) and P1-N (the
+    same comparison on network scores, a report)."""
+    groups = defaultdict(list)
+    path = HERE / "rows.jsonl"
+    for line in (path.read_text().splitlines() if path.exists() else []):
+        row = json.loads(line)
+        if row["arm"] != "P1":
+            continue
+        child = {"box": row["child"]["interactive"]["errors_per_instance"],
+                 "bank": row["child"]["bank"]["errors_per_instance"]}
+        parent = {"box": row["parent"]["interactive"]["errors_per_instance"],
+                  "bank": row["parent"]["bank"]["errors_per_instance"]}
+        got = {"P0": served(dict.fromkeys(MODES, "child"), child, parent),
+               "parent": served(dict.fromkeys(MODES, "parent"), child, parent),
+               "oracle": (min(child["box"], parent["box"]) + child["bank"]) / 2}
+        for arm, how in (("P1", "served"), ("P1-N", "network")):
+            own = row["own"][how]
+            keeps = (own["parent"]["effort"] is not None and own["child"]["effort"] is not None
+                     and own["parent"]["effort"] <= own["child"]["effort"])
+            got[arm] = served({"box": "parent" if keeps else "child", "bank": "child"}, child, parent)
+            got[arm + " keeps"] = keeps
+        groups[GROUPS[row["set"]]].append(got)
+        groups["deciding"].append(got)
+    columns = ("P0", "parent", "P1", "P1-N", "oracle")
+    lines = ["| group | n | " + " | ".join(columns) + " | parent draws (P1 / P1-N) |",
+             "|---|---|" + "---|" * (len(columns) + 1)]
+    for name in sorted(groups):
+        got = groups[name]
+        cells = [f"{sum(g[c] for g in got) / len(got):.4f}" for c in columns]
+        lines.append(f"| {name} | {len(got)} | " + " | ".join(cells)
+                     + f" | {sum(g['P1 keeps'] for g in got)} / {sum(g['P1-N keeps'] for g in got)} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
+    print("Part 1 (served errors per instance, mean of the two modes):\n")
     print(part1())
+    print("\nPart 2 (children of one accepted image, served errors per instance, mean of the two modes):\n")
+    print(part2())
