@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import time
 from pathlib import Path
 
-__all__ = ["PAGE_END", "PAGE_INTRO", "PAGE_START", "RESULTS_DIR", "add_output_arguments", "publish", "update_page"]
+__all__ = ["PAGE_END", "PAGE_INTRO", "PAGE_START", "RESULTS_DIR", "add_output_arguments", "publish", "publish_run",
+           "update_page"]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 """Where results are kept in the repository (`bench/results/`); the docs link the files there."""
@@ -45,6 +48,14 @@ def publish(results, table: str, json_path: Path | None = None, markdown_path: P
         json_path.write_text(json.dumps(results, indent=2) + "\n")
     if markdown_path:
         markdown_path.write_text(table if table.endswith("\n") else table + "\n")
+
+
+def publish_run(report: dict, table: str, out_dir: Path, name: str) -> None:
+    """A service benchmark's last step: stamp `report` with when it was measured (UTC) and the machine's load
+    average, then `publish` it as `<out_dir>/<name>.json` and `<name>.md`."""
+    report["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report["load_average"] = os.getloadavg()
+    publish(report, table, out_dir / f"{name}.json", out_dir / f"{name}.md")
 
 
 def update_page(page: Path, markdown: str) -> str:

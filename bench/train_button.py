@@ -18,13 +18,12 @@ Writes `<out>/train_button.json` and `train_button.md` (default out: bench/resul
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 from bench.learning_curve import COCO128_CLASSES, COCO128_DIR
-from bench.publish import RESULTS_DIR, publish
+from bench.publish import RESULTS_DIR, publish_run
 from bench.service import BenchService, running_service, worker_precision
 from common.settings import MODEL_PRECISIONS
 from worker.runtime import DEFAULT_CHECKPOINT
@@ -185,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         raise SystemExit(f"{args.data} not found: pass --data with a YOLO-seg folder (coco128-seg)")
     report = measure(args.data, args.images, dict(args.set), args.checkpoint, args.precision)
-    report["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    report["load_average"] = os.getloadavg()
-    publish(report, markdown(report), args.out / "train_button.json", args.out / "train_button.md")
+    publish_run(report, markdown(report), args.out, "train_button")
     return 0
 
 

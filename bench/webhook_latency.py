@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
-from bench.publish import RESULTS_DIR, publish
+from bench.publish import RESULTS_DIR, publish_run
 from bench.service import running_service
 from bench.timing import Stats, measure, ratio
 
@@ -83,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.queued < 1 or args.repeats < 1:
         raise SystemExit("--queued and --repeats must be at least 1")
     report = measure_webhook(args.queued, args.repeats)
-    report["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    report["load_average"] = os.getloadavg()
-    publish(report, markdown(report), args.out / "webhook_latency.json", args.out / "webhook_latency.md")
+    publish_run(report, markdown(report), args.out, "webhook_latency")
     return 0
 
 

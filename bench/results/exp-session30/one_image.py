@@ -11,15 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "exp-session29"))
-from study import append, each_spec  # session 29: one child per SET:SEED:K with the curve's split  # noqa: E402
-
-ROOT = HERE.parents[2]
-ROWS = HERE / "rows.jsonl"
-PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
-OUT = ROOT / "runs" / "s30" / "children"
-TIME_BUDGET_S = 900.0
+from fresh import PARENT, ROWS, append, both_measured, each_spec, fresh_child
 
 
 def drawn_on(path: Path, images, settings, served: bool) -> dict:
@@ -42,25 +34,19 @@ def drawn_on(path: Path, images, settings, served: bool) -> dict:
 
 
 def main():
-    from bench.effort_curve import measure
     from common.settings import Settings
-    from model.training.finetune import FineTuneSettings, finetune
 
     settings = Settings.from_env()
-    OUT.mkdir(parents=True, exist_ok=True)
     for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
         if k != 1:
             raise SystemExit(f"part 2 is about children of one accepted image, not k = {k}")
-        path = OUT / f"{name}-s{seed}-k{k}.weights.h5"
-        result = finetune(PARENT, accepted, path, f"{name}-s{seed}-k{k}",
-                          FineTuneSettings(seed=seed, time_budget_s=TIME_BUDGET_S))
+        path, result = fresh_child(name, seed, k, accepted)
         row = {"arm": "P1", "set": name, "seed": seed, "k": k, "steps": result.steps,
                "threshold": result.card.training["score_threshold"]["value"],
                "own": {how: {"child": drawn_on(path, accepted, settings, how == "served"),
                              "parent": drawn_on(PARENT, accepted, settings, how == "served")}
                        for how in ("served", "network")}}
-        row["child"] = measure(path, split.judged, accepted)
-        row["parent"] = measure(PARENT, split.judged, accepted)
+        row |= both_measured(path, split, accepted)
         row["seconds"] = seconds()
         append(ROWS, row)
         logging.info("DONE P1 %s:%d:%d", name, seed, k)

@@ -9,34 +9,17 @@ figures}` to rows.jsonl here (figures as `bench.effort_curve.measure`).
 """
 import logging
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "exp-session29"))
-from study import append, each_spec  # session 29: one child per SET:SEED:K with the curve's split  # noqa: E402
-
-ROOT = HERE.parents[2]
-ROWS = HERE / "rows.jsonl"
-PARENT = ROOT / "checkpoints" / "mobile-coco128.weights.h5"
-OUT = ROOT / "runs" / "s30" / "children"
-TIME_BUDGET_S = 900.0
-"""As the curves (`exp-session29/curves.sh`): the step count (150), not the Train button's 90 s, ends training."""
+from fresh import ROWS, append, both_measured, each_spec, fresh_child
 
 
 def main():
-    from bench.effort_curve import measure
-    from model.training.finetune import FineTuneSettings, finetune
-
-    OUT.mkdir(parents=True, exist_ok=True)
     for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
-        path = OUT / f"{name}-s{seed}-k{k}.weights.h5"
-        result = finetune(PARENT, accepted, path, f"{name}-s{seed}-k{k}",
-                          FineTuneSettings(seed=seed, time_budget_s=TIME_BUDGET_S))
+        path, result = fresh_child(name, seed, k, accepted)
         row = {"arm": "PM", "set": name, "seed": seed, "k": k, "steps": result.steps,
                "gate": result.effort_gate()[0], "threshold": result.card.training["score_threshold"]["value"],
                "holdout": result.card.metrics["holdout"]}
-        row["child"] = measure(path, split.judged, accepted)
-        row["parent"] = measure(PARENT, split.judged, accepted)
+        row |= both_measured(path, split, accepted)
         row["seconds"] = seconds()
         append(ROWS, row)
         logging.info("DONE PM %s:%d:%d", name, seed, k)
