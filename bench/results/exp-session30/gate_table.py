@@ -73,12 +73,12 @@ def stored_k5() -> list[dict]:
 
 
 def fresh() -> list[dict]:
-    """Part 1's fresh children (`per_mode.py`), in the same shape."""
+    """Part 1's fresh children (`per_mode.py`, k = 2), in the same shape."""
     out = []
     path = HERE / "rows.jsonl"
     for line in (path.read_text().splitlines() if path.exists() else []):
         row = json.loads(line)
-        if row["arm"] != "PM":
+        if row["arm"] != "PM" or row["k"] != 2:  # part 3's k = 5 children are PM rows too (per_mode.py)
             continue
         slices = {}
         for name, key in (("child", "new"), ("parent", "parent")):
