@@ -170,8 +170,56 @@ def part2() -> str:
     return "\n".join(lines)
 
 
+DEFAULT_CUT = 0.6
+"""The parent's verifier threshold, which every child carries today."""
+TIE = 0.005
+"""Part 3's near tie when choosing T*: within it, the higher cut (suggest less)."""
+
+
+def _sweeps(rows: list[dict]) -> tuple[list[float], list[list[float]]]:
+    thresholds = rows[0]["child"]["sweep"]["thresholds"]
+    assert all(r["child"]["sweep"]["thresholds"] == thresholds for r in rows)
+    return thresholds, [r["child"]["sweep"]["interactive"] for r in rows]
+
+
+def choose_cut(rows: list[dict]) -> float:
+    """T*: the sweep value with the lowest mean box-drawn errors over `rows`, near ties (`TIE`) to the higher."""
+    thresholds, sweeps = _sweeps(rows)
+    means = [sum(s[i] for s in sweeps) / len(sweeps) for i in range(len(thresholds))]
+    best = min(means)
+    return max(t for t, m in zip(thresholds, means, strict=True) if m <= best + TIE)
+
+
+def at_cut(row: dict, cut: float) -> float:
+    thresholds = row["child"]["sweep"]["thresholds"]
+    return row["child"]["sweep"]["interactive"][thresholds.index(cut)]
+
+
+def part3() -> str:
+    """Part 3: T* chosen on part 1 and 2's fresh children; box-drawn errors at 0.6 and at T* per group."""
+    path = HERE / "rows.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    chooser = [r for r in rows if (r["arm"], r["k"]) in (("PM", 2), ("P1", 1))]
+    confirm = [r for r in rows if r["arm"] == "PM" and r["k"] == 5]
+    cut = choose_cut(chooser)
+    groups = defaultdict(list)
+    for name, chosen in (("chosen on (k = 1, 2)", chooser), ("deciding (k = 5)", confirm)):
+        for row in chosen:
+            groups[f"{name}: {GROUPS[row['set']]}"].append(row)
+            groups[f"{name}: all"].append(row)
+    lines = [f"T* = {cut:g} (chosen on {len(chooser)} children)", "",
+             f"| group | n | at {DEFAULT_CUT:g} | at T* = {cut:g} |", "|---|---|---|---|"]
+    for name in sorted(groups):
+        got = groups[name]
+        lines.append(f"| {name} | {len(got)} | {sum(at_cut(r, DEFAULT_CUT) for r in got) / len(got):.4f} | "
+                     f"{sum(at_cut(r, cut) for r in got) / len(got):.4f} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print("Part 1 (served errors per instance, mean of the two modes):\n")
     print(part1())
     print("\nPart 2 (children of one accepted image, served errors per instance, mean of the two modes):\n")
     print(part2())
+    print("\nPart 3 (box-drawn errors per instance, the child's cut on its parent's verifier):\n")
+    print(part3())
