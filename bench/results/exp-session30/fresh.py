@@ -1,12 +1,13 @@
-"""What session 30's study scripts share: a fresh child of the default (v13) by the recipe as the curves run it, and
-both versions measured on the curve's judged images in both modes."""
+"""What session 30's study scripts share: a fresh child of the default (v13) by the recipe as the curves run it, both
+versions measured on the curve's judged images in both modes, one row per child appended to rows.jsonl here."""
+import logging
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "exp-session29"))
 from small_k import PARENT, TIME_BUDGET_S  # session 29: v13, and the curves' budget (150 steps end training)  # noqa: E402
-from study import append, each_spec  # session 29: one child per SET:SEED:K with the curve's split  # noqa: E402,F401
+from study import append, each_spec  # session 29: one child per SET:SEED:K with the curve's split  # noqa: E402
 
 ROWS = HERE / "rows.jsonl"
 OUT = HERE.parents[2] / "runs" / "s30" / "children"
@@ -27,3 +28,18 @@ def both_measured(path: Path, split, accepted) -> dict:
     from bench.effort_curve import measure
 
     return {"child": measure(path, split.judged, accepted), "parent": measure(PARENT, split.judged, accepted)}
+
+
+def study(arm: str, specs: list[str], extra) -> None:
+    """Per `SET:SEED:K` of `specs`: a fresh child, both versions measured, and one row appended to `ROWS`:
+    `{"arm", "set", "seed", "k", "steps", "threshold", **extra(path, result, accepted), "child", "parent",
+    "seconds"}` (`extra` gives the arm's own fields)."""
+    for name, seed, k, split, accepted, seconds in each_spec(specs):
+        path, result = fresh_child(name, seed, k, accepted)
+        row = {"arm": arm, "set": name, "seed": seed, "k": k, "steps": result.steps,
+               "threshold": result.card.training["score_threshold"]["value"]}
+        row |= extra(path, result, accepted)
+        row |= both_measured(path, split, accepted)
+        row["seconds"] = seconds()
+        append(ROWS, row)
+        logging.info("DONE %s %s:%d:%d", arm, name, seed, k)

@@ -1,5 +1,6 @@
 """Session 30's tables (prereg.md): part 1, the gate per mode (PM) against the gate as it is (G13), and part 2,
-children of one image leaving drawn boxes to their parent (P1) against today (P0), as served.
+children of one image leaving drawn boxes to their parent (P1) against today (P0), as served; part 3, the child's
+cut on its parent's verifier (CV), box drawn.
 
     PYTHONPATH=. python bench/results/exp-session30/gate_table.py
 """
@@ -23,6 +24,18 @@ S29 = _session29()
 VERIFIER_THRESHOLD = S29.VERIFIER_THRESHOLD
 COLUMNS = ("child", "parent", "G13", "PM", "PM-V", "oracle")
 MODES = ("box", "bank")
+
+
+def rows() -> list[dict]:
+    """This session's rows (`rows.jsonl` here: the PM, P1 and part 3's k = 5 PM children)."""
+    path = HERE / "rows.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def judged(row: dict, version: str) -> dict[str, float]:
+    """`{"box", "bank"}`: a fresh row's errors per instance of `version` ("child" or "parent") on the judged images."""
+    return {"box": row[version]["interactive"]["errors_per_instance"],
+            "bank": row[version]["bank"]["errors_per_instance"]}
 
 
 def served(choice: dict[str, str], child: dict[str, float], parent: dict[str, float]) -> float:
@@ -75,9 +88,7 @@ def stored_k5() -> list[dict]:
 def fresh() -> list[dict]:
     """Part 1's fresh children (`per_mode.py`, k = 2), in the same shape."""
     out = []
-    path = HERE / "rows.jsonl"
-    for line in (path.read_text().splitlines() if path.exists() else []):
-        row = json.loads(line)
+    for row in rows():
         if row["arm"] != "PM" or row["k"] != 2:  # part 3's k = 5 children are PM rows too (per_mode.py)
             continue
         slices = {}
@@ -86,10 +97,7 @@ def fresh() -> list[dict]:
             slices[name] = {"box": (modes.get("interactive") or {}).get("effort"),
                             "bank": (modes.get("bank") or {}).get("effort")}
         out.append({"set": row["set"], "seed": row["seed"], "k": row["k"], "slices": slices,
-                    "child": {"box": row["child"]["interactive"]["errors_per_instance"],
-                              "bank": row["child"]["bank"]["errors_per_instance"]},
-                    "parent": {"box": row["parent"]["interactive"]["errors_per_instance"],
-                               "bank": row["parent"]["bank"]["errors_per_instance"]}})
+                    "child": judged(row, "child"), "parent": judged(row, "parent")})
     return out
 
 
@@ -132,22 +140,15 @@ def part1() -> str:
     return "\n".join(lines)
 
 
-
-
 def part2() -> str:
     """Part 2: children of one accepted image; P0 (the child serves both modes) against P1 (the parent keeps drawn
     boxes where, on the accepted image, its drawn effort as served is not higher than the child's) and P1-N (the
     same comparison on network scores, a report)."""
     groups = defaultdict(list)
-    path = HERE / "rows.jsonl"
-    for line in (path.read_text().splitlines() if path.exists() else []):
-        row = json.loads(line)
+    for row in rows():
         if row["arm"] != "P1":
             continue
-        child = {"box": row["child"]["interactive"]["errors_per_instance"],
-                 "bank": row["child"]["bank"]["errors_per_instance"]}
-        parent = {"box": row["parent"]["interactive"]["errors_per_instance"],
-                  "bank": row["parent"]["bank"]["errors_per_instance"]}
+        child, parent = judged(row, "child"), judged(row, "parent")
         got = {"P0": served(dict.fromkeys(MODES, "child"), child, parent),
                "parent": served(dict.fromkeys(MODES, "parent"), child, parent),
                "oracle": (min(child["box"], parent["box"]) + child["bank"]) / 2}
@@ -197,10 +198,9 @@ def at_cut(row: dict, cut: float) -> float:
 
 def part3() -> str:
     """Part 3: T* chosen on part 1 and 2's fresh children; box-drawn errors at 0.6 and at T* per group."""
-    path = HERE / "rows.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    chooser = [r for r in rows if (r["arm"], r["k"]) in (("PM", 2), ("P1", 1))]
-    confirm = [r for r in rows if r["arm"] == "PM" and r["k"] == 5]
+    every = rows()
+    chooser = [r for r in every if (r["arm"], r["k"]) in (("PM", 2), ("P1", 1))]
+    confirm = [r for r in every if r["arm"] == "PM" and r["k"] == 5]
     cut = choose_cut(chooser)
     groups = defaultdict(list)
     for name, chosen in (("chosen on (k = 1, 2)", chooser), ("deciding (k = 5)", confirm)):

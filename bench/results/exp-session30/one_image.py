@@ -1,17 +1,17 @@
 """Session 30 part 2 (prereg.md, arm P1): fresh children of the default (v13) from one accepted image; per child,
 both versions' drawn-mode effort on that image (as served, through the verifier, and on network scores; claims
-off; each at its threshold and over the sweep) and, on the curve's judged images with the image as the bank, the child and the parent in both modes. Usage:
+off; each at its threshold and over the sweep) and, on the curve's judged images with the image as the bank, the
+child and the parent in both modes. Usage:
 
     PYTHONPATH=. python bench/results/exp-session30/one_image.py SET:SEED:1 [...]
 
-Appends `{"arm": "P1", "set", "seed", "k", "own": {"served"|"network": {"child"|"parent": {"threshold", "effort", "sweep"}}}, "child":
-figures, "parent": figures}` to rows.jsonl here (figures as `bench.effort_curve.measure`).
+Appends `{"arm": "P1", "set", "seed", "k", "own": {"served"|"network": {"child"|"parent": {"threshold", "effort",
+"sweep"}}}, "child": figures, "parent": figures}` to rows.jsonl here (figures as `bench.effort_curve.measure`).
 """
-import logging
 import sys
 from pathlib import Path
 
-from fresh import PARENT, ROWS, append, both_measured, each_spec, fresh_child
+from fresh import PARENT, study
 
 
 def drawn_on(path: Path, images, settings, served: bool) -> dict:
@@ -36,20 +36,14 @@ def drawn_on(path: Path, images, settings, served: bool) -> dict:
 def main():
     from common.settings import Settings
 
+    specs = sys.argv[1:]
+    if any(not spec.endswith(":1") for spec in specs):
+        raise SystemExit(f"part 2 is about children of one accepted image (SET:SEED:1), not {specs}")
     settings = Settings.from_env()
-    for name, seed, k, split, accepted, seconds in each_spec(sys.argv[1:]):
-        if k != 1:
-            raise SystemExit(f"part 2 is about children of one accepted image, not k = {k}")
-        path, result = fresh_child(name, seed, k, accepted)
-        row = {"arm": "P1", "set": name, "seed": seed, "k": k, "steps": result.steps,
-               "threshold": result.card.training["score_threshold"]["value"],
-               "own": {how: {"child": drawn_on(path, accepted, settings, how == "served"),
-                             "parent": drawn_on(PARENT, accepted, settings, how == "served")}
-                       for how in ("served", "network")}}
-        row |= both_measured(path, split, accepted)
-        row["seconds"] = seconds()
-        append(ROWS, row)
-        logging.info("DONE P1 %s:%d:%d", name, seed, k)
+    study("P1", specs, lambda path, result, accepted: {
+        "own": {how: {"child": drawn_on(path, accepted, settings, how == "served"),
+                      "parent": drawn_on(PARENT, accepted, settings, how == "served")}
+                for how in ("served", "network")}})
 
 
 if __name__ == "__main__":
